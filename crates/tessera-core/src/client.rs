@@ -1,0 +1,396 @@
+//! OAuth clients: their registration data, redirect URI rules and secrets.
+
+use crate::ids::ClientId;
+use crate::scope::ScopeSet;
+use aws_lc_rs::{constant_time, digest};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use std::fmt;
+use std::net::IpAddr;
+use time::OffsetDateTime;
+use url::{Host, Url};
+use zeroize::Zeroizing;
+
+/// The grants a client may use at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantType {
+    /// `authorization_code` (RFC 6749 §4.1).
+    AuthorizationCode,
+    /// `refresh_token` (RFC 6749 §6).
+    RefreshToken,
+    /// `client_credentials` (RFC 6749 §4.4).
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// Every grant type Tessera knows.
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    /// The wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A validated redirect URI (or post-logout redirect URI).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    /// Validates a redirect URI: absolute, no fragment (RFC 6749 §3.1.2), no user info; `https`,
+    /// or `http` only for a loopback host (RFC 8252 §7.3), or a private-use scheme in
+    /// reverse-domain form such as `com.example.app:/cb` for native apps (RFC 8252 §7.1).
+    /// The exact string is kept, because redirect URIs are compared by exact string match.
+    pub fn parse(uri: &str) -> Result<Self, ClientValidationError> {
+        let bad = |why: &'static str| ClientValidationError::RedirectUri {
+            uri: uri.to_owned(),
+            why,
+        };
+        if uri.len() > 2000 {
+            return Err(bad("longer than 2000 characters"));
+        }
+        if uri.contains('#') {
+            return Err(bad("a redirect URI must not contain a fragment"));
+        }
+        let url = Url::parse(uri).map_err(|_| bad("not an absolute URI"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("a redirect URI must not carry user information"));
+        }
+        match url.scheme() {
+            "https" => Ok(Self(uri.to_owned())),
+            "http" => {
+                let loopback = match url.host() {
+                    Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                    Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                    Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                    None => false,
+                };
+                if loopback {
+                    Ok(Self(uri.to_owned()))
+                } else {
+                    Err(bad("http is allowed only for loopback hosts; use https"))
+                }
+            }
+            scheme if scheme.contains('.') => Ok(Self(uri.to_owned())),
+            _ => Err(bad(
+                "the scheme must be https, http on loopback, or a reverse-domain private-use scheme",
+            )),
+        }
+    }
+
+    /// Wraps a URI read back from the store (validated when it was stored).
+    pub fn from_stored(uri: String) -> Self {
+        Self(uri)
+    }
+
+    /// The URI exactly as registered.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a client registration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientValidationError {
+    /// The client id has characters or a length Tessera does not accept.
+    #[error(transparent)]
+    ClientId(#[from] crate::ids::InvalidClientId),
+    /// A redirect URI breaks a rule.
+    #[error("redirect URI {uri:?} is invalid: {why}")]
+    RedirectUri {
+        /// The URI as given.
+        uri: String,
+        /// The rule it breaks.
+        why: &'static str,
+    },
+    /// A grant type name is unknown.
+    #[error(
+        "unknown grant type {0:?} (known: authorization_code, refresh_token, client_credentials)"
+    )]
+    GrantType(String),
+    /// A scope is malformed.
+    #[error(transparent)]
+    Scope(#[from] crate::scope::ScopeError),
+    /// A public client cannot use a grant that needs client authentication.
+    #[error("a public client cannot use the client_credentials grant")]
+    PublicClientCredentials,
+    /// The authorization code grant needs somewhere to send the code.
+    #[error("the authorization_code grant needs at least one --redirect-uri")]
+    MissingRedirectUri,
+    /// The display name is too long.
+    #[error("the client name is longer than 200 characters")]
+    NameTooLong,
+}
+
+/// What an operator supplies to register a client.
+#[derive(Clone, Debug, Default)]
+pub struct NewClient {
+    /// The client id.
+    pub id: String,
+    /// A display name; defaults to the id.
+    pub name: Option<String>,
+    /// Redirect URIs for the authorization code flow.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the user back to.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Public clients (SPAs, native apps) have no secret.
+    pub is_public: bool,
+    /// Grant types; empty means a sensible default (see [`Client::register`]).
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// First-party clients skip the consent page.
+    pub is_first_party: bool,
+}
+
+/// A registered OAuth client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// The client id.
+    pub id: ClientId,
+    /// Display name.
+    pub name: String,
+    /// The SHA-256 of the client secret; `None` for public clients.
+    pub secret_hash: Option<SecretHash>,
+    /// Registered redirect URIs, compared by exact string match.
+    pub redirect_uris: Vec<RedirectUri>,
+    /// Registered post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// Allowed grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may request.
+    pub scopes: ScopeSet,
+    /// Whether consent is skipped for this client.
+    pub is_first_party: bool,
+    /// When the client was registered.
+    pub created_at: OffsetDateTime,
+}
+
+impl Client {
+    /// Validates a registration. For a confidential client it also generates the secret, which
+    /// is returned once and kept only as a hash. Without explicit grant types, a client with
+    /// redirect URIs gets `authorization_code` + `refresh_token`, and a confidential client
+    /// without any gets `client_credentials`.
+    pub fn register(
+        new: NewClient,
+        now: OffsetDateTime,
+    ) -> Result<(Client, Option<ClientSecret>), ClientValidationError> {
+        let id = ClientId::parse(&new.id)?;
+        let name = new.name.unwrap_or_else(|| new.id.clone());
+        if name.chars().count() > 200 {
+            return Err(ClientValidationError::NameTooLong);
+        }
+        let redirect_uris = parse_uris(&new.redirect_uris)?;
+        let post_logout_redirect_uris = parse_uris(&new.post_logout_redirect_uris)?;
+        let mut grant_types = new
+            .grant_types
+            .iter()
+            .map(|g| GrantType::parse(g).ok_or_else(|| ClientValidationError::GrantType(g.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if grant_types.is_empty() {
+            if !redirect_uris.is_empty() {
+                grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+            } else if !new.is_public {
+                grant_types = vec![GrantType::ClientCredentials];
+            }
+        }
+        grant_types.sort();
+        grant_types.dedup();
+        if new.is_public && grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(ClientValidationError::PublicClientCredentials);
+        }
+        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+            return Err(ClientValidationError::MissingRedirectUri);
+        }
+        let scopes = ScopeSet::from_tokens(&new.scopes)?;
+        let secret = (!new.is_public).then(ClientSecret::generate);
+        let client = Client {
+            id,
+            name,
+            secret_hash: secret.as_ref().map(ClientSecret::hash),
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            is_first_party: new.is_first_party,
+            created_at: now,
+        };
+        Ok((client, secret))
+    }
+
+    /// Public clients have no secret and cannot authenticate.
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Checks a presented secret in constant time. Always false for public clients.
+    pub fn verify_secret(&self, presented: &str) -> bool {
+        match &self.secret_hash {
+            Some(hash) => hash.matches(presented),
+            None => false,
+        }
+    }
+}
+
+fn parse_uris(uris: &[String]) -> Result<Vec<RedirectUri>, ClientValidationError> {
+    let mut out: Vec<RedirectUri> = Vec::with_capacity(uris.len());
+    for uri in uris {
+        let uri = RedirectUri::parse(uri)?;
+        if !out.contains(&uri) {
+            out.push(uri);
+        }
+    }
+    Ok(out)
+}
+
+/// A freshly generated client secret (256 bits). Shown to the operator once, never stored.
+#[derive(Clone)]
+pub struct ClientSecret(Zeroizing<String>);
+
+impl ClientSecret {
+    /// A new random secret.
+    pub fn generate() -> Self {
+        Self(Zeroizing::new(crate::random::token(32)))
+    }
+
+    /// The secret, to print once.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash that is stored in its place.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(<redacted>)")
+    }
+}
+
+/// The stored form of a high-entropy secret: SHA-256, base64url.
+///
+/// A fast hash is right here, unlike for passwords: the secret has 256 bits of entropy, so there
+/// is nothing to brute-force, and a slow hash would cap the `client_credentials` rate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretHash(String);
+
+impl SecretHash {
+    /// Hashes `secret`.
+    pub fn of(secret: &str) -> Self {
+        Self(URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, secret.as_bytes())))
+    }
+
+    /// Wraps a hash read back from the store.
+    pub fn from_stored(hash: String) -> Self {
+        Self(hash)
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` hashes to this value; compared in constant time.
+    pub fn matches(&self, presented: &str) -> bool {
+        let presented = Self::of(presented);
+        constant_time::verify_slices_are_equal(self.0.as_bytes(), presented.0.as_bytes()).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_uri(uri: &str, ok: bool) {
+        assert_eq!(RedirectUri::parse(uri).is_ok(), ok, "{uri}");
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        check_uri("https://app.example.com/cb", true);
+        check_uri("https://app.example.com/cb?x=1", true);
+        check_uri("http://127.0.0.1:3000/cb", true);
+        check_uri("http://127.5.0.1/cb", true);
+        check_uri("http://[::1]:8080/cb", true);
+        check_uri("http://localhost/cb", true);
+        check_uri("com.example.app:/oauth2redirect", true);
+        check_uri("http://app.example.com/cb", false);
+        check_uri("https://app.example.com/cb#frag", false);
+        check_uri("https://app.example.com/cb#", false);
+        check_uri("/relative/cb", false);
+        check_uri("javascript:alert(1)", false);
+        check_uri("data:text/html,hi", false);
+        check_uri("https://user:pw@app.example.com/cb", false);
+    }
+
+    fn new_client(public: bool, redirects: &[&str], grants: &[&str]) -> NewClient {
+        NewClient {
+            id: "app".into(),
+            is_public: public,
+            redirect_uris: redirects.iter().map(|s| s.to_string()).collect(),
+            grant_types: grants.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn registration_defaults_and_rules() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let (c, secret) = Client::register(new_client(false, &[], &[]), now).unwrap();
+        assert_eq!(c.grant_types, [GrantType::ClientCredentials]);
+        let secret = secret.expect("confidential clients get a secret");
+        assert!(c.verify_secret(secret.expose()));
+        assert!(!c.verify_secret("wrong"));
+        assert_ne!(c.secret_hash.as_ref().unwrap().as_str(), secret.expose());
+
+        let (c, secret) =
+            Client::register(new_client(true, &["https://a.example/cb"], &[]), now).unwrap();
+        assert!(secret.is_none() && c.is_public());
+        assert!(!c.verify_secret(""));
+        assert_eq!(
+            c.grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+
+        assert_eq!(
+            Client::register(new_client(true, &[], &["client_credentials"]), now).unwrap_err(),
+            ClientValidationError::PublicClientCredentials
+        );
+        assert_eq!(
+            Client::register(new_client(false, &[], &["authorization_code"]), now).unwrap_err(),
+            ClientValidationError::MissingRedirectUri
+        );
+        assert!(matches!(
+            Client::register(new_client(false, &[], &["password"]), now).unwrap_err(),
+            ClientValidationError::GrantType(_)
+        ));
+    }
+}

@@ -1,0 +1,27 @@
+//! Tessera's domain: identifiers, users, clients, signing-key records, token claims, lifetimes and
+//! password rules.
+//!
+//! Nothing here performs IO. Time comes from an injected [`Clock`], so every lifetime rule is
+//! testable without sleeping; storage is reached through the traits in `tessera-store`, and HTTP
+//! lives in `tessera-server`.
+
+pub mod client;
+pub mod clock;
+pub mod ids;
+pub mod kek;
+pub mod keys;
+pub mod password;
+pub mod random;
+pub mod scope;
+pub mod token;
+pub mod user;
+
+pub use client::{Client, ClientSecret, ClientValidationError, GrantType, NewClient, RedirectUri};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::{ClientId, UserId};
+pub use kek::{KekError, KeyEncryptionKey};
+pub use keys::{KeyState, SigningKeyRecord};
+pub use password::{PasswordHash, PasswordHasher, PasswordRejection};
+pub use scope::{ScopeError, ScopeSet};
+pub use token::{AccessTokenClaims, TokenLifetimes};
+pub use user::{Email, EmailError, User};

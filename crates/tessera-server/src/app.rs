@@ -1,0 +1,219 @@
+//! Start-up: open the store, obtain the key-encryption key, load the key ring, and assemble the
+//! shared state every request sees.
+
+use crate::config::{Config, ConfigError};
+use crate::hashing::HashingPool;
+use crate::kek_source::{self, KekOrigin, KekSourceError};
+use crate::keys::{KeyRing, KeyRingError};
+use axum::body::Bytes;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+use tessera_core::{Clock, PasswordHasher, TokenLifetimes};
+use tessera_jose::Algorithm;
+use tessera_store::{Store, StoreError};
+use time::Duration;
+
+/// Why Tessera could not start. Each message says what is wrong and, where it can, what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    /// The key-encryption key is missing, malformed or unreadable.
+    #[error(transparent)]
+    Kek(#[from] KekSourceError),
+    /// The signing keys could not be loaded.
+    #[error("{0}; if the key-encryption key was replaced, restore the original one")]
+    Keys(#[from] KeyRingError),
+}
+
+/// What start-up did, for the log.
+#[derive(Debug)]
+pub struct StartupReport {
+    /// Where the KEK came from.
+    pub kek_origin: KekOrigin,
+    /// Signing keys generated during this start.
+    pub created_kids: Vec<String>,
+    /// Registered clients.
+    pub client_count: usize,
+}
+
+/// Everything a request handler can reach. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct Inner {
+    /// The issuer URL, without a trailing slash.
+    pub issuer: String,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Signing keys.
+    pub keys: KeyRing,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Password hashing, off the runtime.
+    pub passwords: HashingPool,
+    /// Token lifetimes.
+    pub lifetimes: TokenLifetimes,
+    /// Algorithm of access tokens.
+    pub access_token_alg: Algorithm,
+    /// Algorithm of ID tokens.
+    pub id_token_alg: Algorithm,
+    /// `aud` of access tokens.
+    pub access_token_audience: String,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Time limit per request.
+    pub request_timeout: StdDuration,
+    /// How often the key ring is re-read from the store.
+    pub key_refresh_interval: StdDuration,
+    /// Extra publication time of rotated-out keys.
+    pub key_retirement_grace: Duration,
+    /// The discovery document, serialised once.
+    pub discovery_json: Bytes,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The algorithms the server signs with.
+    pub fn signing_algs(&self) -> Vec<Algorithm> {
+        let mut algs = vec![self.access_token_alg, self.id_token_alg];
+        algs.dedup();
+        algs
+    }
+
+    /// Re-reads the key ring from the store and drops keys past their retirement.
+    pub async fn refresh_keys(&self) -> Result<(), KeyRingError> {
+        let now = self.clock.now();
+        self.store.delete_expired_signing_keys(now).await?;
+        self.keys.reload(self.store.as_ref(), now).await
+    }
+}
+
+/// Token lifetimes from the configuration.
+pub fn lifetimes(config: &Config) -> TokenLifetimes {
+    TokenLifetimes {
+        access_token: Duration::seconds(config.tokens.access_token_lifetime_seconds.into()),
+        id_token: Duration::seconds(config.tokens.id_token_lifetime_seconds.into()),
+    }
+}
+
+/// Opens the store named by the configuration, creating the data directory for the default
+/// SQLite database.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
+    if config.database_url.is_none() {
+        create_private_dir(&config.data_dir)?;
+    }
+    Ok(tessera_store::connect(&config.database_url()).await?)
+}
+
+/// Obtains the KEK and loads every published signing key.
+pub async fn open_key_ring(
+    config: &Config,
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> Result<(KeyRing, KekOrigin), StartupError> {
+    let sealed = store.list_signing_keys().await?.len();
+    if config.key_encryption_key.is_none() && config.key_encryption_key_file.is_none() {
+        create_private_dir(&config.data_dir)?;
+    }
+    let (kek, origin) = kek_source::obtain(
+        config.key_encryption_key.as_deref(),
+        &config.key_encryption_key_file(),
+        sealed,
+    )?;
+    Ok((KeyRing::load(store, kek, clock.now()).await?, origin))
+}
+
+/// Builds the application state for a server bound at `bound`.
+pub async fn open(
+    config: &Config,
+    bound: SocketAddr,
+    clock: Arc<dyn Clock>,
+) -> Result<(AppState, StartupReport), StartupError> {
+    config.validate()?;
+    let issuer = config.resolve_issuer(bound)?;
+    let store = open_store(config).await?;
+    let (keys, kek_origin) = open_key_ring(config, store.as_ref(), clock.as_ref()).await?;
+    let lifetimes = lifetimes(config);
+    let grace = Duration::seconds(config.keys.retirement_grace_seconds.into());
+    let mut algs = vec![config.tokens.access_token_alg, config.tokens.id_token_alg];
+    algs.dedup();
+    let created_kids = keys
+        .ensure_signing_keys(store.as_ref(), &algs, &lifetimes, grace, clock.as_ref())
+        .await?;
+    let client_count = store.list_clients().await?.len();
+    let max_hashes = config
+        .passwords
+        .max_concurrent_hashes
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let discovery_json = crate::oidc::discovery::document(&issuer, &algs);
+    let state = AppState(Arc::new(Inner {
+        access_token_audience: config
+            .tokens
+            .access_token_audience
+            .clone()
+            .unwrap_or_else(|| issuer.clone()),
+        issuer,
+        store,
+        keys,
+        clock,
+        passwords: HashingPool::new(PasswordHasher::owasp(), max_hashes),
+        lifetimes,
+        access_token_alg: config.tokens.access_token_alg,
+        id_token_alg: config.tokens.id_token_alg,
+        max_body_bytes: config.http.max_body_bytes,
+        request_timeout: StdDuration::from_secs(config.http.request_timeout_seconds),
+        key_refresh_interval: StdDuration::from_secs(config.keys.refresh_interval_seconds),
+        key_retirement_grace: grace,
+        discovery_json,
+    }));
+    Ok((
+        state,
+        StartupReport {
+            kek_origin,
+            created_kids,
+            client_count,
+        },
+    ))
+}
+
+/// Creates `dir` (and parents) if missing; a new data directory is private to its owner.
+fn create_private_dir(dir: &std::path::Path) -> Result<(), StartupError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| StartupError::DataDir {
+        path: dir.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,387 @@
+//! Configuration: defaults → TOML file → `TESSERA_*` environment variables (`__` nests), then
+//! command-line flags on top. Unknown keys are reported as warnings, not errors, so a typo is
+//! visible without breaking a deployment that sets unrelated `TESSERA_` variables.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use tessera_jose::Algorithm;
+use url::{Host, Url};
+
+/// Everything `tessera` reads from its configuration sources.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The issuer URL (`iss`). Derived from the listen address when unset.
+    pub issuer: Option<String>,
+    /// Directory for the SQLite database and the key-encryption key file.
+    pub data_dir: PathBuf,
+    /// Store URL; defaults to `sqlite://<data_dir>/tessera.db`.
+    pub database_url: Option<String>,
+    /// The key-encryption key itself (base64 of 32 bytes). Prefer the file or the environment.
+    pub key_encryption_key: Option<String>,
+    /// File holding the key-encryption key; defaults to `<data_dir>/key-encryption-key`.
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// Log output: `text` or `json`.
+    pub log_format: LogFormat,
+    /// Token lifetimes, algorithms, audience.
+    pub tokens: TokenConfig,
+    /// Signing-key housekeeping.
+    pub keys: KeysConfig,
+    /// HTTP limits.
+    pub http: HttpConfig,
+    /// Password hashing.
+    pub passwords: PasswordConfig,
+    /// Allows an `http://` issuer on a non-loopback host. Tokens and sign-ins would then cross the
+    /// network in clear text: only for a TLS-terminating proxy you fully control.
+    pub insecure_allow_http_issuer: bool,
+}
+
+/// Token settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TokenConfig {
+    /// Access token lifetime in seconds (default 900).
+    pub access_token_lifetime_seconds: u32,
+    /// ID token lifetime in seconds (default 900).
+    pub id_token_lifetime_seconds: u32,
+    /// Algorithm for access tokens.
+    pub access_token_alg: Algorithm,
+    /// Algorithm for ID tokens.
+    pub id_token_alg: Algorithm,
+    /// `aud` of access tokens; defaults to the issuer.
+    pub access_token_audience: Option<String>,
+}
+
+/// Signing-key settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeysConfig {
+    /// How often a running server re-reads the key set from the store, so that `tessera keys
+    /// rotate` run elsewhere takes effect (seconds).
+    pub refresh_interval_seconds: u64,
+    /// Extra time a rotated-out key stays published beyond the longest token lifetime, to cover
+    /// clock skew between Tessera and resource servers (seconds).
+    pub retirement_grace_seconds: u32,
+}
+
+/// HTTP limits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Time limit for one request in seconds.
+    pub request_timeout_seconds: u64,
+}
+
+/// Password hashing settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordConfig {
+    /// How many argon2 computations may run at once (each takes 19 MiB and a core for tens of
+    /// milliseconds). Defaults to the number of cores.
+    pub max_concurrent_hashes: Option<usize>,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: None,
+            data_dir: PathBuf::from("./tessera-data"),
+            database_url: None,
+            key_encryption_key: None,
+            key_encryption_key_file: None,
+            log_format: LogFormat::Text,
+            tokens: TokenConfig::default(),
+            keys: KeysConfig::default(),
+            http: HttpConfig::default(),
+            passwords: PasswordConfig::default(),
+            insecure_allow_http_issuer: false,
+        }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime_seconds: 900,
+            id_token_lifetime_seconds: 900,
+            access_token_alg: Algorithm::RS256,
+            id_token_alg: Algorithm::RS256,
+            access_token_audience: None,
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            refresh_interval_seconds: 10,
+            retirement_grace_seconds: 60,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            request_timeout_seconds: 30,
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_hashes: None,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field(
+                "key_encryption_key",
+                &self.key_encryption_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("key_encryption_key_file", &self.key_encryption_key_file)
+            .field("log_format", &self.log_format)
+            .field("tokens", &self.tokens)
+            .field("keys", &self.keys)
+            .field("http", &self.http)
+            .field("passwords", &self.passwords)
+            .field(
+                "insecure_allow_http_issuer",
+                &self.insecure_allow_http_issuer,
+            )
+            .finish()
+    }
+}
+
+/// A configuration that could not be read or makes no sense.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("{0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The layered sources, before command-line flags.
+pub fn figment(config_file: Option<&Path>) -> Figment {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(path) = config_file {
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment.merge(Env::prefixed("TESSERA_").split("__"))
+}
+
+/// Extracts the configuration, returning it with the dotted names of keys it does not know.
+pub fn load(figment: &Figment) -> Result<(Config, Vec<String>), ConfigError> {
+    let dict: Dict = figment.extract().map_err(Box::new)?;
+    let mut unknown = Vec::new();
+    let value = Value::from(dict);
+    let _: Result<Config, _> = serde_ignored::deserialize(&value, |path| {
+        unknown.push(path.to_string());
+    });
+    let config: Config = figment.extract().map_err(Box::new)?;
+    config.validate()?;
+    Ok((config, unknown))
+}
+
+impl Config {
+    /// Checks ranges and consistency that types alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let t = &self.tokens;
+        if !(60..=86_400).contains(&t.access_token_lifetime_seconds) {
+            return invalid(
+                "tokens.access_token_lifetime_seconds must be between 60 and 86400".into(),
+            );
+        }
+        if !(60..=86_400).contains(&t.id_token_lifetime_seconds) {
+            return invalid("tokens.id_token_lifetime_seconds must be between 60 and 86400".into());
+        }
+        if self.keys.refresh_interval_seconds == 0 {
+            return invalid("keys.refresh_interval_seconds must be at least 1".into());
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.http.max_body_bytes) {
+            return invalid("http.max_body_bytes must be between 1024 and 16777216".into());
+        }
+        if self.passwords.max_concurrent_hashes == Some(0) {
+            return invalid("passwords.max_concurrent_hashes must be at least 1".into());
+        }
+        if let Some(issuer) = &self.issuer {
+            check_issuer(issuer, self.insecure_allow_http_issuer).map_err(ConfigError::Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// The store URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tessera.db").display()))
+    }
+
+    /// The key-encryption key file in effect.
+    pub fn key_encryption_key_file(&self) -> PathBuf {
+        self.key_encryption_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("key-encryption-key"))
+    }
+
+    /// The issuer in effect once the listener is bound: the configured one, or
+    /// `http://<bound address>` (an unspecified bind address such as 0.0.0.0 becomes 127.0.0.1).
+    pub fn resolve_issuer(&self, bound: SocketAddr) -> Result<String, ConfigError> {
+        if let Some(issuer) = &self.issuer {
+            return Ok(issuer.trim_end_matches('/').to_owned());
+        }
+        let ip = match bound.ip() {
+            ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            ip => ip,
+        };
+        let issuer = format!("http://{}", SocketAddr::new(ip, bound.port()));
+        check_issuer(&issuer, self.insecure_allow_http_issuer).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "{e}; listening on {bound}, so set `issuer` to the public https URL"
+            ))
+        })?;
+        Ok(issuer)
+    }
+}
+
+/// OpenID Connect Discovery §3: the issuer is an https URL with no query or fragment. Plain http is
+/// accepted for loopback hosts (a laptop) and otherwise only with `insecure_allow_http_issuer`.
+fn check_issuer(issuer: &str, allow_http: bool) -> Result<(), String> {
+    let url =
+        Url::parse(issuer).map_err(|_| format!("issuer {issuer:?} is not an absolute URL"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "issuer {issuer:?} must not have a query or fragment"
+        ));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if loopback || allow_http {
+                Ok(())
+            } else {
+                Err(format!(
+                    "issuer {issuer:?} uses http on a non-loopback host; use https (or set insecure_allow_http_issuer)"
+                ))
+            }
+        }
+        _ => Err(format!("issuer {issuer:?} must be an https URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_just_work() {
+        let (config, unknown) =
+            load(&Figment::from(Serialized::defaults(Config::default()))).unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(
+            config.resolve_issuer(config.listen).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(config.database_url(), "sqlite://./tessera-data/tessera.db");
+        assert_eq!(config.tokens.access_token_alg, Algorithm::RS256);
+    }
+
+    #[test]
+    fn toml_and_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:0\"\nissuer = \"https://id.example.com\"\nlistne = 1\n\
+             [tokens]\naccess_token_alg = \"ES256\"\nid_token_alg = \"EdDSA\"\naccess_token_lifetim = 5\n",
+        )
+        .unwrap();
+        let (config, mut unknown) = load(&figment(Some(&path))).unwrap();
+        unknown.sort();
+        assert_eq!(unknown, ["listne", "tokens.access_token_lifetim"]);
+        assert_eq!(config.tokens.access_token_alg, Algorithm::ES256);
+        assert_eq!(config.tokens.id_token_alg, Algorithm::EdDSA);
+        assert_eq!(
+            config
+                .resolve_issuer("127.0.0.1:9999".parse().unwrap())
+                .unwrap(),
+            "https://id.example.com"
+        );
+    }
+
+    #[test]
+    fn issuer_rules() {
+        assert!(check_issuer("https://id.example.com", false).is_ok());
+        assert!(check_issuer("http://localhost:8080", false).is_ok());
+        assert!(check_issuer("http://[::1]:8080", false).is_ok());
+        assert!(check_issuer("http://id.example.com", false).is_err());
+        assert!(check_issuer("http://id.example.com", true).is_ok());
+        assert!(check_issuer("https://id.example.com?x=1", false).is_err());
+        assert!(check_issuer("https://id.example.com#f", false).is_err());
+        assert!(check_issuer("ftp://id.example.com", false).is_err());
+        assert!(check_issuer("id.example.com", false).is_err());
+        // A public bind address derives a non-loopback http issuer, which is refused.
+        let config = Config::default();
+        assert!(config
+            .resolve_issuer("10.1.2.3:80".parse().unwrap())
+            .is_err());
+        assert_eq!(
+            config
+                .resolve_issuer("0.0.0.0:8080".parse().unwrap())
+                .unwrap(),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let mut config = Config::default();
+        config.tokens.access_token_lifetime_seconds = 5;
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.passwords.max_concurrent_hashes = Some(0);
+        assert!(config.validate().is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! Tessera's HTTP server: OpenID Connect and OAuth 2.0 endpoints over axum.
+//!
+//! Only this crate knows HTTP, forms and JSON wire shapes; the domain (`tessera-core`) returns
+//! domain results and this crate maps them. Start-up lives in [`app`], operator actions shared
+//! by the CLI and tests in [`admin`], and [`serve`] runs the server on a listener the caller
+//! bound, until the caller's shutdown future completes.
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod hashing;
+mod health;
+pub mod kek_source;
+pub mod keys;
+pub mod oauth;
+pub mod oidc;
+pub mod routes;
+
+pub use app::{AppState, StartupError, StartupReport};
+pub use config::Config;
+
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The application's routes and middleware.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.request_timeout;
+    Router::new()
+        .route(routes::DISCOVERY, get(oidc::discovery::get))
+        .route(routes::OAUTH_METADATA, get(oidc::discovery::get))
+        .route(routes::JWKS, get(oidc::jwks::get))
+        .route(routes::TOKEN, post(oauth::token::post))
+        .route(routes::HEALTHZ, get(health::healthz))
+        .route(routes::READYZ, get(health::readyz))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        // Log the path only: query strings and bodies may carry codes or tokens.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                .make_span_with(|request: &Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id,
+                    )
+                }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// A background task re-reads the signing keys from the store periodically, so a rotation made
+/// by `tessera keys rotate` (another process) takes effect without a restart.
+pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let refresher = tokio::spawn(refresh_keys_periodically(state.clone()));
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    refresher.abort();
+    result
+}
+
+async fn refresh_keys_periodically(state: AppState) {
+    let mut ticker = tokio::time::interval(state.key_refresh_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(err) = state.refresh_keys().await {
+            tracing::warn!(error = %err, "could not refresh signing keys; keeping the current set");
+        }
+    }
+}

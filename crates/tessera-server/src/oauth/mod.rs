@@ -1,0 +1,6 @@
+//! OAuth 2.0 endpoints: the token endpoint and its grants.
+
+pub mod client_auth;
+pub mod client_credentials;
+pub mod form;
+pub mod token;

@@ -1,0 +1,70 @@
+//! `POST /oauth/token`: parse, authenticate the client, dispatch to the grant.
+
+use crate::app::AppState;
+use crate::error::OAuthError;
+use crate::oauth::client_auth::PresentedCredentials;
+use crate::oauth::client_credentials;
+use crate::oauth::form::FormParams;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tessera_core::GrantType;
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The granted scope, when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl IntoResponse for TokenResponse {
+    fn into_response(self) -> Response {
+        let mut response = axum::Json(self).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+/// The token endpoint.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    match handle(&state, &headers, body).await {
+        Ok(response) => response.into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<TokenResponse, OAuthError> {
+    let params = FormParams::from_request(headers, body, state.max_body_bytes).await?;
+    let grant_type = params.require("grant_type")?;
+    let client = PresentedCredentials::extract(headers, &params)?
+        .authenticate(state)
+        .await?;
+    let grant = GrantType::parse(grant_type)
+        .ok_or_else(|| OAuthError::unsupported_grant_type("this grant type is not supported"))?;
+    if !client.allows_grant(grant) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "this client may not use the {grant} grant"
+        )));
+    }
+    match grant {
+        GrantType::ClientCredentials => client_credentials::grant(state, &client, &params).await,
+        GrantType::AuthorizationCode | GrantType::RefreshToken => Err(
+            OAuthError::unsupported_grant_type("this grant type is not supported yet"),
+        ),
+    }
+}

@@ -1,0 +1,4 @@
+//! OpenID Connect endpoints: discovery and the JWKS.
+
+pub mod discovery;
+pub mod jwks;

@@ -1,0 +1,14 @@
+//! Every route path in one place, so discovery and the router cannot disagree.
+
+/// OpenID Connect discovery document.
+pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+/// RFC 8414 authorization server metadata (same document).
+pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+/// JSON Web Key Set.
+pub const JWKS: &str = "/.well-known/jwks.json";
+/// Token endpoint.
+pub const TOKEN: &str = "/oauth/token";
+/// Liveness.
+pub const HEALTHZ: &str = "/healthz";
+/// Readiness.
+pub const READYZ: &str = "/readyz";

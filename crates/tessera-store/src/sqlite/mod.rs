@@ -1,0 +1,111 @@
+//! The SQLite backend: one database file, opened in WAL mode so a server and the CLI can use it
+//! at the same time.
+
+mod clients;
+mod convert;
+mod keys;
+mod users;
+
+use crate::{Store, StoreError, StoreResult};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The SQLite schema migrations, compiled into the binary.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a statement waits for another connection (or process) to release a write lock
+/// before failing with [`StoreError::Unavailable`].
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an operation waits for a free pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pooled connections. SQLite serialises writers anyway; several connections let reads
+/// proceed in parallel under WAL.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// A store backed by one SQLite file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database file at `path`, creating it if missing (its parent directory must
+    /// exist), and applies pending migrations.
+    ///
+    /// Fails with [`StoreError::SchemaTooNew`] if a newer Tessera has migrated the file, and
+    /// with [`StoreError::Unavailable`] if the file cannot be opened.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot open SQLite database {}: directory {} does not exist",
+                    path.display(),
+                    parent.display()
+                )));
+            }
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| match convert::db_err(e) {
+                StoreError::Backend(msg) | StoreError::Unavailable(msg) => StoreError::Unavailable(
+                    format!("cannot open SQLite database {}: {msg}", path.display()),
+                ),
+                other => other,
+            })?;
+        if let Err(e) = MIGRATOR.run(&pool).await {
+            pool.close().await;
+            return Err(convert::migrate_err(e));
+        }
+        tracing::info!(path = %path.display(), "opened SQLite store");
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Closes every pooled connection, waiting for them to finish. Later operations fail with
+    /// [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(convert::db_err)?;
+        Ok(())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+}

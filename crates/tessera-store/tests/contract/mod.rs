@@ -1,0 +1,598 @@
+//! The store contract: behaviour every backend must show.
+//!
+//! Each function takes a fresh, empty store, is self-contained and panics on a broken rule.
+//! A backend's test file declares `mod contract;` and calls [`contract_suite!`] with an async
+//! factory returning `(guard, Arc<dyn Store>)`; the guard (a temp dir, a scratch schema, …) is
+//! kept alive for the test. Adding a function here means adding its name to the list in
+//! [`contract_suite!`], which every backend then runs.
+
+use tessera_core::client::ClientSecret;
+use tessera_core::{
+    Client, ClientId, Email, NewClient, PasswordHash, PasswordHasher, SigningKeyRecord, User,
+    UserId,
+};
+use tessera_store::{Store, StoreError};
+use time::OffsetDateTime;
+
+/// Generates one `#[tokio::test]` per contract function, each on a store from `$fresh`, an
+/// async fn (or closure returning a future) yielding `(guard, Arc<dyn Store>)`.
+macro_rules! contract_suite {
+    ($fresh:expr) => {
+        $crate::contract::contract_suite!(@tests $fresh;
+            clients_round_trip,
+            clients_missing_is_none,
+            clients_list_in_id_order,
+            clients_duplicate_id_conflicts,
+            clients_delete,
+            users_round_trip,
+            users_find_by_email,
+            users_duplicate_email_or_id_conflicts,
+            users_list_in_email_order,
+            users_update_replaces_mutable_fields,
+            users_update_to_taken_email_conflicts,
+            users_update_missing_is_not_found,
+            users_delete,
+            keys_round_trip_and_order,
+            keys_duplicate_kid_conflicts,
+            keys_rotate_only_same_alg_active,
+            keys_rotate_is_atomic,
+            keys_delete_expired_boundary,
+            ping_and_backend_name,
+        );
+    };
+    (@tests $fresh:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (_guard, store) = ($fresh)().await;
+                $crate::contract::$name(&*store).await;
+            }
+        )*
+    };
+}
+pub(crate) use contract_suite;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+/// A whole-second instant, `secs` after a fixed base.
+fn t(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap()
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// A confidential client with several redirect URIs, scopes and grant types.
+fn confidential(id: &str) -> (Client, ClientSecret) {
+    let (client, secret) = Client::register(
+        NewClient {
+            id: id.into(),
+            name: Some(format!("App {id} — “quoted” 'name' 👋")),
+            redirect_uris: strings(&[
+                "https://app.example.com/cb",
+                "http://127.0.0.1:8080/cb?x=1&y=%20",
+                "com.example.app:/oauth2redirect",
+            ]),
+            post_logout_redirect_uris: strings(&[
+                "https://app.example.com/bye",
+                "https://app.example.com/",
+            ]),
+            is_public: false,
+            grant_types: strings(&["refresh_token", "client_credentials", "authorization_code"]),
+            scopes: strings(&["openid", "profile", "api:write", "email"]),
+            is_first_party: true,
+        },
+        t(0),
+    )
+    .unwrap();
+    (client, secret.expect("confidential clients get a secret"))
+}
+
+/// A public client: no secret, no post-logout URIs, no scopes.
+fn public(id: &str) -> Client {
+    let (client, secret) = Client::register(
+        NewClient {
+            id: id.into(),
+            redirect_uris: strings(&["http://localhost:3000/cb"]),
+            is_public: true,
+            ..Default::default()
+        },
+        t(5),
+    )
+    .unwrap();
+    assert!(secret.is_none());
+    client
+}
+
+fn fake_hash(tag: &str) -> PasswordHash {
+    PasswordHash::from_stored(format!(
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${tag}ZmFrZWhhc2g"
+    ))
+}
+
+/// An enabled user with a name, two roles and a (fake) password hash.
+fn user(email: &str) -> User {
+    User::new(
+        Email::parse(email).unwrap(),
+        Some("Ada O'Brien-Lovelace 👩‍💻".into()),
+        strings(&["ops", "admin"]),
+        Some(fake_hash("a")),
+        t(0),
+    )
+    .unwrap()
+}
+
+fn key(kid: &str, alg: &str, created: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        kid: kid.into(),
+        alg: alg.into(),
+        sealed_private_key: format!("sealed:{kid}").into_bytes(),
+        created_at: t(created),
+        rotated_at: None,
+        expires_at: None,
+    }
+}
+
+fn retired(mut key: SigningKeyRecord, rotated: i64, expires: i64) -> SigningKeyRecord {
+    key.rotated_at = Some(t(rotated));
+    key.expires_at = Some(t(expires));
+    key
+}
+
+fn client_id(id: &str) -> ClientId {
+    ClientId::parse(id).unwrap()
+}
+
+fn kids(keys: &[SigningKeyRecord]) -> Vec<&str> {
+    keys.iter().map(|k| k.kid.as_str()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+/// Confidential and public clients come back exactly as stored, secret hash included.
+pub async fn clients_round_trip(store: &dyn Store) {
+    let (conf, secret) = confidential("conf-app");
+    let publ = public("spa");
+    assert_eq!(conf.redirect_uris.len(), 3);
+    assert_eq!(conf.grant_types.len(), 3);
+    store.create_client(&conf).await.unwrap();
+    store.create_client(&publ).await.unwrap();
+
+    let found = store.find_client(&conf.id).await.unwrap().unwrap();
+    assert_eq!(found, conf);
+    assert!(found.verify_secret(secret.expose()));
+    assert!(!found.is_public());
+
+    let found = store.find_client(&publ.id).await.unwrap().unwrap();
+    assert_eq!(found, publ);
+    assert!(found.is_public() && found.scopes.is_empty());
+    assert!(found.post_logout_redirect_uris.is_empty());
+}
+
+/// Looking up an unknown client is `Ok(None)`, not an error.
+pub async fn clients_missing_is_none(store: &dyn Store) {
+    assert_eq!(store.find_client(&client_id("nope")).await.unwrap(), None);
+    store.create_client(&public("other")).await.unwrap();
+    assert_eq!(store.find_client(&client_id("nope")).await.unwrap(), None);
+}
+
+/// Listing returns every client ordered by id.
+pub async fn clients_list_in_id_order(store: &dyn Store) {
+    assert!(store.list_clients().await.unwrap().is_empty());
+    let (b, _) = confidential("b-app");
+    let c = public("c-app");
+    let a = public("a-app");
+    let upper = public("Z-app"); // byte-wise order puts upper case first
+    for client in [&b, &c, &a, &upper] {
+        store.create_client(client).await.unwrap();
+    }
+    assert_eq!(store.list_clients().await.unwrap(), vec![upper, a, b, c]);
+}
+
+/// A second client with an existing id is a conflict and leaves the first untouched.
+pub async fn clients_duplicate_id_conflicts(store: &dyn Store) {
+    let (first, _) = confidential("dup");
+    store.create_client(&first).await.unwrap();
+    let mut second = public("dup");
+    second.name = "impostor".into();
+    let err = store.create_client(&second).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.find_client(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.list_clients().await.unwrap(), vec![first]);
+}
+
+/// Deleting removes exactly one client; deleting a missing one is `NotFound`.
+pub async fn clients_delete(store: &dyn Store) {
+    let keep = public("keep");
+    let (gone, _) = confidential("gone");
+    store.create_client(&keep).await.unwrap();
+    store.create_client(&gone).await.unwrap();
+
+    store.delete_client(&gone.id).await.unwrap();
+    assert_eq!(store.find_client(&gone.id).await.unwrap(), None);
+    assert_eq!(store.list_clients().await.unwrap(), vec![keep]);
+
+    let err = store.delete_client(&gone.id).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    let err = store.delete_client(&client_id("never")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+/// Users come back exactly as stored: roles in order, real password hash, disabled flag,
+/// optional fields absent.
+pub async fn users_round_trip(store: &dyn Store) {
+    let hasher = PasswordHasher::owasp();
+    let mut ada = User::new(
+        Email::parse("  Ada@Example.COM ").unwrap(),
+        Some("Ada \"the\" Countess; DROP TABLE users; --".into()),
+        strings(&["z-role", "admin", "ops:read", "admin"]),
+        Some(hasher.hash("correct horse battery staple")),
+        t(0),
+    )
+    .unwrap();
+    ada.is_disabled = true;
+    ada.updated_at = t(30);
+    let bare = User::new(
+        Email::parse("bare@example.com").unwrap(),
+        None,
+        vec![],
+        None,
+        t(7),
+    )
+    .unwrap();
+    store.create_user(&ada).await.unwrap();
+    store.create_user(&bare).await.unwrap();
+
+    let found = store.find_user(&ada.id).await.unwrap().unwrap();
+    assert_eq!(found, ada);
+    assert_eq!(found.roles, ["admin", "ops:read", "z-role"]);
+    assert!(found.is_disabled);
+    assert!(hasher.verify(
+        "correct horse battery staple",
+        found.password_hash.as_ref().unwrap()
+    ));
+
+    let found = store.find_user(&bare.id).await.unwrap().unwrap();
+    assert_eq!(found, bare);
+    assert!(found.name.is_none() && found.password_hash.is_none() && found.roles.is_empty());
+
+    assert_eq!(
+        store
+            .find_user(&UserId::from_stored("missing".into()))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Lookup by email matches the normalised address exactly.
+pub async fn users_find_by_email(store: &dyn Store) {
+    let ada = user("ada@example.com");
+    let bob = user("bob@example.com");
+    store.create_user(&ada).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+
+    let email = Email::parse("ADA@example.com ").unwrap();
+    assert_eq!(store.find_user_by_email(&email).await.unwrap(), Some(ada));
+    assert_eq!(
+        store.find_user_by_email(&bob.email).await.unwrap(),
+        Some(bob)
+    );
+    let nobody = Email::parse("carol@example.com").unwrap();
+    assert_eq!(store.find_user_by_email(&nobody).await.unwrap(), None);
+}
+
+/// A duplicate email or a duplicate id is a conflict and stores nothing.
+pub async fn users_duplicate_email_or_id_conflicts(store: &dyn Store) {
+    let ada = user("ada@example.com");
+    store.create_user(&ada).await.unwrap();
+
+    let same_email = user("ada@example.com");
+    assert_ne!(same_email.id, ada.id);
+    let err = store.create_user(&same_email).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.find_user(&same_email.id).await.unwrap(), None);
+
+    let mut same_id = user("other@example.com");
+    same_id.id = ada.id.clone();
+    let err = store.create_user(&same_id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.find_user_by_email(&same_id.email).await.unwrap(),
+        None
+    );
+
+    assert_eq!(store.list_users().await.unwrap(), vec![ada]);
+}
+
+/// Listing returns every user ordered by email.
+pub async fn users_list_in_email_order(store: &dyn Store) {
+    assert!(store.list_users().await.unwrap().is_empty());
+    let c = user("carol@example.com");
+    let a = user("ada@example.com");
+    let b = user("bob@example.org");
+    let a2 = user("ada.b@example.com");
+    for u in [&c, &a, &b, &a2] {
+        store.create_user(u).await.unwrap();
+    }
+    assert_eq!(store.list_users().await.unwrap(), vec![a2, a, b, c]);
+}
+
+/// An update replaces every mutable field, can clear optional ones, and never touches
+/// `created_at`.
+pub async fn users_update_replaces_mutable_fields(store: &dyn Store) {
+    let original = user("ada@example.com");
+    let other = user("bob@example.com");
+    store.create_user(&original).await.unwrap();
+    store.create_user(&other).await.unwrap();
+
+    let mut changed = original.clone();
+    changed.email = Email::parse("ada.lovelace@example.org").unwrap();
+    changed.name = Some("Augusta Ada King".into());
+    changed.roles = strings(&["auditor"]);
+    changed.password_hash = Some(fake_hash("b"));
+    changed.is_disabled = true;
+    changed.updated_at = t(100);
+    changed.created_at = t(-500); // immutable: must be ignored
+    store.update_user(&changed).await.unwrap();
+
+    let mut expected = changed.clone();
+    expected.created_at = original.created_at;
+    assert_eq!(
+        store.find_user(&original.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store.find_user_by_email(&original.email).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_user_by_email(&changed.email).await.unwrap(),
+        Some(expected.clone())
+    );
+
+    // Clearing the optional fields and re-enabling.
+    let mut cleared = expected.clone();
+    cleared.name = None;
+    cleared.roles = vec![];
+    cleared.password_hash = None;
+    cleared.is_disabled = false;
+    cleared.updated_at = t(200);
+    store.update_user(&cleared).await.unwrap();
+    assert_eq!(store.find_user(&original.id).await.unwrap(), Some(cleared));
+
+    // Keeping one's own email is not a conflict.
+    let mut same_email = store.find_user(&original.id).await.unwrap().unwrap();
+    same_email.updated_at = t(300);
+    store.update_user(&same_email).await.unwrap();
+    assert_eq!(
+        store.find_user(&original.id).await.unwrap(),
+        Some(same_email)
+    );
+
+    // The other user is untouched.
+    assert_eq!(store.find_user(&other.id).await.unwrap(), Some(other));
+}
+
+/// Taking another user's email is a conflict, and the failed update changes nothing.
+pub async fn users_update_to_taken_email_conflicts(store: &dyn Store) {
+    let ada = user("ada@example.com");
+    let bob = user("bob@example.com");
+    store.create_user(&ada).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+
+    let mut grab = ada.clone();
+    grab.email = bob.email.clone();
+    grab.name = Some("changed".into());
+    grab.is_disabled = true;
+    grab.updated_at = t(100);
+    let err = store.update_user(&grab).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+
+    assert_eq!(store.find_user(&ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(store.find_user(&bob.id).await.unwrap(), Some(bob.clone()));
+    assert_eq!(store.list_users().await.unwrap(), vec![ada, bob]);
+}
+
+/// Updating a user that does not exist is `NotFound` and creates nothing.
+pub async fn users_update_missing_is_not_found(store: &dyn Store) {
+    let ghost = user("ghost@example.com");
+    let err = store.update_user(&ghost).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(store.list_users().await.unwrap().is_empty());
+}
+
+/// Deleting removes exactly one user and frees the email; deleting again is `NotFound`.
+pub async fn users_delete(store: &dyn Store) {
+    let ada = user("ada@example.com");
+    let bob = user("bob@example.com");
+    store.create_user(&ada).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+
+    store.delete_user(&ada.id).await.unwrap();
+    assert_eq!(store.find_user(&ada.id).await.unwrap(), None);
+    assert_eq!(store.find_user_by_email(&ada.email).await.unwrap(), None);
+    assert_eq!(store.list_users().await.unwrap(), vec![bob]);
+
+    let err = store.delete_user(&ada.id).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+
+    // The email can be registered again by a new account.
+    let again = user("ada@example.com");
+    store.create_user(&again).await.unwrap();
+    assert_eq!(
+        store.find_user_by_email(&ada.email).await.unwrap(),
+        Some(again)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing keys
+
+/// Keys come back exactly as stored (arbitrary bytes, optional timestamps), ordered by
+/// `created_at` then `kid`.
+pub async fn keys_round_trip_and_order(store: &dyn Store) {
+    assert!(store.list_signing_keys().await.unwrap().is_empty());
+    let mut b = key("b", "RS256", 10);
+    b.sealed_private_key = (0..=255u8).rev().collect();
+    let a = key("a", "ES256", 10);
+    let z = retired(key("z", "EdDSA", 5), 6, 7);
+    let c = retired(key("c", "RS256", 20), 30, 4000);
+    let mut empty = key("0-empty", "RS256", 30);
+    empty.sealed_private_key = vec![];
+    for k in [&c, &b, &empty, &z, &a] {
+        store.create_signing_key(k).await.unwrap();
+    }
+    let listed = store.list_signing_keys().await.unwrap();
+    assert_eq!(kids(&listed), ["z", "a", "b", "c", "0-empty"]);
+    assert_eq!(listed, vec![z, a, b, c, empty]);
+}
+
+/// A second key with an existing kid is a conflict and leaves the first untouched.
+pub async fn keys_duplicate_kid_conflicts(store: &dyn Store) {
+    let first = key("k1", "RS256", 0);
+    store.create_signing_key(&first).await.unwrap();
+    let mut second = key("k1", "ES256", 50);
+    second.sealed_private_key = b"other".to_vec();
+    let err = store.create_signing_key(&second).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.list_signing_keys().await.unwrap(), vec![first]);
+}
+
+/// Rotation retires every active key of the new key's algorithm (and only those), with exactly
+/// the given timestamps, and inserts the new key.
+pub async fn keys_rotate_only_same_alg_active(store: &dyn Store) {
+    let rs_retiring = retired(key("rs-retiring", "RS256", 0), 50, 200);
+    let rs_active = key("rs-active", "RS256", 10);
+    let rs_active2 = key("rs-active-2", "RS256", 11);
+    let es_active = key("es-active", "ES256", 20);
+    for k in [&rs_retiring, &rs_active, &rs_active2, &es_active] {
+        store.create_signing_key(k).await.unwrap();
+    }
+    let new = key("rs-new", "RS256", 100);
+    store
+        .rotate_signing_key(&new, t(100), t(3700))
+        .await
+        .unwrap();
+
+    let expected = vec![
+        rs_retiring,                    // already retiring: untouched
+        retired(rs_active, 100, 3700),  // rotated out
+        retired(rs_active2, 100, 3700), // every active key of the alg
+        es_active,                      // other alg: still active
+        new.clone(),                    // inserted as given
+    ];
+    assert_eq!(store.list_signing_keys().await.unwrap(), expected);
+
+    // Rotating the other algorithm leaves RS256 alone.
+    let es_new = key("es-new", "ES256", 200);
+    store
+        .rotate_signing_key(&es_new, t(200), t(900))
+        .await
+        .unwrap();
+    let listed = store.list_signing_keys().await.unwrap();
+    let active: Vec<&str> = listed
+        .iter()
+        .filter(|k| k.rotated_at.is_none())
+        .map(|k| k.kid.as_str())
+        .collect();
+    assert_eq!(active, ["rs-new", "es-new"]);
+    let es_old = listed.iter().find(|k| k.kid == "es-active").unwrap();
+    assert_eq!(
+        (es_old.rotated_at, es_old.expires_at),
+        (Some(t(200)), Some(t(900)))
+    );
+
+    // Rotating with no active key of that alg just inserts.
+    let ed = key("ed-first", "EdDSA", 300);
+    store.rotate_signing_key(&ed, t(300), t(400)).await.unwrap();
+    assert_eq!(store.list_signing_keys().await.unwrap().len(), 7);
+}
+
+/// A rotation whose insert fails (duplicate kid) changes nothing at all.
+pub async fn keys_rotate_is_atomic(store: &dyn Store) {
+    let rs_active = key("rs-active", "RS256", 10);
+    let es_active = key("es-active", "ES256", 20);
+    store.create_signing_key(&rs_active).await.unwrap();
+    store.create_signing_key(&es_active).await.unwrap();
+    let before = store.list_signing_keys().await.unwrap();
+
+    // Same kid as the very key the rotation would retire.
+    let clash = key("rs-active", "RS256", 100);
+    let err = store
+        .rotate_signing_key(&clash, t(100), t(3700))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.list_signing_keys().await.unwrap(), before);
+
+    // Same kid as a key of another algorithm.
+    let clash = key("es-active", "RS256", 100);
+    let err = store
+        .rotate_signing_key(&clash, t(100), t(3700))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.list_signing_keys().await.unwrap(), before);
+
+    // The store is still usable afterwards.
+    store
+        .rotate_signing_key(&key("rs-next", "RS256", 100), t(100), t(3700))
+        .await
+        .unwrap();
+    assert_eq!(store.list_signing_keys().await.unwrap().len(), 3);
+}
+
+/// `delete_expired_signing_keys(now)` deletes keys with `expires_at <= now`: a key expiring
+/// exactly at `now` goes, one expiring a second later stays, keys without `expires_at` stay.
+pub async fn keys_delete_expired_boundary(store: &dyn Store) {
+    let long_gone = retired(key("long-gone", "RS256", 0), 10, 50);
+    let just_gone = retired(key("just-gone", "RS256", 1), 10, 99);
+    let at_now = retired(key("at-now", "ES256", 2), 10, 100);
+    let next_second = retired(key("next-second", "RS256", 3), 10, 101);
+    let active = key("active", "RS256", 4);
+    for k in [&long_gone, &just_gone, &at_now, &next_second, &active] {
+        store.create_signing_key(k).await.unwrap();
+    }
+
+    assert_eq!(store.delete_expired_signing_keys(t(100)).await.unwrap(), 3);
+    assert_eq!(
+        store.list_signing_keys().await.unwrap(),
+        vec![next_second.clone(), active.clone()]
+    );
+    assert_eq!(store.delete_expired_signing_keys(t(100)).await.unwrap(), 0);
+    assert_eq!(store.delete_expired_signing_keys(t(101)).await.unwrap(), 1);
+    assert_eq!(store.list_signing_keys().await.unwrap(), vec![active]);
+    assert_eq!(
+        store
+            .delete_expired_signing_keys(t(1_000_000))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health
+
+/// `ping` succeeds on a healthy store and the backend names itself.
+pub async fn ping_and_backend_name(store: &dyn Store) {
+    store.ping().await.unwrap();
+    store.create_client(&public("after-ping")).await.unwrap();
+    store.ping().await.unwrap();
+    let name = store.backend_name();
+    assert!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase()),
+        "{name}"
+    );
+    assert!(!format!("{store:?}").is_empty());
+}

@@ -1,0 +1,298 @@
+//! The SQLite backend: the shared contract suite on real files, plus what only SQLite has
+//! (files, URLs, migrations on disk, several processes on one file).
+
+mod contract;
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
+use std::path::Path;
+use std::sync::Arc;
+use tempfile::TempDir;
+use tessera_core::{Client, ClientId, Email, NewClient, SigningKeyRecord, User};
+use tessera_store::sqlite::SqliteStore;
+use tessera_store::{connect, ClientStore, KeyStore, Store, StoreError, UserStore};
+use time::OffsetDateTime;
+
+/// A fresh store on a new file in its own temporary directory (kept alive by the guard).
+async fn fresh_store() -> (TempDir, Arc<dyn Store>) {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(&dir.path().join("tessera.db"))
+        .await
+        .unwrap();
+    (dir, Arc::new(store))
+}
+
+contract::contract_suite!(fresh_store);
+
+fn t(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap()
+}
+
+fn sample_client(id: &str) -> Client {
+    Client::register(
+        NewClient {
+            id: id.into(),
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            scopes: vec!["openid".into()],
+            ..Default::default()
+        },
+        t(0),
+    )
+    .unwrap()
+    .0
+}
+
+fn sample_user(email: &str) -> User {
+    User::new(
+        Email::parse(email).unwrap(),
+        None,
+        vec!["admin".into()],
+        None,
+        t(0),
+    )
+    .unwrap()
+}
+
+/// A raw connection to the file, to tamper with it the way an older or newer binary would.
+async fn raw(path: &Path) -> SqliteConnection {
+    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn data_survives_close_and_reopen() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("tessera.db");
+    let client = sample_client("app");
+    let user = sample_user("ada@example.com");
+    let key = SigningKeyRecord {
+        kid: "k1".into(),
+        alg: "RS256".into(),
+        sealed_private_key: vec![0, 1, 2, 255],
+        created_at: t(0),
+        rotated_at: Some(t(10)),
+        expires_at: Some(t(20)),
+    };
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.create_client(&client).await.unwrap();
+    store.create_user(&user).await.unwrap();
+    store.create_signing_key(&key).await.unwrap();
+    store.close().await;
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    drop(store);
+
+    // Reopening runs the migrator again; it must find nothing to do.
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.list_clients().await.unwrap(), vec![client]);
+    assert_eq!(store.list_users().await.unwrap(), vec![user]);
+    assert_eq!(store.list_signing_keys().await.unwrap(), vec![key]);
+}
+
+#[tokio::test]
+async fn connect_opens_sqlite_urls() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("via-url.db");
+
+    let store = connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(store.backend_name(), "sqlite");
+    assert!(path.is_file(), "the file is created");
+    store.create_client(&sample_client("app")).await.unwrap();
+
+    // The other spelling, on the same file while the first store is open (CLI next to server).
+    let second = connect(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    let found = second
+        .find_client(&ClientId::parse("app").unwrap())
+        .await
+        .unwrap();
+    assert!(found.is_some());
+}
+
+#[tokio::test]
+async fn connect_rejects_other_urls() {
+    for url in [
+        "mysql://root@localhost/tessera",
+        "postgres://tessera:hunter2@db.example/tessera",
+        "garbage",
+        "",
+        "sqlite://",
+        "sqlite::memory:",
+    ] {
+        let err = connect(url).await.unwrap_err();
+        let StoreError::InvalidUrl(msg) = &err else {
+            panic!("{url:?}: {err:?}");
+        };
+        assert!(msg.contains("sqlite://PATH"), "{url:?}: {msg}");
+        assert!(!msg.contains("hunter2"), "the password leaked: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn missing_parent_directory_is_unavailable() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("no-such-dir").join("tessera.db");
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    let StoreError::Unavailable(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("does not exist"), "{msg}");
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("tessera.db");
+    SqliteStore::open(&path).await.unwrap().close().await;
+
+    // Pretend a newer tessera applied a migration this binary does not know.
+    let mut conn = raw(&path).await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', TRUE, X'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    let StoreError::SchemaTooNew(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("newer version of tessera"), "{msg}");
+    assert!(msg.contains("9999") && msg.contains("upgrade"), "{msg}");
+    let err = connect(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn undecodable_rows_are_backend_errors() {
+    let (dir, store) = fresh_store().await;
+    let path = dir.path().join("tessera.db");
+    store.create_client(&sample_client("good")).await.unwrap();
+    store
+        .create_user(&sample_user("good@example.com"))
+        .await
+        .unwrap();
+
+    let mut conn = raw(&path).await;
+    sqlx::query(
+        "INSERT INTO clients (id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+         grant_types, scopes, is_first_party, created_at) \
+         VALUES ('bad', 'bad', NULL, '[]', '[]', '[\"password\"]', '[]', 0, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, email, name, roles, password_hash, is_disabled, created_at, \
+         updated_at) VALUES ('u-bad', 'bad@example.com', NULL, 'not json', NULL, 0, 0, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let err = store
+        .find_client(&ClientId::parse("bad").unwrap())
+        .await
+        .unwrap_err();
+    let StoreError::Backend(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("password"), "{msg}");
+    assert!(matches!(
+        store.list_clients().await,
+        Err(StoreError::Backend(_))
+    ));
+    let good = store.find_client(&ClientId::parse("good").unwrap()).await;
+    assert!(good.unwrap().is_some());
+
+    let bad_email = Email::parse("bad@example.com").unwrap();
+    let err = store.find_user_by_email(&bad_email).await.unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert!(matches!(
+        store.list_users().await,
+        Err(StoreError::Backend(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_write_one_file_concurrently() {
+    // The CLI and a running server each open their own pool on the same file.
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("tessera.db");
+    let server = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let cli = Arc::new(SqliteStore::open(&path).await.unwrap());
+
+    let mut tasks = Vec::new();
+    for (who, store) in [("server", server.clone()), ("cli", cli.clone())] {
+        for i in 0..15 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .create_user(&sample_user(&format!("{who}-{i}@example.com")))
+                    .await
+                    .unwrap();
+                let key = SigningKeyRecord {
+                    kid: format!("{who}-{i}"),
+                    alg: "RS256".into(),
+                    sealed_private_key: vec![1],
+                    created_at: t(i),
+                    rotated_at: None,
+                    expires_at: None,
+                };
+                store
+                    .rotate_signing_key(&key, t(i), t(i + 60))
+                    .await
+                    .unwrap();
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(server.list_users().await.unwrap().len(), 30);
+    let keys = cli.list_signing_keys().await.unwrap();
+    assert_eq!(keys.len(), 30);
+    // Every rotation retired the previous active key, so exactly one remains active.
+    assert_eq!(keys.iter().filter(|k| k.rotated_at.is_none()).count(), 1);
+}
+
+#[tokio::test]
+async fn conflicts_say_what_clashed_without_sql() {
+    let (_dir, store) = fresh_store().await;
+    let ada = sample_user("ada@example.com");
+    store.create_user(&ada).await.unwrap();
+    store.create_client(&sample_client("app")).await.unwrap();
+
+    let mut same_id = sample_user("other@example.com");
+    same_id.id = ada.id.clone();
+    let cases = [
+        (
+            store.create_user(&sample_user("ada@example.com")).await,
+            "email",
+        ),
+        (store.create_user(&same_id).await, ada.id.as_str()),
+        (
+            store.create_client(&sample_client("app")).await,
+            "client app",
+        ),
+    ];
+    for (result, fragment) in cases {
+        let Err(StoreError::Conflict(msg)) = result else {
+            panic!("{result:?}");
+        };
+        assert!(msg.contains(fragment), "{msg}");
+        assert!(!msg.contains("INSERT") && !msg.contains("UNIQUE"), "{msg}");
+    }
+}

@@ -1,0 +1,185 @@
+//! Dev-only helpers for flow tests: [`spawn_app`] starts a real Tessera server on
+//! `127.0.0.1:0` with a fresh SQLite file in a temporary directory and a [`ManualClock`], so
+//! tests talk real HTTP, share no state and never sleep to cross a lifetime.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tessera_core::{ManualClock, NewClient};
+use tessera_server::{AppState, Config};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use tessera_server;
+
+/// A running server and the handles a test needs.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`, also the issuer.
+    pub base_url: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The application state (store, key ring…), for setting things up directly.
+    pub state: AppState,
+    /// The clock the server reads; move it to cross lifetimes.
+    pub clock: ManualClock,
+    /// An HTTP client without cookies or redirects.
+    pub http: reqwest::Client,
+    config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    // Dropped last: the data directory lives as long as the app.
+    dir: Arc<tempfile::TempDir>,
+}
+
+/// The starting instant of every test clock: fixed, so tests are reproducible.
+pub fn test_epoch() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid instant")
+}
+
+/// A configuration for tests: data in `dir`, listening on an ephemeral loopback port.
+pub fn test_config(dir: &Path) -> Config {
+    Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    }
+}
+
+/// Starts a server with a fresh store and the default test configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after letting `customise` adjust the configuration.
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+    let mut config = test_config(dir.path());
+    customise(&mut config);
+    start(config, dir, ManualClock::new(test_epoch()))
+        .await
+        .expect("the test server starts")
+}
+
+async fn start(
+    config: Config,
+    dir: Arc<tempfile::TempDir>,
+    clock: ManualClock,
+) -> anyhow::Result<TestApp> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (state, _report) = tessera_server::app::open(&config, addr, Arc::new(clock.clone()))
+        .await
+        .context("opening the app")?;
+    let (tx, rx) = oneshot::channel();
+    let server = tokio::spawn(tessera_server::serve(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    Ok(TestApp {
+        base_url: state.issuer.clone(),
+        addr,
+        state,
+        clock,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?,
+        config,
+        shutdown: Some(tx),
+        server: Some(server),
+        dir,
+    })
+}
+
+impl TestApp {
+    /// The URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown_inner().await;
+    }
+
+    async fn shutdown_inner(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server ran cleanly");
+        }
+    }
+
+    /// Stops the server and starts a new one on the same data directory and clock, as a restart
+    /// would (on a new port).
+    pub async fn restart(mut self) -> TestApp {
+        self.shutdown_inner().await;
+        let config = self.config.clone();
+        let dir = self.dir.clone();
+        let clock = self.clock.clone();
+        // Close the old store's pool before reopening the file.
+        drop(self);
+        start(config, dir, clock)
+            .await
+            .expect("the restarted server starts")
+    }
+
+    /// Registers a confidential `client_credentials` client with `scopes`; returns its secret.
+    pub async fn add_service_client(&self, id: &str, scopes: &[&str]) -> String {
+        let new = NewClient {
+            id: id.to_owned(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            ..NewClient::default()
+        };
+        let (_, secret) =
+            tessera_server::admin::add_client(self.state.store.as_ref(), new, &self.clock)
+                .await
+                .expect("client registered");
+        secret
+            .expect("confidential clients have a secret")
+            .expose()
+            .to_owned()
+    }
+
+    /// Requests a `client_credentials` token with HTTP Basic; returns the raw response.
+    pub async fn client_credentials(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scope: Option<&str>,
+    ) -> reqwest::Response {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.http
+            .post(self.url("/oauth/token"))
+            .basic_auth(client_id, Some(secret))
+            .form(&form)
+            .send()
+            .await
+            .expect("token request sent")
+    }
+
+    /// Runs the key refresh a running server does periodically (after a rotation).
+    pub async fn refresh_keys(&self) {
+        self.state.refresh_keys().await.expect("keys refreshed");
+    }
+}
+
+pub mod independent;

@@ -1,0 +1,153 @@
+//! The command-line interface (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Tessera: an OpenID Connect provider and token service.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes. Each can also come from the TOML file or a `TESSERA_*`
+/// environment variable (`TESSERA_DATA_DIR`, `TESSERA_DATABASE_URL`, …); flags win.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true, value_name = "FILE", env = "TESSERA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, key-encryption key) [default: ./tessera-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Store URL, e.g. sqlite:///var/lib/tessera/tessera.db.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Public issuer URL [default: http://<listen address>].
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. Prints the secret of a confidential client once.
+    Add(ClientAddArgs),
+    /// List clients.
+    List,
+    /// Show one client.
+    Show { client_id: String },
+    /// Remove a client.
+    Remove { client_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAddArgs {
+    /// The client id (letters, digits, '-', '_', '.', '~', ':').
+    pub client_id: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Redirect URI (repeatable).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A public client (SPA, native app): no secret.
+    #[arg(long)]
+    pub public: bool,
+    /// Grant type (repeatable): authorization_code, refresh_token, client_credentials.
+    #[arg(long = "grant-type", value_name = "T")]
+    pub grant_types: Vec<String>,
+    /// Scope the client may request (repeatable).
+    #[arg(long = "scope", value_name = "S")]
+    pub scopes: Vec<String>,
+    /// A first-party client: users are not asked for consent.
+    #[arg(long)]
+    pub first_party: bool,
+    /// Post-logout redirect URI (repeatable).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Add(UserAddArgs),
+    /// List users.
+    List,
+    /// Show one user.
+    Show { email: String },
+    /// Disable a user: no sign-in, no tokens.
+    Disable { email: String },
+    /// Enable a disabled user.
+    Enable { email: String },
+    /// Remove a user.
+    Remove { email: String },
+    /// Set a user's password (prompted, or read from standard input).
+    SetPassword {
+        email: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Email address (the sign-in name).
+    pub email: String,
+    /// Read a password from standard input; without it the user has no password yet.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Role (repeatable).
+    #[arg(long = "role", value_name = "R")]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new signing key active; the old one stays published until its tokens expire.
+    Rotate {
+        /// Algorithm to rotate (repeatable) [default: every configured algorithm].
+        #[arg(long = "alg", value_name = "ALG")]
+        algs: Vec<String>,
+    },
+    /// List signing keys: kid, alg, state, created, retires-at.
+    List,
+}

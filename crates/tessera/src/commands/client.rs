@@ -1,0 +1,98 @@
+//! `tessera client …`.
+
+use crate::cli::{ClientAddArgs, ClientCommand};
+use tessera_core::{Client, NewClient, SystemClock};
+use tessera_server::{admin, app, Config};
+
+pub async fn run(config: &Config, command: ClientCommand) -> anyhow::Result<()> {
+    let store = app::open_store(config).await?;
+    let store = store.as_ref();
+    match command {
+        ClientCommand::Add(args) => add(store, args).await,
+        ClientCommand::List => {
+            let clients = store.list_clients().await?;
+            if clients.is_empty() {
+                println!("no clients");
+            }
+            for c in clients {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    c.id,
+                    if c.is_public() {
+                        "public"
+                    } else {
+                        "confidential"
+                    },
+                    grants(&c),
+                    c.name
+                );
+            }
+            Ok(())
+        }
+        ClientCommand::Show { client_id } => {
+            print_client(&admin::find_client(store, &client_id).await?);
+            Ok(())
+        }
+        ClientCommand::Remove { client_id } => {
+            admin::remove_client(store, &client_id).await?;
+            println!("removed client {client_id}");
+            Ok(())
+        }
+    }
+}
+
+async fn add(store: &dyn tessera_store::Store, args: ClientAddArgs) -> anyhow::Result<()> {
+    let new = NewClient {
+        id: args.client_id,
+        name: args.name,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        is_public: args.public,
+        grant_types: args.grant_types,
+        scopes: args.scopes,
+        is_first_party: args.first_party,
+    };
+    let (client, secret) = admin::add_client(store, new, &SystemClock).await?;
+    print_client(&client);
+    if let Some(secret) = secret {
+        println!("client_secret: {}", secret.expose());
+        eprintln!("Store the client secret now: it is shown only once and kept only as a hash.");
+    }
+    Ok(())
+}
+
+fn grants(c: &Client) -> String {
+    c.grant_types
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn print_client(c: &Client) {
+    let join = |uris: &[tessera_core::RedirectUri]| {
+        uris.iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("client_id: {}", c.id);
+    println!("name: {}", c.name);
+    println!(
+        "type: {}",
+        if c.is_public() {
+            "public"
+        } else {
+            "confidential"
+        }
+    );
+    println!("grant_types: {}", grants(c));
+    println!("scopes: {}", c.scopes);
+    println!("redirect_uris: {}", join(&c.redirect_uris));
+    println!(
+        "post_logout_redirect_uris: {}",
+        join(&c.post_logout_redirect_uris)
+    );
+    println!("first_party: {}", c.is_first_party);
+    println!("created: {}", super::format_time(c.created_at));
+}

@@ -1,0 +1,113 @@
+//! `tessera user …`.
+
+use crate::cli::{UserAddArgs, UserCommand};
+use anyhow::Context;
+use std::io::Read;
+use tessera_core::{SystemClock, User};
+use tessera_server::hashing::HashingPool;
+use tessera_server::{admin, app, Config};
+use zeroize::Zeroizing;
+
+pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let store = app::open_store(config).await?;
+    let store = store.as_ref();
+    let hashing = HashingPool::new(Default::default(), 1);
+    let clock = SystemClock;
+    match command {
+        UserCommand::Add(UserAddArgs {
+            email,
+            password_stdin,
+            name,
+            roles,
+        }) => {
+            let password = if password_stdin {
+                Some(read_password_stdin()?)
+            } else {
+                None
+            };
+            let user =
+                admin::add_user(store, &hashing, &email, password, name, roles, &clock).await?;
+            print_user(&user);
+        }
+        UserCommand::List => {
+            let users = store.list_users().await?;
+            if users.is_empty() {
+                println!("no users");
+            }
+            for u in users {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.email,
+                    u.id,
+                    if u.is_disabled { "disabled" } else { "enabled" },
+                    u.roles.join(",")
+                );
+            }
+        }
+        UserCommand::Show { email } => print_user(&admin::find_user(store, &email).await?),
+        UserCommand::Disable { email } => {
+            admin::set_user_disabled(store, &email, true, &clock).await?;
+            println!("disabled {email}");
+        }
+        UserCommand::Enable { email } => {
+            admin::set_user_disabled(store, &email, false, &clock).await?;
+            println!("enabled {email}");
+        }
+        UserCommand::Remove { email } => {
+            admin::remove_user(store, &email).await?;
+            println!("removed {email}");
+        }
+        UserCommand::SetPassword {
+            email,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                read_password_stdin()?
+            } else {
+                Zeroizing::new(
+                    rpassword::prompt_password(format!("New password for {email}: ")).context(
+                        "cannot read the password (use --password-stdin without a terminal)",
+                    )?,
+                )
+            };
+            admin::set_password(store, &hashing, &email, password, &clock).await?;
+            println!("password set for {email}");
+        }
+    }
+    Ok(())
+}
+
+/// Reads a password from standard input. Only one trailing line ending is removed; nothing else
+/// is trimmed or truncated, because spaces are legitimate password characters.
+fn read_password_stdin() -> anyhow::Result<Zeroizing<String>> {
+    let mut input = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the password from standard input")?;
+    let len = input
+        .strip_suffix("\r\n")
+        .or_else(|| input.strip_suffix('\n'))
+        .map_or(input.len(), str::len);
+    input.truncate(len);
+    Ok(input)
+}
+
+fn print_user(u: &User) {
+    println!("id: {}", u.id);
+    println!("email: {}", u.email);
+    println!("name: {}", u.name.as_deref().unwrap_or(""));
+    println!("roles: {}", u.roles.join(","));
+    println!(
+        "status: {}",
+        if u.is_disabled { "disabled" } else { "enabled" }
+    );
+    println!(
+        "password: {}",
+        if u.password_hash.is_some() {
+            "set"
+        } else {
+            "none"
+        }
+    );
+    println!("created: {}", super::format_time(u.created_at));
+}

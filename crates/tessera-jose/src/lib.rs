@@ -31,6 +31,8 @@
 //!
 //! [aws-lc-rs]: https://docs.rs/aws-lc-rs
 
+#![warn(missing_docs)]
+
 mod alg;
 pub mod b64;
 mod error;

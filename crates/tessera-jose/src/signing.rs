@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 use crate::b64;
 use crate::{Algorithm, JoseError, Jwk};
 
-/// Largest signature produced: an 8192-bit RSA modulus.
-const MAX_SIGNATURE_LEN: usize = 1024;
+/// Largest RSA modulus accepted, in bytes (8192 bits).
+const MAX_RSA_MODULUS_LEN: usize = 1024;
 
 /// Claims buffers larger than this are not kept for reuse after signing.
 const MAX_RETAINED_BUFFER: usize = 64 * 1024;
@@ -36,13 +36,24 @@ enum KeyPair {
     Ed(Ed25519KeyPair),
 }
 
-/// A raw JWS signature held on the stack.
-struct Signature {
-    bytes: [u8; MAX_SIGNATURE_LEN],
+/// A copy of a raw signature on the stack.
+struct SignatureBuf {
+    bytes: [u8; MAX_RSA_MODULUS_LEN],
     len: usize,
 }
 
-impl AsRef<[u8]> for Signature {
+impl SignatureBuf {
+    fn copy_from(sig: &[u8]) -> SignatureBuf {
+        let mut buf = SignatureBuf {
+            bytes: [0u8; MAX_RSA_MODULUS_LEN],
+            len: sig.len(),
+        };
+        buf.bytes[..sig.len()].copy_from_slice(sig);
+        buf
+    }
+}
+
+impl AsRef<[u8]> for SignatureBuf {
     fn as_ref(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -116,7 +127,7 @@ impl SigningKey {
         let jwk = match &pair {
             KeyPair::Rsa(kp) => {
                 let len = kp.public_modulus_len();
-                if !(256..=MAX_SIGNATURE_LEN).contains(&len) {
+                if !(256..=MAX_RSA_MODULUS_LEN).contains(&len) {
                     return Err(JoseError::KeyRejected(
                         "RSA modulus must be 2048 to 8192 bits".to_owned(),
                     ));
@@ -237,7 +248,9 @@ impl SigningKey {
         out.push_str(header);
         out.push('.');
         b64::encode_into(payload, &mut out);
-        let signature = self.sign_raw(out.as_bytes())?;
+        // The signing input is borrowed from `out`, so the signature is copied out (at most
+        // 1 KiB, on the stack) before being appended.
+        let signature = self.with_signature(out.as_bytes(), SignatureBuf::copy_from)?;
         out.push('.');
         b64::encode_into(signature.as_ref(), &mut out);
         debug_assert_eq!(out.len(), capacity);
@@ -251,7 +264,7 @@ impl SigningKey {
     ///
     /// Returns [`JoseError::Crypto`] if signing fails.
     pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
-        Ok(self.sign_raw(message)?.as_ref().to_vec())
+        self.with_signature(message, <[u8]>::to_vec)
     }
 
     /// Returns the length in bytes of this key's signatures.
@@ -262,38 +275,31 @@ impl SigningKey {
         }
     }
 
-    fn sign_raw(&self, message: &[u8]) -> Result<Signature, JoseError> {
+    /// Signs `message` and hands the raw signature to `f` in place, without copying it out of
+    /// the buffer the primitive produced it in.
+    fn with_signature<R>(
+        &self,
+        message: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, JoseError> {
         let failed = |_| JoseError::Crypto("signing failed");
-        let mut sig = Signature {
-            bytes: [0u8; MAX_SIGNATURE_LEN],
-            len: 0,
-        };
         match &self.pair {
             KeyPair::Rsa(kp) => {
-                let len = kp.public_modulus_len();
-                kp.sign(
-                    &RSA_PKCS1_SHA256,
-                    &SystemRandom::new(),
-                    message,
-                    &mut sig.bytes[..len],
-                )
-                .map_err(failed)?;
-                sig.len = len;
+                let mut sig = [0u8; MAX_RSA_MODULUS_LEN];
+                let sig = &mut sig[..kp.public_modulus_len()];
+                kp.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, sig)
+                    .map_err(failed)?;
+                Ok(f(sig))
             }
             KeyPair::Ec(kp) => {
-                let s = kp.sign(&SystemRandom::new(), message).map_err(failed)?;
-                let s = s.as_ref();
-                sig.bytes[..s.len()].copy_from_slice(s);
-                sig.len = s.len();
+                let sig = kp.sign(&SystemRandom::new(), message).map_err(failed)?;
+                Ok(f(sig.as_ref()))
             }
             KeyPair::Ed(kp) => {
-                let s = kp.try_sign(message).map_err(failed)?;
-                let s = s.as_ref();
-                sig.bytes[..s.len()].copy_from_slice(s);
-                sig.len = s.len();
+                let sig = kp.try_sign(message).map_err(failed)?;
+                Ok(f(sig.as_ref()))
             }
         }
-        Ok(sig)
     }
 }
 

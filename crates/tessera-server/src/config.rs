@@ -82,7 +82,7 @@ pub struct HttpConfig {
 }
 
 /// Password hashing settings.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PasswordConfig {
     /// How many argon2 computations may run at once (each takes 19 MiB and a core for tens of
@@ -146,14 +146,6 @@ impl Default for HttpConfig {
         Self {
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: 30,
-        }
-    }
-}
-
-impl Default for PasswordConfig {
-    fn default() -> Self {
-        Self {
-            max_concurrent_hashes: None,
         }
     }
 }

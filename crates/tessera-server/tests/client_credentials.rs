@@ -271,15 +271,17 @@ async fn raw(
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// A bad request: content type, body, expected status, error code, description fragment.
+type Case<'a> = (Option<&'a str>, Vec<u8>, u16, &'a str, &'a str);
+
 #[tokio::test]
 async fn bad_input_gets_the_standard_error_and_never_a_500() {
     let (app, secret) = app_with_client().await;
-    // (content type, body, status, error, description fragment)
     let huge = format!(
         "grant_type=client_credentials&pad={}",
         "a".repeat(10 * 1024 * 1024)
     );
-    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Some(FORM),
             b"".to_vec(),

@@ -1,5 +1,6 @@
 //! Log set-up. `RUST_LOG` overrides the default filter.
 
+use std::io::IsTerminal;
 use tessera_server::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
@@ -10,7 +11,9 @@ pub fn init(format: LogFormat, default_level: &str) {
         .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in files or log collectors.
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

@@ -24,12 +24,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for kid in &report.created_kids {
         tracing::info!(kid, "generated a signing key");
     }
-    tracing::info!(
-        address = %bound,
-        issuer = %state.issuer,
-        store = state.store.backend_name(),
-        "tessera is listening on {bound}"
-    );
     if report.client_count == 0 {
         tracing::info!(
             "no clients yet. Next: `tessera client add my-service --scope api:read` prints a client \
@@ -37,6 +31,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             state.issuer
         );
     }
+    // Logged last: a supervisor or test waiting for this line finds the server ready.
+    tracing::info!(
+        address = %bound,
+        issuer = %state.issuer,
+        store = state.store.backend_name(),
+        "tessera is listening on {bound}"
+    );
     tessera_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -1,0 +1,619 @@
+//! The `tessera` binary as an operator uses it: real processes, a real SQLite file, real HTTP.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// Runs `tessera ARGS` in `dir` with `stdin`, returning its output.
+fn tessera(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tessera runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn fails(output: &Output) -> String {
+    assert!(
+        !output.status.success(),
+        "expected failure: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// A `tessera serve` process whose log is collected.
+struct Server {
+    child: Child,
+    base_url: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `tessera serve --listen 127.0.0.1:0 EXTRA…` in `dir` and waits for it to listen.
+    fn start(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .envs(env.iter().copied())
+            .env_remove("RUST_LOG")
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&line);
+                sink.lock().unwrap().push('\n');
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("server did not start:\n{}", log.lock().unwrap()));
+        Server {
+            child,
+            base_url: format!("http://{addr}"),
+            log,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends `signal` and returns the exit status.
+    fn stop_with(mut self, signal: &str) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on {signal}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn secret_from(add_output: &str) -> String {
+    add_output
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .expect("the secret is printed")
+        .to_owned()
+}
+
+async fn client_credentials(server: &Server, id: &str, secret: &str) -> Value {
+    reqwest::Client::new()
+        .post(server.url("/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "api:read")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn verify(server: &Server, token: &str) -> Value {
+    let http = reqwest::Client::new();
+    let discovery: Value = http
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = http
+        .get(discovery["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(&header.kid.unwrap()).unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_issuer(&[&server.base_url]);
+    validation.set_audience(&[&server.base_url]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("verifies")
+        .claims
+}
+
+/// The README's five-minute tour, step by step: start the server with its defaults, add a client,
+/// get a token, verify it through discovery and the JWKS.
+#[tokio::test]
+async fn the_readme_tour_works_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[]);
+    assert!(
+        dir.path().join("tessera-data/tessera.db").exists(),
+        "default data dir"
+    );
+    assert!(
+        server.log().contains("no clients yet"),
+        "says what to do next"
+    );
+
+    let added = ok(&tessera(
+        dir.path(),
+        &["client", "add", "my-service", "--scope", "api:read"],
+        None,
+    ));
+    let secret = secret_from(&added);
+    let body = client_credentials(&server, "my-service", &secret).await;
+    let token = body["access_token"].as_str().expect("a token");
+    let claims = verify(&server, token).await;
+    assert_eq!(claims["sub"], "my-service");
+    assert_eq!(claims["scope"], "api:read");
+
+    // The secret is shown once: `client show` never prints it.
+    let shown = ok(&tessera(
+        dir.path(),
+        &["client", "show", "my-service"],
+        None,
+    ));
+    assert!(!shown.contains(&secret) && !shown.contains("client_secret"));
+    let status = server.stop_with("TERM");
+    assert!(status.success(), "graceful shutdown on SIGTERM exits 0");
+}
+
+#[tokio::test]
+async fn sigint_shuts_down_gracefully_and_logs_are_json_without_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&tessera(
+        dir.path(),
+        &["client", "add", "svc", "--scope", "api:read"],
+        None,
+    ));
+    let secret = secret_from(&ok(&tessera(
+        dir.path(),
+        &["client", "add", "svc2", "--scope", "api:read"],
+        None,
+    )));
+    let server = Server::start(dir.path(), &["--log-format", "json"], &[]);
+    let body = client_credentials(&server, "svc2", &secret).await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let log = server.log.clone();
+    assert!(server.stop_with("INT").success());
+    let log = log.lock().unwrap().clone();
+    let mut saw_request = false;
+    for line in log.lines() {
+        let entry: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        saw_request |= entry["span"]["path"] == "/oauth/token" || line.contains("/oauth/token");
+    }
+    assert!(saw_request, "requests are logged: {log}");
+    assert!(!log.contains(&token), "no token in the log");
+    assert!(!log.contains(&secret), "no secret in the log");
+    // No fragment of the signature either (the JWT's last segment).
+    assert!(!log.contains(token.rsplit('.').next().unwrap()));
+}
+
+#[test]
+fn a_bad_key_encryption_key_stops_start_up_without_touching_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    // First start creates the KEK and a signing key.
+    let server = Server::start(dir.path(), &[], &[]);
+    drop(server);
+    let keys_before = ok(&tessera(dir.path(), &["keys", "list"], None));
+    let kek_path = dir.path().join("tessera-data/key-encryption-key");
+    let kek = std::fs::read_to_string(&kek_path).unwrap();
+
+    let serve = |env: &[(&str, &str)]| {
+        let output = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        fails(&output)
+    };
+
+    // Corrupt file.
+    std::fs::write(&kek_path, "garbage").unwrap();
+    let message = serve(&[]);
+    assert!(
+        message.contains("key-encryption key file") && message.contains("invalid"),
+        "{message}"
+    );
+
+    // A well-formed but different key.
+    let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    std::fs::write(&kek_path, other).unwrap();
+    let message = serve(&[]);
+    assert!(message.contains("could not be decrypted"), "{message}");
+
+    // Missing file while sealed keys exist.
+    std::fs::remove_file(&kek_path).unwrap();
+    let message = serve(&[]);
+    assert!(
+        message.contains("is missing") && message.contains("will not generate new keys"),
+        "{message}"
+    );
+    assert!(!kek_path.exists(), "no new KEK was written");
+
+    // A malformed key from the environment.
+    let message = serve(&[("TESSERA_KEY_ENCRYPTION_KEY", "short")]);
+    assert!(
+        message.contains("key_encryption_key is invalid"),
+        "{message}"
+    );
+
+    // Nothing changed: restoring the KEK brings the same keys back.
+    std::fs::write(&kek_path, &kek).unwrap();
+    assert_eq!(
+        ok(&tessera(dir.path(), &["keys", "list"], None)),
+        keys_before
+    );
+    let server = Server::start(dir.path(), &[], &[]);
+    assert!(!server.log().contains("generated a signing key"));
+}
+
+#[test]
+fn user_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let added = ok(&tessera(
+        d,
+        &[
+            "user",
+            "add",
+            "Ada@Example.com",
+            "--password-stdin",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+            "--role",
+            "dev",
+        ],
+        Some("correct horse battery staple\n"),
+    ));
+    assert!(
+        added.contains("email: ada@example.com") && added.contains("roles: admin,dev"),
+        "{added}"
+    );
+    assert!(
+        !added.contains("correct horse"),
+        "the password is never printed"
+    );
+
+    // Password rules.
+    let err = fails(&tessera(
+        d,
+        &["user", "add", "bob@example.com", "--password-stdin"],
+        Some("password1\n"),
+    ));
+    assert!(err.contains("most common"), "{err}");
+    let err = fails(&tessera(
+        d,
+        &["user", "add", "bob@example.com", "--password-stdin"],
+        Some("short\n"),
+    ));
+    assert!(err.contains("at least 8"), "{err}");
+    let err = fails(&tessera(
+        d,
+        &["user", "add", "bob@example.com", "--password-stdin"],
+        Some(&"x".repeat(129)),
+    ));
+    assert!(err.contains("at most 128"), "{err}");
+    // Nothing was stored by the refused attempts.
+    let list = ok(&tessera(d, &["user", "list"], None));
+    assert_eq!(list.lines().count(), 1, "{list}");
+
+    let err = fails(&tessera(d, &["user", "add", "ada@example.com"], None));
+    assert!(err.contains("already exists"), "{err}");
+    let err = fails(&tessera(d, &["user", "add", "not-an-email"], None));
+    assert!(err.contains("not an email address"), "{err}");
+
+    ok(&tessera(d, &["user", "disable", "ada@example.com"], None));
+    assert!(
+        ok(&tessera(d, &["user", "show", "ada@example.com"], None)).contains("status: disabled")
+    );
+    ok(&tessera(d, &["user", "enable", "ada@example.com"], None));
+    assert!(ok(&tessera(d, &["user", "show", "ada@example.com"], None)).contains("status: enabled"));
+    let err = fails(&tessera(
+        d,
+        &[
+            "user",
+            "set-password",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        Some("qwertyuiop"),
+    ));
+    assert!(err.contains("most common"), "{err}");
+    ok(&tessera(
+        d,
+        &[
+            "user",
+            "set-password",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        Some("another long passphrase"),
+    ));
+    ok(&tessera(d, &["user", "remove", "ada@example.com"], None));
+    let err = fails(&tessera(d, &["user", "show", "ada@example.com"], None));
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[test]
+fn client_commands_validate_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let err = fails(&tessera(
+        d,
+        &[
+            "client",
+            "add",
+            "web",
+            "--redirect-uri",
+            "http://app.example.com/cb",
+        ],
+        None,
+    ));
+    assert!(err.contains("http is allowed only for loopback"), "{err}");
+    let err = fails(&tessera(
+        d,
+        &[
+            "client",
+            "add",
+            "web",
+            "--redirect-uri",
+            "https://app.example.com/cb#x",
+        ],
+        None,
+    ));
+    assert!(err.contains("fragment"), "{err}");
+    let err = fails(&tessera(
+        d,
+        &["client", "add", "web", "--redirect-uri", "cb"],
+        None,
+    ));
+    assert!(err.contains("absolute"), "{err}");
+
+    let web = ok(&tessera(
+        d,
+        &[
+            "client",
+            "add",
+            "web",
+            "--name",
+            "Web App",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--redirect-uri",
+            "http://127.0.0.1:3000/cb",
+            "--scope",
+            "openid",
+            "--first-party",
+            "--post-logout-redirect-uri",
+            "https://app.example.com/bye",
+        ],
+        None,
+    ));
+    assert!(
+        web.contains("grant_types: authorization_code,refresh_token"),
+        "{web}"
+    );
+    assert!(web.contains("client_secret: "));
+    let spa = ok(&tessera(
+        d,
+        &[
+            "client",
+            "add",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            "https://spa.example.com/cb",
+        ],
+        None,
+    ));
+    assert!(
+        !spa.contains("client_secret"),
+        "public clients have no secret"
+    );
+    let err = fails(&tessera(
+        d,
+        &[
+            "client",
+            "add",
+            "spa2",
+            "--public",
+            "--grant-type",
+            "client_credentials",
+        ],
+        None,
+    ));
+    assert!(err.contains("public client cannot"), "{err}");
+    let err = fails(&tessera(d, &["client", "add", "web"], None));
+    assert!(err.contains("already exists"), "{err}");
+
+    let list = ok(&tessera(d, &["client", "list"], None));
+    assert!(
+        list.starts_with("spa\tpublic") && list.contains("web\tconfidential"),
+        "{list}"
+    );
+    let shown = ok(&tessera(d, &["client", "show", "web"], None));
+    assert!(
+        shown.contains("redirect_uris: https://app.example.com/cb http://127.0.0.1:3000/cb"),
+        "{shown}"
+    );
+    assert!(shown.contains("first_party: true") && shown.contains("name: Web App"));
+    ok(&tessera(d, &["client", "remove", "web"], None));
+    let err = fails(&tessera(d, &["client", "remove", "web"], None));
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[tokio::test]
+async fn keys_rotate_reaches_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = d.join("tessera.toml");
+    std::fs::write(&config, "[keys]\nrefresh_interval_seconds = 1\n").unwrap();
+    let server = Server::start(d, &["--config", config.to_str().unwrap()], &[]);
+    let list = ok(&tessera(d, &["keys", "list"], None));
+    assert_eq!(list.lines().count(), 2, "header and one key: {list}");
+    let old_kid = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let rotated = ok(&tessera(
+        d,
+        &["--config", config.to_str().unwrap(), "keys", "rotate"],
+        None,
+    ));
+    let new_kid = rotated
+        .split("key: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let list = ok(&tessera(d, &["keys", "list"], None));
+    let states: Vec<(&str, &str)> = list
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols[0], cols[2])
+        })
+        .collect();
+    assert!(states.contains(&(old_kid.as_str(), "retiring")), "{list}");
+    assert!(states.contains(&(new_kid.as_str(), "active")), "{list}");
+
+    // The running server picks the new key up by itself (bounded wait, no timing assertion).
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let jwks: Value = http
+            .get(server.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        if kids.contains(&new_kid.as_str()) {
+            assert!(
+                kids.contains(&old_kid.as_str()),
+                "the old key stays published"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server never saw the rotation"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let err = fails(&tessera(d, &["keys", "rotate", "--alg", "HS256"], None));
+    assert!(err.contains("unknown algorithm"), "{err}");
+}
+
+#[test]
+fn configuration_from_env_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("elsewhere");
+    let server = Server::start(
+        dir.path(),
+        &["--issuer", "http://localhost:9999"],
+        &[("TESSERA_DATA_DIR", data.to_str().unwrap())],
+    );
+    assert!(data.join("tessera.db").exists(), "TESSERA_DATA_DIR is used");
+    assert!(
+        server.log().contains("issuer=http://localhost:9999"),
+        "{}",
+        server.log()
+    );
+    drop(server);
+    // A non-loopback http issuer is refused unless explicitly made insecure.
+    let output = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--issuer",
+            "http://id.example.com",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let message = fails(&output);
+    assert!(message.contains("use https"), "{message}");
+}

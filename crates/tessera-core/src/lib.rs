@@ -7,21 +7,33 @@
 
 pub mod client;
 pub mod clock;
+pub mod code;
+pub mod consent;
 pub mod ids;
 pub mod kek;
 pub mod keys;
+pub mod login;
 pub mod password;
+pub mod pkce;
 pub mod random;
+pub mod refresh;
 pub mod scope;
+pub mod session;
 pub mod token;
 pub mod user;
 
 pub use client::{Client, ClientSecret, ClientValidationError, GrantType, NewClient, RedirectUri};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use code::{AuthorizationCode, CodeRedemption};
+pub use consent::Consent;
 pub use ids::{ClientId, UserId};
 pub use kek::{KekError, KeyEncryptionKey};
 pub use keys::{KeyState, SigningKeyRecord};
+pub use login::{AuthorizationRequest, LoginRequest};
 pub use password::{PasswordHash, PasswordHasher, PasswordRejection};
+pub use pkce::{CodeChallenge, PkceError};
+pub use refresh::{RefreshLifetimes, RefreshRotation, RefreshToken, StoredRefreshToken};
 pub use scope::{ScopeError, ScopeSet};
-pub use token::{AccessTokenClaims, TokenLifetimes};
+pub use session::{BearerSecret, BrowserSession, SessionId};
+pub use token::{at_hash, AccessTokenClaims, IdTokenClaims, NamespacedClaim, TokenLifetimes};
 pub use user::{Email, EmailError, User};

@@ -69,6 +69,11 @@ impl ScopeSet {
         self.0.difference(&allowed.0).map(String::as_str)
     }
 
+    /// Every token in either set.
+    pub fn union(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.union(&other.0).cloned().collect())
+    }
+
     /// Whether the set holds `token`.
     pub fn contains(&self, token: &str) -> bool {
         self.0.contains(token)

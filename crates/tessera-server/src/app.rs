@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
-use tessera_core::{Clock, PasswordHasher, TokenLifetimes};
+use tessera_core::{Clock, PasswordHash, PasswordHasher, RefreshLifetimes, TokenLifetimes};
 use tessera_jose::Algorithm;
 use tessera_store::{Store, StoreError};
 use time::Duration;
@@ -87,6 +87,15 @@ pub struct Inner {
     pub key_retirement_grace: Duration,
     /// The discovery document, serialised once.
     pub discovery_json: Bytes,
+    /// Refresh-token lifetimes.
+    pub refresh_lifetimes: RefreshLifetimes,
+    /// Browser-session lifetime.
+    pub session_lifetime: Duration,
+    /// Prefix of Tessera's own claims.
+    pub claims_namespace: String,
+    /// A real argon2id hash of a random password, verified when a login names an unknown user
+    /// so that the response takes as long as for a known one.
+    pub dummy_password_hash: PasswordHash,
 }
 
 impl Deref for AppState {
@@ -102,6 +111,20 @@ impl AppState {
         let mut algs = vec![self.access_token_alg, self.id_token_alg];
         algs.dedup();
         algs
+    }
+
+    /// Deletes records nothing can use any more: lapsed sign-in pages, sessions and refresh
+    /// tokens past their lifetime, and codes a day after they expired (kept that long so a late
+    /// replay still finds the code and revokes what it issued).
+    pub async fn purge_expired(&self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.store.delete_expired_login_requests(now).await?;
+        self.store
+            .delete_expired_codes(now - Duration::days(1))
+            .await?;
+        self.store.delete_expired_sessions(now).await?;
+        self.store.delete_expired_refresh_tokens(now).await?;
+        Ok(())
     }
 
     /// Re-reads the key ring from the store and drops keys past their retirement.
@@ -170,6 +193,8 @@ pub async fn open(
         .max_concurrent_hashes
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let discovery_json = crate::oidc::discovery::document(&issuer, &algs);
+    let passwords = HashingPool::new(PasswordHasher::owasp(), max_hashes);
+    let dummy_password_hash = passwords.hash(tessera_core::random::token(32).into()).await;
     let state = AppState(Arc::new(Inner {
         access_token_audience: config
             .tokens
@@ -180,7 +205,7 @@ pub async fn open(
         store,
         keys,
         clock,
-        passwords: HashingPool::new(PasswordHasher::owasp(), max_hashes),
+        passwords,
         lifetimes,
         access_token_alg: config.tokens.access_token_alg,
         id_token_alg: config.tokens.id_token_alg,
@@ -189,6 +214,13 @@ pub async fn open(
         key_refresh_interval: StdDuration::from_secs(config.keys.refresh_interval_seconds),
         key_retirement_grace: grace,
         discovery_json,
+        refresh_lifetimes: RefreshLifetimes {
+            idle: Duration::seconds(config.refresh_tokens.idle_lifetime_seconds.into()),
+            absolute: Duration::seconds(config.refresh_tokens.absolute_lifetime_seconds.into()),
+        },
+        session_lifetime: Duration::seconds(config.sessions.lifetime_seconds.into()),
+        claims_namespace: config.claims.namespace.clone(),
+        dummy_password_hash,
     }));
     Ok((
         state,

@@ -38,6 +38,12 @@ pub struct Config {
     pub http: HttpConfig,
     /// Password hashing.
     pub passwords: PasswordConfig,
+    /// Browser sessions.
+    pub sessions: SessionConfig,
+    /// Refresh tokens.
+    pub refresh_tokens: RefreshTokenConfig,
+    /// Custom claims.
+    pub claims: ClaimsConfig,
     /// Allows an `http://` issuer on a non-loopback host. Tokens and sign-ins would then cross the
     /// network in clear text: only for a TLS-terminating proxy you fully control.
     pub insecure_allow_http_issuer: bool,
@@ -90,6 +96,58 @@ pub struct PasswordConfig {
     pub max_concurrent_hashes: Option<usize>,
 }
 
+/// Browser-session settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// How long a sign-in at Tessera lasts before the user must log in again (default 14 days).
+    pub lifetime_seconds: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            lifetime_seconds: 14 * 86_400,
+        }
+    }
+}
+
+/// Refresh-token settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefreshTokenConfig {
+    /// A refresh token unused this long expires (default 14 days).
+    pub idle_lifetime_seconds: u32,
+    /// No refresh token outlives its sign-in by more than this (default 30 days); rotation never
+    /// extends it.
+    pub absolute_lifetime_seconds: u32,
+}
+
+impl Default for RefreshTokenConfig {
+    fn default() -> Self {
+        Self {
+            idle_lifetime_seconds: 14 * 86_400,
+            absolute_lifetime_seconds: 30 * 86_400,
+        }
+    }
+}
+
+/// Custom-claim settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClaimsConfig {
+    /// Prefix of Tessera's own claims, e.g. `<namespace>can_reauthenticate`.
+    pub namespace: String,
+}
+
+impl Default for ClaimsConfig {
+    fn default() -> Self {
+        Self {
+            namespace: "https://tessera.dev/claims/".into(),
+        }
+    }
+}
+
 /// Log output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +173,9 @@ impl Default for Config {
             keys: KeysConfig::default(),
             http: HttpConfig::default(),
             passwords: PasswordConfig::default(),
+            sessions: SessionConfig::default(),
+            refresh_tokens: RefreshTokenConfig::default(),
+            claims: ClaimsConfig::default(),
             insecure_allow_http_issuer: false,
         }
     }
@@ -167,6 +228,9 @@ impl fmt::Debug for Config {
             .field("keys", &self.keys)
             .field("http", &self.http)
             .field("passwords", &self.passwords)
+            .field("sessions", &self.sessions)
+            .field("refresh_tokens", &self.refresh_tokens)
+            .field("claims", &self.claims)
             .field(
                 "insecure_allow_http_issuer",
                 &self.insecure_allow_http_issuer,
@@ -230,6 +294,18 @@ impl Config {
         }
         if self.passwords.max_concurrent_hashes == Some(0) {
             return invalid("passwords.max_concurrent_hashes must be at least 1".into());
+        }
+        let r = &self.refresh_tokens;
+        if r.idle_lifetime_seconds < 60 || r.absolute_lifetime_seconds < r.idle_lifetime_seconds {
+            return invalid(
+                "refresh_tokens: idle_lifetime_seconds must be at least 60 and at most absolute_lifetime_seconds".into(),
+            );
+        }
+        if self.sessions.lifetime_seconds < 60 {
+            return invalid("sessions.lifetime_seconds must be at least 60".into());
+        }
+        if self.claims.namespace.is_empty() {
+            return invalid("claims.namespace must not be empty".into());
         }
         if let Some(issuer) = &self.issuer {
             check_issuer(issuer, self.insecure_allow_http_issuer).map_err(ConfigError::Invalid)?;

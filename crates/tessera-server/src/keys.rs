@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tessera_core::{Clock, KekError, KeyEncryptionKey, KeyState, SigningKeyRecord, TokenLifetimes};
-use tessera_jose::{Algorithm, JwkSet, SigningKey};
+use tessera_jose::{verify_compact, Algorithm, JoseError, JwkSet, SigningKey, VerifiedJws};
 use tessera_store::{Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -106,6 +106,20 @@ impl KeyRing {
     /// The published JWKS document.
     pub fn jwks_json(&self) -> Bytes {
         self.current().jwks_json.clone()
+    }
+
+    /// Verifies the signature of a token Tessera issued, against the keys it publishes now and
+    /// with an algorithm in `allowed`. Claims are not checked here.
+    pub fn verify(&self, token: &str, allowed: &[Algorithm]) -> Result<VerifiedJws, JoseError> {
+        let snapshot = self.current();
+        let jwks = JwkSet {
+            keys: snapshot
+                .published
+                .values()
+                .map(|key| key.public_jwk().clone())
+                .collect(),
+        };
+        verify_compact(token, &jwks, allowed)
     }
 
     /// The kids currently published.

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+mod cookies;
 pub mod error;
 pub mod hashing;
 mod health;
@@ -16,6 +17,8 @@ pub mod keys;
 pub mod oauth;
 pub mod oidc;
 pub mod routes;
+pub mod tokens;
+pub mod ui;
 
 pub use app::{AppState, StartupError, StartupReport};
 pub use config::Config;
@@ -25,6 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -39,10 +43,25 @@ pub fn router(state: AppState) -> Router {
         .route(routes::OAUTH_METADATA, get(oidc::discovery::get))
         .route(routes::JWKS, get(oidc::jwks::get))
         .route(routes::TOKEN, post(oauth::token::post))
+        .route(
+            routes::AUTHORIZE,
+            get(oidc::authorize::get).post(oidc::authorize::post),
+        )
+        .route(routes::LOGIN, get(ui::login::get).post(ui::login::post))
+        .route(
+            routes::CONSENT,
+            get(ui::consent::get).post(ui::consent::post),
+        )
+        .route(
+            routes::USERINFO,
+            get(oidc::userinfo::get).post(oidc::userinfo::post),
+        )
         .route(routes::HEALTHZ, get(health::healthz))
         .route(routes::READYZ, get(health::readyz))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .with_state(state)
+        // A bug must answer 500, not drop the connection (the panic is logged by the hook).
+        .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -71,12 +90,13 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
 /// A background task re-reads the signing keys from the store periodically, so a rotation made
-/// by `tessera keys rotate` (another process) takes effect without a restart.
+/// by `tessera keys rotate` (another process) takes effect without a restart, and purges expired
+/// records.
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let refresher = tokio::spawn(refresh_keys_periodically(state.clone()));
+    let refresher = tokio::spawn(housekeeping(state.clone()));
     let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
@@ -84,7 +104,7 @@ where
     result
 }
 
-async fn refresh_keys_periodically(state: AppState) {
+async fn housekeeping(state: AppState) {
     let mut ticker = tokio::time::interval(state.key_refresh_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -92,6 +112,9 @@ async fn refresh_keys_periodically(state: AppState) {
         ticker.tick().await;
         if let Err(err) = state.refresh_keys().await {
             tracing::warn!(error = %err, "could not refresh signing keys; keeping the current set");
+        }
+        if let Err(err) = state.purge_expired().await {
+            tracing::warn!(error = %err, "could not purge expired records");
         }
     }
 }

@@ -12,3 +12,11 @@ pub const TOKEN: &str = "/oauth/token";
 pub const HEALTHZ: &str = "/healthz";
 /// Readiness.
 pub const READYZ: &str = "/readyz";
+/// Authorization endpoint.
+pub const AUTHORIZE: &str = "/authorize";
+/// Hosted login page.
+pub const LOGIN: &str = "/login";
+/// Hosted consent page.
+pub const CONSENT: &str = "/consent";
+/// UserInfo endpoint.
+pub const USERINFO: &str = "/userinfo";

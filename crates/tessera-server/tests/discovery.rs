@@ -19,10 +19,13 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer() {
     assert_eq!(doc["issuer"], app.base_url);
     assert_eq!(doc["token_endpoint"], app.url("/oauth/token"));
     assert_eq!(doc["jwks_uri"], app.url("/.well-known/jwks.json"));
+    assert_eq!(doc["authorization_endpoint"], app.url("/authorize"));
+    assert_eq!(doc["userinfo_endpoint"], app.url("/userinfo"));
     assert_eq!(
         doc["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
     );
+    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(
         doc["code_challenge_methods_supported"],
         serde_json::json!(["S256"])
@@ -34,7 +37,7 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer() {
     );
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
     for field in [
         "response_types_supported",
@@ -57,15 +60,9 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer() {
         }
     }
     // RFC 8414 metadata is the same document.
-    let metadata: Value = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata = app
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(metadata, doc);
 }
 

@@ -24,22 +24,19 @@ fn kid_of(token: &str) -> String {
 }
 
 async fn jwks(app: &TestApp) -> JwkSet {
-    app.http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    serde_json::from_value(app.get_json("/.well-known/jwks.json").await).unwrap()
 }
 
 async fn rotate(app: &TestApp) -> Vec<String> {
+    rotate_algs(app, &app.state.signing_algs()).await
+}
+
+async fn rotate_algs(app: &TestApp, algs: &[Algorithm]) -> Vec<String> {
     let config = app.config();
     admin::rotate_keys(
         app.state.store.as_ref(),
         app.state.keys.kek(),
-        &app.state.signing_algs(),
+        algs,
         &tessera_server::app::lifetimes(config),
         Duration::seconds(config.keys.retirement_grace_seconds.into()),
         &app.clock,
@@ -194,15 +191,7 @@ async fn algorithms_are_selectable_per_token_type() {
             algs.contains(&access.as_str().to_owned()) && algs.contains(&id.as_str().to_owned()),
             "{algs:?}"
         );
-        let discovery: Value = app
-            .http
-            .get(app.url("/.well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let discovery = app.get_json("/.well-known/openid-configuration").await;
         assert!(discovery["id_token_signing_alg_values_supported"]
             .as_array()
             .unwrap()
@@ -230,17 +219,7 @@ async fn rotating_one_algorithm_leaves_the_other_active() {
         .unwrap()
         .kid()
         .to_owned();
-    let config = app.config();
-    admin::rotate_keys(
-        app.state.store.as_ref(),
-        app.state.keys.kek(),
-        &[Algorithm::ES256],
-        &tessera_server::app::lifetimes(config),
-        Duration::seconds(60),
-        &app.clock,
-    )
-    .await
-    .unwrap();
+    rotate_algs(&app, &[Algorithm::ES256]).await;
     app.refresh_keys().await;
     assert_ne!(
         app.state.keys.signer(Algorithm::ES256).unwrap().kid(),

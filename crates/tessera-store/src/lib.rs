@@ -11,7 +11,10 @@ pub mod sqlite;
 pub mod traits;
 
 pub use error::{StoreError, StoreResult};
-pub use traits::{ClientStore, KeyStore, Store, UserStore};
+pub use traits::{
+    ClientStore, CodeStore, ConsentStore, KeyStore, LoginRequestStore, RefreshTokenStore,
+    SessionStore, Store, UserStore,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -6,7 +6,12 @@
 //! whole-second precision, and failures arrive as [`StoreError`](crate::StoreError).
 
 use crate::StoreResult;
-use tessera_core::{Client, ClientId, Email, SigningKeyRecord, User, UserId};
+use tessera_core::client::SecretHash;
+use tessera_core::{
+    AuthorizationCode, BrowserSession, Client, ClientId, CodeRedemption, Consent, Email,
+    LoginRequest, RefreshRotation, RefreshToken, SessionId, SigningKeyRecord, StoredRefreshToken,
+    User, UserId,
+};
 use time::OffsetDateTime;
 
 /// Registered OAuth clients.
@@ -82,9 +87,174 @@ pub trait KeyStore: Send + Sync {
     async fn delete_expired_signing_keys(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// Browser sessions (a user signed in on one device), found by their public sid or by the hash
+/// of their cookie secret.
+///
+/// Sessions belong to a user: deleting the user deletes them.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session. [`StoreError::Conflict`](crate::StoreError::Conflict) if the sid
+    /// or the secret hash is already in use; [`StoreError::NotFound`](crate::StoreError::NotFound)
+    /// if the user does not exist.
+    async fn create_session(&self, session: &BrowserSession) -> StoreResult<()>;
+
+    /// The session with `sid`, if there is one, live or not (the caller judges expiry).
+    async fn find_session(&self, sid: &SessionId) -> StoreResult<Option<BrowserSession>>;
+
+    /// The session whose cookie secret hashes to `secret_hash`, if there is one, live or not.
+    async fn find_session_by_secret(
+        &self,
+        secret_hash: &SecretHash,
+    ) -> StoreResult<Option<BrowserSession>>;
+
+    /// Re-authentication in the same browser: one atomic update replacing the secret hash,
+    /// `auth_time` and `amr` of session `sid`; the sid, user, `created_at` and `expires_at` stay.
+    /// The old secret no longer finds the session.
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) if there is no such session,
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) if another session has the new
+    /// secret hash; on any error the session is unchanged.
+    async fn reauthenticate_session(
+        &self,
+        sid: &SessionId,
+        new_secret_hash: &SecretHash,
+        auth_time: OffsetDateTime,
+        amr: &[String],
+    ) -> StoreResult<()>;
+
+    /// Deletes the session with `sid`. [`StoreError::NotFound`](crate::StoreError::NotFound) if
+    /// there is none. Codes and refresh tokens carrying the sid are not touched.
+    async fn delete_session(&self, sid: &SessionId) -> StoreResult<()>;
+
+    /// Deletes every session with `expires_at <= now`; returns how many were deleted.
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Authorization codes, stored by the hash of the code, each redeemable once.
+///
+/// A code belongs to a user and a client: deleting either deletes it.
+#[async_trait::async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Stores a new, unredeemed code. [`StoreError::Conflict`](crate::StoreError::Conflict) if
+    /// the hash exists; [`StoreError::NotFound`](crate::StoreError::NotFound) if the user or
+    /// the client does not exist.
+    async fn create_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+
+    /// One atomic operation: if the code exists and was never redeemed, it is marked redeemed at
+    /// `now` and the answer is [`CodeRedemption::First`]; if it was redeemed before, the answer
+    /// is [`CodeRedemption::Replayed`] (it stays redeemed); otherwise
+    /// [`CodeRedemption::Unknown`]. Expiry is not judged here: the caller compares
+    /// `expires_at`. Of any number of concurrent calls for one code, exactly one gets `First`.
+    async fn redeem_code(
+        &self,
+        code_hash: &SecretHash,
+        now: OffsetDateTime,
+    ) -> StoreResult<CodeRedemption>;
+
+    /// Deletes every code with `expires_at <= before`, redeemed or not; returns how many were
+    /// deleted.
+    async fn delete_expired_codes(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Refresh tokens, stored by hash, grouped in families, rotated on every use with reuse
+/// detection.
+///
+/// A token belongs to a user and a client: deleting either deletes it.
+#[async_trait::async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores a new current token (neither rotated nor revoked).
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) if the hash exists;
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) if the user or the client does not
+    /// exist.
+    async fn create_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+
+    /// The token with `token_hash` and its rotation and revocation state, if there is one.
+    async fn find_refresh_token(
+        &self,
+        token_hash: &SecretHash,
+    ) -> StoreResult<Option<StoredRefreshToken>>;
+
+    /// One atomic operation (one transaction) deciding what presenting a token means:
+    ///
+    /// - unknown, or expired at `now` (`min(idle, absolute) <= now`, as
+    ///   [`delete_expired_refresh_tokens`](Self::delete_expired_refresh_tokens) counts it):
+    ///   [`RefreshRotation::Invalid`], nothing changes;
+    /// - already rotated (whether or not its family is revoked yet): reuse. Every token of its
+    ///   family not yet revoked gets `revoked_at = now`, including any successor someone else
+    ///   obtained, and the answer is [`RefreshRotation::Reused`] with the presented token;
+    /// - revoked without having been rotated: [`RefreshRotation::Invalid`], nothing changes;
+    /// - current: it gets `rotated_at = now`, `successor` is inserted, and the answer is
+    ///   [`RefreshRotation::Rotated`] with the presented token.
+    ///
+    /// Of any number of concurrent rotations of one token exactly one gets `Rotated`; the others
+    /// get `Reused`, and the family ends revoked. If inserting `successor` fails (a duplicate
+    /// hash is a [`StoreError::Conflict`](crate::StoreError::Conflict)) nothing changes.
+    async fn rotate_refresh_token(
+        &self,
+        presented: &SecretHash,
+        successor: &RefreshToken,
+        now: OffsetDateTime,
+    ) -> StoreResult<RefreshRotation>;
+
+    /// Revokes every token of the family that is not revoked yet (`revoked_at = now`); returns
+    /// how many changed. An unknown family is not an error: nothing changes.
+    async fn revoke_refresh_family(&self, family_id: &str, now: OffsetDateTime)
+        -> StoreResult<u64>;
+
+    /// Deletes every token whose earlier limit has passed (`min(idle_expires_at,
+    /// absolute_expires_at) <= now`), whatever its state; returns how many were deleted.
+    async fn delete_expired_refresh_tokens(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Remembered consents, one per user and client.
+///
+/// Deleting the user or the client deletes the consent.
+#[async_trait::async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The consent `user` gave `client`, if any.
+    async fn find_consent(&self, user: &UserId, client: &ClientId) -> StoreResult<Option<Consent>>;
+
+    /// Stores `consent`, replacing the scope and `granted_at` of an existing consent of the same
+    /// user and client. [`StoreError::NotFound`](crate::StoreError::NotFound) if the user or the
+    /// client does not exist.
+    async fn save_consent(&self, consent: &Consent) -> StoreResult<()>;
+}
+
+/// Pending sign-ins, kept server-side under a random id until the login form is posted.
+///
+/// Deleting the client deletes its pending requests.
+#[async_trait::async_trait]
+pub trait LoginRequestStore: Send + Sync {
+    /// Stores a new pending request. [`StoreError::Conflict`](crate::StoreError::Conflict) if
+    /// the id exists; [`StoreError::NotFound`](crate::StoreError::NotFound) if the client does
+    /// not exist.
+    async fn create_login_request(&self, request: &LoginRequest) -> StoreResult<()>;
+
+    /// The pending request with `id`, if there is one, lapsed or not (the caller judges expiry).
+    async fn find_login_request(&self, id: &str) -> StoreResult<Option<LoginRequest>>;
+
+    /// Deletes the request with `id` and returns it, in one atomic step: of any number of
+    /// concurrent takers exactly one gets it, and a later call gets `None`.
+    async fn take_login_request(&self, id: &str) -> StoreResult<Option<LoginRequest>>;
+
+    /// Deletes every request with `expires_at <= now`; returns how many were deleted.
+    async fn delete_expired_login_requests(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
 /// A complete store: every aggregate, plus health information for the server.
 #[async_trait::async_trait]
-pub trait Store: ClientStore + UserStore + KeyStore + std::fmt::Debug + Send + Sync {
+pub trait Store:
+    ClientStore
+    + UserStore
+    + KeyStore
+    + SessionStore
+    + CodeStore
+    + RefreshTokenStore
+    + ConsentStore
+    + LoginRequestStore
+    + std::fmt::Debug
+    + Send
+    + Sync
+{
     /// A cheap round trip to the database, for readiness probes.
     async fn ping(&self) -> StoreResult<()>;
 

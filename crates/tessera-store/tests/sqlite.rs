@@ -8,9 +8,12 @@ use sqlx::{Connection, SqliteConnection};
 use std::path::Path;
 use std::sync::Arc;
 use tempfile::TempDir;
-use tessera_core::{Client, ClientId, Email, NewClient, SigningKeyRecord, User};
+use tessera_core::{
+    BearerSecret, BrowserSession, Client, ClientId, Email, NewClient, SessionId, SigningKeyRecord,
+    User,
+};
 use tessera_store::sqlite::SqliteStore;
-use tessera_store::{connect, ClientStore, KeyStore, Store, StoreError, UserStore};
+use tessera_store::{connect, ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
 use time::OffsetDateTime;
 
 /// A fresh store on a new file in its own temporary directory (kept alive by the guard).
@@ -295,4 +298,128 @@ async fn conflicts_say_what_clashed_without_sql() {
         assert!(msg.contains(fragment), "{msg}");
         assert!(!msg.contains("INSERT") && !msg.contains("UNIQUE"), "{msg}");
     }
+}
+
+#[tokio::test]
+async fn a_database_from_before_sign_in_is_upgraded() {
+    // Build the file the way the first release did: only 0001 applied.
+    let dir = TempDir::new().unwrap();
+    let old_migrations = dir.path().join("migrations");
+    std::fs::create_dir(&old_migrations).unwrap();
+    let initial = "0001_initial.sql";
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations/sqlite")
+            .join(initial),
+        old_migrations.join(initial),
+    )
+    .unwrap();
+    let path = dir.path().join("tessera.db");
+    let mut conn = SqliteConnection::connect_with(
+        &SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.as_path())
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    // Data the first release wrote.
+    let user = sample_user("ada@example.com");
+    {
+        let mut conn = raw(&path).await;
+        sqlx::query(
+            "INSERT INTO users (id, email, name, roles, password_hash, is_disabled, created_at, \
+             updated_at) VALUES (?, 'ada@example.com', NULL, '[\"admin\"]', NULL, 0, ?, ?)",
+        )
+        .bind(user.id.as_str())
+        .bind(user.created_at.unix_timestamp())
+        .bind(user.updated_at.unix_timestamp())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+
+    // Opening applies 0002; the old data is intact and the new tables work with it.
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.find_user(&user.id).await.unwrap(), Some(user.clone()));
+    let session = BrowserSession {
+        sid: SessionId::generate(),
+        secret_hash: BearerSecret::generate(32).hash(),
+        user_id: user.id.clone(),
+        auth_time: t(0),
+        amr: vec!["pwd".into()],
+        created_at: t(0),
+        expires_at: t(3600),
+    };
+    store.create_session(&session).await.unwrap();
+    assert_eq!(
+        store.find_session(&session.sid).await.unwrap(),
+        Some(session)
+    );
+}
+
+#[tokio::test]
+async fn undecodable_sign_in_rows_are_backend_errors() {
+    let (dir, store) = fresh_store().await;
+    let path = dir.path().join("tessera.db");
+    let user = sample_user("ada@example.com");
+    store.create_user(&user).await.unwrap();
+    store.create_client(&sample_client("app")).await.unwrap();
+
+    let mut conn = raw(&path).await;
+    sqlx::query(
+        "INSERT INTO sessions (sid, secret_hash, user_id, auth_time, amr, created_at, \
+         expires_at) VALUES ('s-bad', 'h-bad', ?, 0, 'pwd', 0, 0)",
+    )
+    .bind(user.id.as_str())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, sid, scope, \
+         auth_time, amr, acr, issued_at, idle_expires_at, absolute_expires_at) \
+         VALUES ('r-bad', 'f-bad', 'app', ?, 's', '[\"two words\"]', 0, '[]', NULL, 0, 9, 9)",
+    )
+    .bind(user.id.as_str())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO login_requests (id, csrf_hash, client_id, redirect_uri, \
+         redirect_uri_in_request, scope, state, nonce, code_challenge, prompt_login, \
+         prompt_consent, max_age, acr_values, login_hint, created_at, expires_at) \
+         VALUES ('l-bad', 'c', 'app', 'https://app.example.com/cb', 1, '[]', NULL, NULL, NULL, \
+         0, 0, NULL, '{\"not\": \"a list\"}', NULL, 0, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let err = store
+        .find_session(&SessionId::from_stored("s-bad".into()))
+        .await
+        .unwrap_err();
+    let StoreError::Backend(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("s-bad") && msg.contains("amr"), "{msg}");
+
+    let hash = tessera_core::client::SecretHash::from_stored("r-bad".into());
+    let err = store.find_refresh_token(&hash).await.unwrap_err();
+    let StoreError::Backend(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("scope") && msg.contains("two words"), "{msg}");
+    assert!(!msg.contains("r-bad"), "the token hash leaked: {msg}");
+
+    let err = store.take_login_request("l-bad").await.unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
 }

@@ -139,6 +139,18 @@ impl TestApp {
             .expect("the restarted server starts")
     }
 
+    /// GETs `path` and parses the JSON body (panics on a transport error or a non-JSON body).
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// Registers a confidential `client_credentials` client with `scopes`; returns its secret.
     pub async fn add_service_client(&self, id: &str, scopes: &[&str]) -> String {
         let new = NewClient {
@@ -182,4 +194,6 @@ impl TestApp {
     }
 }
 
+pub mod browser;
+pub mod grants;
 pub mod independent;

@@ -1,5 +1,6 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic` and
-//! `client_secret_post`.
+//! `client_secret_post` for confidential clients, `none` (the `client_id` alone) for public ones,
+//! whose code exchanges are protected by PKCE instead.
 
 use crate::app::AppState;
 use crate::error::OAuthError;

@@ -51,6 +51,9 @@ pub async fn grant(
         jti: tessera_core::random::token(16),
         client_id: client.id.to_string(),
         scope: scope.clone(),
+        sid: None,
+        auth_time: None,
+        roles: None,
     };
     let access_token = signer
         .sign_jwt("at+jwt", &claims)
@@ -61,5 +64,7 @@ pub async fn grant(
         token_type: "Bearer",
         expires_in: lifetime,
         scope,
+        id_token: None,
+        refresh_token: None,
     })
 }

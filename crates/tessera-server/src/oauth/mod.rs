@@ -1,6 +1,8 @@
 //! OAuth 2.0 endpoints: the token endpoint and its grants.
 
+pub mod authorization_code;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod form;
+pub mod refresh_token;
 pub mod token;

@@ -3,8 +3,8 @@
 use crate::app::AppState;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::PresentedCredentials;
-use crate::oauth::client_credentials;
 use crate::oauth::form::FormParams;
+use crate::oauth::{authorization_code, client_credentials, refresh_token};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -24,6 +24,12 @@ pub struct TokenResponse {
     /// The granted scope, when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The ID token, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// The refresh token, when the client may refresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 impl IntoResponse for TokenResponse {
@@ -63,8 +69,7 @@ async fn handle(
     }
     match grant {
         GrantType::ClientCredentials => client_credentials::grant(state, &client, &params).await,
-        GrantType::AuthorizationCode | GrantType::RefreshToken => Err(
-            OAuthError::unsupported_grant_type("this grant type is not supported yet"),
-        ),
+        GrantType::AuthorizationCode => authorization_code::grant(state, &client, &params).await,
+        GrantType::RefreshToken => refresh_token::grant(state, &client, &params).await,
     }
 }

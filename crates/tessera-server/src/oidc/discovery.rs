@@ -1,8 +1,10 @@
 //! `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414).
 //!
-//! The document advertises only endpoints and grants that exist; it is built once at start-up.
+//! The document advertises only endpoints and grants that exist (a test requests each
+//! advertised endpoint); it is built once at start-up.
 
 use crate::app::AppState;
+use crate::oidc::authorize::STANDARD_SCOPES;
 use crate::routes;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -20,19 +22,27 @@ pub fn document(issuer: &str, signing_algs: &[Algorithm]) -> Bytes {
     let algs: Vec<&str> = signing_algs.iter().map(Algorithm::as_str).collect();
     let doc = json!({
         "issuer": issuer,
+        "authorization_endpoint": url(routes::AUTHORIZE),
         "token_endpoint": url(routes::TOKEN),
+        "userinfo_endpoint": url(routes::USERINFO),
         "jwks_uri": url(routes::JWKS),
-        "grant_types_supported": ["client_credentials"],
-        // The authorization endpoint arrives with the sign-in flow; until then no response type
-        // is served, and saying otherwise would send clients to an endpoint that does not exist.
-        "response_types_supported": [],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": STANDARD_SCOPES,
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr",
+            "at_hash", "name", "email", "email_verified", "roles",
+        ],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
     });
     Bytes::from(serde_json::to_vec(&doc).expect("the discovery document serialises"))
 }

@@ -6,6 +6,7 @@ use sqlx::error::ErrorKind;
 use sqlx::migrate::MigrateError;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Row, Sqlite, Type};
+use tessera_core::ScopeSet;
 use time::OffsetDateTime;
 
 // Primary SQLite result codes (the low byte of an extended code).
@@ -14,7 +15,11 @@ const SQLITE_LOCKED: i64 = 6;
 const SQLITE_CANTOPEN: i64 = 14;
 
 /// Maps a sqlx error to a [`StoreError`]. Call sites that know what a unique violation means
-/// check [`is_unique_violation`] first and build a better [`StoreError::Conflict`].
+/// check [`unique_violation`] first and build a better [`StoreError::Conflict`].
+///
+/// A foreign-key violation becomes [`StoreError::NotFound`]: every foreign key in the schema
+/// cascades on delete, so the only way to break one is to insert a row naming a user or client
+/// that does not exist, which is exactly "the record the operation needs does not exist".
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -27,8 +32,14 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         }
         sqlx::Error::Io(e) => StoreError::Unavailable(format!("I/O error: {e}")),
         sqlx::Error::Database(db) => {
-            if db.kind() == ErrorKind::UniqueViolation {
-                return StoreError::Conflict("a record with the same key already exists".into());
+            match db.kind() {
+                ErrorKind::UniqueViolation => {
+                    return StoreError::Conflict(
+                        "a record with the same key already exists".into(),
+                    );
+                }
+                ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
+                _ => {}
             }
             let primary = db
                 .code()
@@ -106,4 +117,23 @@ pub(crate) fn to_json<'a>(items: impl IntoIterator<Item = &'a str>) -> StoreResu
 pub(crate) fn from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Backend(format!("{what}: not a JSON array of strings: {e}")))
+}
+
+/// An optional stored timestamp back as an optional `OffsetDateTime`.
+pub(crate) fn from_opt_secs(secs: Option<i64>, what: &str) -> StoreResult<Option<OffsetDateTime>> {
+    secs.map(|secs| from_secs(secs, what)).transpose()
+}
+
+/// A scope set as a JSON array of its tokens (sorted, as the set keeps them). JSON rather than
+/// the space-separated form because `ScopeSet::parse` caps the length of a request's scope
+/// string, and a stored set must always read back.
+pub(crate) fn scope_to_json(scope: &ScopeSet) -> StoreResult<String> {
+    to_json(scope.iter())
+}
+
+/// A stored JSON array of scope tokens back as a [`ScopeSet`]; a token the domain would refuse
+/// is a [`StoreError::Backend`].
+pub(crate) fn scope_from_json(text: &str, what: &str) -> StoreResult<ScopeSet> {
+    ScopeSet::from_tokens(from_json(text, what)?)
+        .map_err(|e| StoreError::Backend(format!("{what}: {e}")))
 }

@@ -2,8 +2,13 @@
 //! at the same time.
 
 mod clients;
+mod codes;
+mod consents;
 mod convert;
 mod keys;
+mod login_requests;
+mod refresh_tokens;
+mod sessions;
 mod users;
 
 use crate::{Store, StoreError, StoreResult};

@@ -5,7 +5,13 @@
 //! factory returning `(guard, Arc<dyn Store>)`; the guard (a temp dir, a scratch schema, …) is
 //! kept alive for the test. Adding a function here means adding its name to the list in
 //! [`contract_suite!`], which every backend then runs.
+//!
+//! The sign-in aggregates (sessions, codes, refresh tokens, consents, login requests) have their
+//! tests in one submodule each, re-exported here so the macro finds every function at
+//! `contract::NAME`; their fixtures are in [`sign_in`].
 
+use std::future::Future;
+use std::sync::Arc;
 use tessera_core::client::ClientSecret;
 use tessera_core::{
     Client, ClientId, Email, NewClient, PasswordHash, PasswordHasher, SigningKeyRecord, User,
@@ -14,8 +20,27 @@ use tessera_core::{
 use tessera_store::{Store, StoreError};
 use time::OffsetDateTime;
 
+mod cascades;
+mod codes;
+mod consents;
+mod login_requests;
+mod refresh_tokens;
+mod sessions;
+mod sign_in;
+
+pub use cascades::*;
+pub use codes::*;
+pub use consents::*;
+pub use login_requests::*;
+pub use refresh_tokens::*;
+pub use sessions::*;
+
 /// Generates one `#[tokio::test]` per contract function, each on a store from `$fresh`, an
 /// async fn (or closure returning a future) yielding `(guard, Arc<dyn Store>)`.
+///
+/// Most functions take `&dyn Store`. The concurrency tests (listed under `@shared`) take the
+/// `Arc<dyn Store>` itself, to hand it to spawned tasks, and run on a multi-threaded runtime so
+/// the racing calls really overlap.
 macro_rules! contract_suite {
     ($fresh:expr) => {
         $crate::contract::contract_suite!(@tests $fresh;
@@ -38,6 +63,41 @@ macro_rules! contract_suite {
             keys_rotate_is_atomic,
             keys_delete_expired_boundary,
             ping_and_backend_name,
+            sessions_round_trip,
+            sessions_duplicate_sid_or_secret_conflicts,
+            sessions_need_an_existing_user,
+            sessions_reauthenticate_replaces_secret_and_authentication,
+            sessions_reauthenticate_missing_or_clashing,
+            sessions_delete_keeps_tokens_bound_to_the_sid,
+            sessions_delete_expired_boundary,
+            codes_round_trip_through_redemption,
+            codes_redeem_first_then_replayed,
+            codes_duplicate_hash_conflicts,
+            codes_need_an_existing_user_and_client,
+            codes_delete_expired_boundary,
+            refresh_round_trip,
+            refresh_duplicate_hash_conflicts,
+            refresh_need_an_existing_user_and_client,
+            refresh_rotate_then_reuse_revokes_the_family,
+            refresh_revoked_or_unknown_is_invalid,
+            refresh_expired_is_invalid,
+            refresh_rotate_with_clashing_successor_changes_nothing,
+            refresh_revoke_family_counts_and_isolates,
+            refresh_delete_expired_boundary,
+            consents_round_trip_and_upsert,
+            consents_need_an_existing_user_and_client,
+            login_requests_round_trip,
+            login_requests_duplicate_id_conflicts,
+            login_requests_need_an_existing_client,
+            login_requests_take_once,
+            login_requests_delete_expired_boundary,
+            deleting_a_user_cascades,
+            deleting_a_client_cascades,
+        );
+        $crate::contract::contract_suite!(@shared $fresh;
+            codes_concurrent_redemptions_have_one_winner,
+            refresh_concurrent_rotations_have_one_winner,
+            login_requests_concurrent_takers_have_one_winner,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -46,6 +106,15 @@ macro_rules! contract_suite {
             async fn $name() {
                 let (_guard, store) = ($fresh)().await;
                 $crate::contract::$name(&*store).await;
+            }
+        )*
+    };
+    (@shared $fresh:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (_guard, store) = ($fresh)().await;
+                $crate::contract::$name(store).await;
             }
         )*
     };
@@ -147,6 +216,32 @@ fn client_id(id: &str) -> ClientId {
 
 fn kids(keys: &[SigningKeyRecord]) -> Vec<&str> {
     keys.iter().map(|k| k.kid.as_str()).collect()
+}
+
+/// Runs `n` calls of `op` (given the store and the call's index) as concurrent tasks, released
+/// together by a barrier, and returns their results in completion order.
+async fn race<T, F, Fut>(store: &Arc<dyn Store>, n: usize, op: F) -> Vec<T>
+where
+    F: Fn(Arc<dyn Store>, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        // A future does nothing until polled, so every call starts after the barrier.
+        let call = op(store.clone(), i);
+        let barrier = barrier.clone();
+        tasks.spawn(async move {
+            barrier.wait().await;
+            call.await
+        });
+    }
+    let mut results = Vec::with_capacity(n);
+    while let Some(done) = tasks.join_next().await {
+        results.push(done.expect("a racing task panicked"));
+    }
+    results
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+//! Refresh tokens: opaque, stored hashed, bound to a client and a browser session, rotated on
+//! every use, with reuse detection.
+//!
+//! All refresh tokens descending from one authorization code form a *family*. Rotation replaces
+//! the presented token with a new one; presenting a replaced token again is *reuse* — someone
+//! holds a copy — and revokes the whole family.
+
+use crate::client::SecretHash;
+use crate::ids::{ClientId, UserId};
+use crate::scope::ScopeSet;
+use crate::session::SessionId;
+use time::{Duration, OffsetDateTime};
+
+/// Bytes of entropy in a refresh token (256 bits).
+pub const REFRESH_TOKEN_BYTES: usize = 32;
+
+/// Refresh-token lifetimes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefreshLifetimes {
+    /// A token unused for this long expires (default 14 days).
+    pub idle: Duration,
+    /// No token of a family outlives sign-in plus this (default 30 days); rotation never extends it.
+    pub absolute: Duration,
+}
+
+impl Default for RefreshLifetimes {
+    fn default() -> Self {
+        Self {
+            idle: Duration::days(14),
+            absolute: Duration::days(30),
+        }
+    }
+}
+
+/// A refresh token as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// Hash of the token.
+    pub token_hash: SecretHash,
+    /// The family (one per sign-in of one client).
+    pub family_id: String,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user.
+    pub user_id: UserId,
+    /// The browser session it is bound to.
+    pub sid: SessionId,
+    /// The scope granted at sign-in; a refresh may ask for less, never more.
+    pub scope: ScopeSet,
+    /// When the user authenticated (kept through rotations).
+    pub auth_time: OffsetDateTime,
+    /// How the user authenticated.
+    pub amr: Vec<String>,
+    /// Authentication context class, when one was requested at sign-in.
+    pub acr: Option<String>,
+    /// When this token was issued.
+    pub issued_at: OffsetDateTime,
+    /// When this token expires if unused.
+    pub idle_expires_at: OffsetDateTime,
+    /// When the family ends, whatever happens.
+    pub absolute_expires_at: OffsetDateTime,
+}
+
+impl RefreshToken {
+    /// When this token stops being usable: the earlier of its idle and absolute limits.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.idle_expires_at.min(self.absolute_expires_at)
+    }
+
+    /// The successor issued on rotation at `now`: same family, binding and scope, a fresh idle
+    /// window that never passes the family's absolute limit.
+    pub fn successor(&self, token_hash: SecretHash, now: OffsetDateTime, idle: Duration) -> Self {
+        Self {
+            token_hash,
+            issued_at: now,
+            idle_expires_at: (now + idle).min(self.absolute_expires_at),
+            ..self.clone()
+        }
+    }
+}
+
+/// A refresh token with its rotation and revocation state, as the store holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRefreshToken {
+    /// The token's data.
+    pub token: RefreshToken,
+    /// When it was replaced by a successor; presenting it after that is reuse.
+    pub rotated_at: Option<OffsetDateTime>,
+    /// When it (with its family) was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// What presenting a refresh token found. Rotation is one atomic store operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// The presented token was current; it is replaced by the new one.
+    Rotated(RefreshToken),
+    /// The presented token had already been replaced: reuse. The family is now revoked.
+    Reused(RefreshToken),
+    /// Unknown, revoked, or past its lifetime.
+    Invalid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_never_extends_the_absolute_limit() {
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let lifetimes = RefreshLifetimes::default();
+        let first = RefreshToken {
+            token_hash: SecretHash::of("a"),
+            family_id: "f".into(),
+            client_id: crate::ClientId::parse("app").unwrap(),
+            user_id: crate::UserId::generate(),
+            sid: crate::session::SessionId::generate(),
+            scope: ScopeSet::parse("openid").unwrap(),
+            auth_time: t0,
+            amr: vec!["pwd".into()],
+            acr: None,
+            issued_at: t0,
+            idle_expires_at: t0 + lifetimes.idle,
+            absolute_expires_at: t0 + lifetimes.absolute,
+        };
+        let day20 = t0 + Duration::days(20);
+        let next = first.successor(SecretHash::of("b"), day20, lifetimes.idle);
+        assert_eq!(
+            next.idle_expires_at,
+            t0 + lifetimes.absolute,
+            "capped by the absolute limit"
+        );
+        assert_eq!(next.expires_at(), t0 + Duration::days(30));
+        assert_eq!(next.auth_time, t0, "auth_time survives rotation");
+        let day1 = t0 + Duration::days(1);
+        let early = first.successor(SecretHash::of("c"), day1, lifetimes.idle);
+        assert_eq!(early.expires_at(), day1 + lifetimes.idle);
+    }
+}

@@ -1,0 +1,169 @@
+//! The `authorization_code` grant (RFC 6749 §4.1.3, PKCE RFC 7636 §4.5–4.6): the client trades
+//! the code it received at its redirect URI for tokens.
+//!
+//! Every way a code can be wrong is the same `invalid_grant` to the client (only a malformed PKCE
+//! verifier is `invalid_request`), so a caller learns nothing about codes it does not own.
+
+use crate::app::AppState;
+use crate::error::OAuthError;
+use crate::oauth::form::FormParams;
+use crate::oauth::token::TokenResponse;
+use crate::tokens::{self, SignIn};
+use tessera_core::client::SecretHash;
+use tessera_core::{AuthorizationCode, Client, CodeRedemption, GrantType, RefreshToken};
+
+/// Exchanges a code for tokens. The client is already authenticated and allowed this grant.
+pub async fn grant(
+    state: &AppState,
+    client: &Client,
+    params: &FormParams,
+) -> Result<TokenResponse, OAuthError> {
+    let code = params.require("code")?;
+    let now = state.clock.now();
+    // Redemption is one atomic store operation: of concurrent exchanges of one code exactly one
+    // sees `First`. Once redeemed, a code is spent even if a check below fails.
+    let code = match state.store.redeem_code(&SecretHash::of(code), now).await? {
+        CodeRedemption::First(code) => code,
+        CodeRedemption::Replayed(code) => {
+            // RFC 6749 §4.1.2: a code used twice means someone else may hold it; revoke what was
+            // issued from it. That is the refresh-token family. Access tokens are stateless JWTs
+            // and stay valid until they expire (minutes) until the revocation list of issue 4
+            // exists; the family's sid is what that list will key on. A replay that lands
+            // between the first redemption and its refresh-token insert finds nothing to revoke
+            // yet; closing that window needs a store-side family tombstone (issue 4).
+            let revoked = state
+                .store
+                .revoke_refresh_family(&code.family_id, now)
+                .await?;
+            tracing::warn!(
+                client_id = %code.client_id,
+                presented_by = %client.id,
+                family_id = %code.family_id,
+                revoked,
+                "authorization code replayed; its refresh-token family is revoked"
+            );
+            return Err(invalid_code());
+        }
+        CodeRedemption::Unknown => return Err(invalid_code()),
+    };
+    check_code(client, &code, params, now)?;
+
+    let user = state
+        .store
+        .find_user(&code.user_id)
+        .await?
+        .filter(|user| !user.is_disabled)
+        .ok_or_else(|| OAuthError::invalid_grant("the user cannot sign in"))?;
+
+    let tokens = tokens::issue(
+        state,
+        &SignIn {
+            client,
+            user: &user,
+            sid: &code.sid,
+            scope: &code.scope,
+            auth_time: code.auth_time,
+            amr: &code.amr,
+            acr: code.acr.as_deref(),
+            nonce: code.nonce.as_deref(),
+        },
+    )?;
+
+    // Refresh tokens follow the client's registration, not an `offline_access` scope: a client
+    // registered for the refresh_token grant gets one with every code exchange. `offline_access`
+    // is therefore not required (and not treated specially when present).
+    let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
+        let secret = tokens::new_refresh_token();
+        let lifetimes = state.refresh_lifetimes;
+        let record = RefreshToken {
+            token_hash: secret.hash(),
+            family_id: code.family_id.clone(),
+            client_id: client.id.clone(),
+            user_id: user.id.clone(),
+            sid: code.sid.clone(),
+            scope: code.scope.clone(),
+            auth_time: code.auth_time,
+            amr: code.amr.clone(),
+            acr: code.acr.clone(),
+            issued_at: now,
+            idle_expires_at: now + lifetimes.idle,
+            absolute_expires_at: now + lifetimes.absolute,
+        };
+        state.store.create_refresh_token(&record).await?;
+        Some(secret.expose().to_owned())
+    } else {
+        None
+    };
+    Ok(tokens.into_response(refresh_token))
+}
+
+fn invalid_code() -> OAuthError {
+    OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
+}
+
+/// The checks on a code redeemed for the first time: its client, its lifetime, the redirect URI
+/// it was delivered to, and its PKCE challenge.
+fn check_code(
+    client: &Client,
+    code: &AuthorizationCode,
+    params: &FormParams,
+    now: time::OffsetDateTime,
+) -> Result<(), OAuthError> {
+    if code.client_id != client.id {
+        tracing::warn!(
+            client_id = %code.client_id,
+            presented_by = %client.id,
+            "authorization code presented by another client"
+        );
+        return Err(invalid_code());
+    }
+    if now >= code.expires_at {
+        return Err(invalid_code());
+    }
+    // RFC 6749 §4.1.3: when the authorization request named the redirect URI, the token request
+    // must repeat it exactly; when it did not, a redirect_uri sent anyway must still match.
+    match params.get("redirect_uri") {
+        Some(sent) if sent != code.redirect_uri => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ))
+        }
+        None if code.redirect_uri_in_request => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri is required because the authorization request included it",
+            ))
+        }
+        _ => {}
+    }
+    let verifier = params.get("code_verifier");
+    match (&code.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) => match challenge.verify(verifier) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ))
+            }
+            Err(err) => return Err(OAuthError::invalid_request(err.to_string())),
+        },
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier is required: the authorization request had a code_challenge",
+            ))
+        }
+        // A verifier without a challenge could let an attacker who injected a code without PKCE
+        // pass for a PKCE flow (the "PKCE downgrade"); refuse it.
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent, but the authorization request had no code_challenge",
+            ))
+        }
+        (None, None) if client.is_public() => {
+            // The authorization endpoint already requires PKCE of public clients; a code
+            // without a challenge for one is never valid.
+            return Err(invalid_code());
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}

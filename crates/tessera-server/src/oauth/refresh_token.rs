@@ -1,0 +1,122 @@
+//! The `refresh_token` grant (RFC 6749 §6) with rotation and reuse detection: every use replaces
+//! the token with a new one, and presenting a replaced token revokes its whole family.
+//!
+//! The refreshed ID token keeps the original `auth_time` but carries the user's current name,
+//! email and roles; this is how an app "refreshes the ID token" before a sensitive operation.
+
+use crate::app::AppState;
+use crate::error::OAuthError;
+use crate::oauth::form::FormParams;
+use crate::oauth::token::TokenResponse;
+use crate::tokens::{self, SignIn};
+use tessera_core::client::SecretHash;
+use tessera_core::{Client, RefreshRotation, ScopeSet};
+
+/// Rotates a refresh token and issues fresh tokens. The client is already authenticated and
+/// allowed this grant.
+pub async fn grant(
+    state: &AppState,
+    client: &Client,
+    params: &FormParams,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = SecretHash::of(params.require("refresh_token")?);
+    let now = state.clock.now();
+    let stored = state
+        .store
+        .find_refresh_token(&presented)
+        .await?
+        .filter(|stored| stored.revoked_at.is_none())
+        .ok_or_else(invalid_token)?;
+    let family = &stored.token;
+    // A token of another client is refused without touching it: the other client's session must
+    // not be ended by someone who merely learned its token's value (RFC 6749 §6).
+    if family.client_id != client.id {
+        tracing::warn!(
+            client_id = %family.client_id,
+            presented_by = %client.id,
+            "refresh token presented by another client"
+        );
+        return Err(invalid_token());
+    }
+    if now >= family.expires_at() {
+        return Err(invalid_token());
+    }
+
+    // An already replaced token goes straight to the store's rotation, which reports the reuse
+    // and revokes the family, whatever else is wrong with the request.
+    let is_current = stored.rotated_at.is_none();
+    let scope = match params.get("scope") {
+        Some(requested) if is_current => {
+            let requested =
+                ScopeSet::parse(requested).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+            if !requested.is_subset_of(&family.scope) {
+                let excess: Vec<&str> = requested.excess_over(&family.scope).collect();
+                return Err(OAuthError::invalid_scope(format!(
+                    "a refresh cannot widen the granted scope; not granted: {}",
+                    excess.join(" ")
+                )));
+            }
+            requested
+        }
+        _ => family.scope.clone(),
+    };
+    let user = if is_current {
+        let user = state
+            .store
+            .find_user(&family.user_id)
+            .await?
+            .filter(|user| !user.is_disabled)
+            .ok_or_else(|| OAuthError::invalid_grant("the user cannot sign in"))?;
+        Some(user)
+    } else {
+        None
+    };
+
+    // The successor keeps the family's scope even when this refresh narrowed it: narrowing
+    // applies to the tokens issued now, not to the grant (RFC 6749 §6).
+    let secret = tokens::new_refresh_token();
+    let successor = family.successor(secret.hash(), now, state.refresh_lifetimes.idle);
+    let rotated = match state
+        .store
+        .rotate_refresh_token(&presented, &successor, now)
+        .await?
+    {
+        RefreshRotation::Rotated(rotated) => rotated,
+        RefreshRotation::Reused(reused) => {
+            tracing::warn!(
+                client_id = %reused.client_id,
+                family_id = %reused.family_id,
+                sid = %reused.sid,
+                "refresh token reused; its family is revoked"
+            );
+            return Err(invalid_token());
+        }
+        RefreshRotation::Invalid => return Err(invalid_token()),
+    };
+    let Some(user) = user else {
+        // The token was replaced when we read it, so the store can only have reported reuse;
+        // a `Rotated` here means the store broke its contract.
+        return Err(OAuthError::internal(
+            "the store rotated a refresh token that was already rotated",
+        ));
+    };
+
+    let tokens = tokens::issue(
+        state,
+        &SignIn {
+            client,
+            user: &user,
+            sid: &rotated.sid,
+            scope: &scope,
+            auth_time: rotated.auth_time,
+            amr: &rotated.amr,
+            acr: rotated.acr.as_deref(),
+            nonce: None,
+        },
+    )?;
+    Ok(tokens.into_response(Some(secret.expose().to_owned())))
+}
+
+fn invalid_token() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}

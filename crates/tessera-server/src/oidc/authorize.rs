@@ -1,0 +1,268 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2), GET and POST.
+//!
+//! Validation happens in two stages. Until the client and its redirect URI are known to be
+//! genuine, errors are shown on an error page and never redirected: redirecting to an
+//! unverified URI would make Tessera an open redirector. After that, errors go back to the client
+//! with `error`, `state` and `iss` (RFC 9207).
+
+use crate::app::AppState;
+use crate::oauth::form::FormParams;
+use crate::oidc::sign_in::{self, ClientRedirect};
+use crate::ui;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tessera_core::{AuthorizationRequest, Client, ClientId, CodeChallenge, GrantType, ScopeSet};
+
+/// Longest `state` or `nonce` accepted; longer values are almost certainly abuse, and `state` must
+/// fit in the redirect back.
+const MAX_ECHOED_PARAM: usize = 2048;
+
+/// Scopes any client using the sign-in flow may ask for, on top of the ones it is registered for.
+pub const STANDARD_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "roles"];
+
+/// A validated request plus what only the endpoint needs.
+#[derive(Debug)]
+pub struct ValidatedRequest {
+    /// The client.
+    pub client: Client,
+    /// The request.
+    pub request: AuthorizationRequest,
+    /// `prompt=none`: answer without showing any page.
+    pub prompt_none: bool,
+    /// The `sub` of a valid `id_token_hint`.
+    pub hinted_subject: Option<String>,
+}
+
+/// Why the request was refused.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Shown to the user; the client is not trusted with a redirect.
+    Page(&'static str),
+    /// Sent back to the client.
+    Redirect(ClientRedirect),
+}
+
+/// `GET /authorize`.
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match FormParams::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(params) => authorize(&state, &headers, params).await,
+        Err(err) => bad_request(&err.description.unwrap_or_default()),
+    }
+}
+
+/// `POST /authorize` (form-encoded, OpenID Connect Core §3.1.2.1).
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    match FormParams::from_request(&headers, body, state.max_body_bytes).await {
+        Ok(params) => authorize(&state, &headers, params).await,
+        Err(err) => bad_request(&err.description.unwrap_or_default()),
+    }
+}
+
+fn bad_request(message: &str) -> Response {
+    ui::error_page(StatusCode::BAD_REQUEST, "Invalid sign-in request", message)
+}
+
+async fn authorize(state: &AppState, headers: &HeaderMap, params: FormParams) -> Response {
+    match validate(state, &params).await {
+        Ok(validated) => sign_in::proceed(state, headers, validated).await,
+        Err(Refusal::Page(message)) => bad_request(message),
+        Err(Refusal::Redirect(redirect)) => redirect.into_response(&state.issuer),
+    }
+}
+
+/// Checks every parameter. Public for tests of the rules.
+pub async fn validate(state: &AppState, params: &FormParams) -> Result<ValidatedRequest, Refusal> {
+    // Stage one: client and redirect URI. Nothing is redirected until both are trusted.
+    let client_id = params.get("client_id").ok_or(Refusal::Page(
+        "The request does not name a client (client_id).",
+    ))?;
+    let client_id = ClientId::parse(client_id).map_err(|_| Refusal::Page("Unknown client."))?;
+    let client = match state.store.find_client(&client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return Err(Refusal::Page("Unknown client.")),
+        Err(err) => {
+            tracing::error!(error = %err, "authorize: store failure");
+            return Err(Refusal::Page("The service is temporarily unavailable."));
+        }
+    };
+    let (redirect_uri, redirect_uri_in_request) = match params.get("redirect_uri") {
+        Some(uri) => match client.redirect_uris.iter().find(|r| r.as_str() == uri) {
+            Some(registered) => (registered.as_str().to_owned(), true),
+            None => {
+                return Err(Refusal::Page(
+                    "The redirect_uri is not registered for this client.",
+                ))
+            }
+        },
+        None => match client.redirect_uris.as_slice() {
+            [only] => (only.as_str().to_owned(), false),
+            [] => return Err(Refusal::Page("This client has no registered redirect URI.")),
+            _ => {
+                return Err(Refusal::Page(
+                    "The request must name one of the client's redirect URIs.",
+                ))
+            }
+        },
+    };
+    let client_state = params.get("state").map(str::to_owned);
+    if client_state
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_ECHOED_PARAM)
+    {
+        return Err(Refusal::Page("The state parameter is too long."));
+    }
+
+    // Stage two: everything else goes back to the client.
+    let refuse = |error: &'static str, description: &str| {
+        Refusal::Redirect(ClientRedirect::error(
+            &redirect_uri,
+            client_state.as_deref(),
+            error,
+            description,
+        ))
+    };
+    match params.get("response_type") {
+        None => return Err(refuse("invalid_request", "response_type is missing")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(refuse(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(refuse(
+            "unauthorized_client",
+            "this client may not use the authorization code flow",
+        ));
+    }
+    if params.get("request").is_some() {
+        return Err(refuse(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(refuse(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
+    }
+    let scope = ScopeSet::parse(params.get("scope").unwrap_or(""))
+        .map_err(|e| refuse("invalid_scope", &e.to_string()))?;
+    let allowed = client
+        .scopes
+        .union(&ScopeSet::from_tokens(STANDARD_SCOPES).expect("standard scopes are valid"));
+    if !scope.is_subset_of(&allowed) {
+        let excess: Vec<&str> = scope.excess_over(&allowed).collect();
+        return Err(refuse(
+            "invalid_scope",
+            &format!("not allowed for this client: {}", excess.join(" ")),
+        ));
+    }
+    let code_challenge = match params.get("code_challenge") {
+        Some(challenge) => Some(
+            CodeChallenge::parse(challenge, params.get("code_challenge_method"))
+                .map_err(|e| refuse("invalid_request", &e.to_string()))?,
+        ),
+        None if params.get("code_challenge_method").is_some() => {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ));
+        }
+        None if client.is_public() => {
+            return Err(refuse(
+                "invalid_request",
+                "public clients must use PKCE (code_challenge with S256)",
+            ));
+        }
+        None => None,
+    };
+    let nonce = params.get("nonce").map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_ECHOED_PARAM) {
+        return Err(refuse("invalid_request", "nonce is too long"));
+    }
+    let (mut prompt_none, mut prompt_login, mut prompt_consent) = (false, false, false);
+    for value in params
+        .get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
+        match value {
+            "none" => prompt_none = true,
+            "login" => prompt_login = true,
+            "consent" => prompt_consent = true,
+            // Tessera shows one account at a time; choosing means signing in again.
+            "select_account" => prompt_login = true,
+            _ => return Err(refuse("invalid_request", "unknown prompt value")),
+        }
+    }
+    if prompt_none && (prompt_login || prompt_consent) {
+        return Err(refuse(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age = match params.get("max_age") {
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|age| *age >= 0)
+                .ok_or_else(|| {
+                    refuse("invalid_request", "max_age must be a non-negative integer")
+                })?,
+        ),
+        None => None,
+    };
+    let hinted_subject = match params.get("id_token_hint") {
+        Some(hint) => Some(
+            sign_in::subject_of_id_token_hint(state, hint).ok_or_else(|| {
+                refuse(
+                    "invalid_request",
+                    "id_token_hint is not an ID token issued here",
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let acr_values = params
+        .get("acr_values")
+        .map(|v| {
+            v.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let login_hint = params
+        .get("login_hint")
+        .map(|h| h.chars().take(254).collect());
+    Ok(ValidatedRequest {
+        request: AuthorizationRequest {
+            client_id: client.id.clone(),
+            redirect_uri,
+            redirect_uri_in_request,
+            scope,
+            state: client_state,
+            nonce,
+            code_challenge,
+            prompt_login,
+            prompt_consent,
+            max_age,
+            acr_values,
+            login_hint,
+        },
+        client,
+        prompt_none,
+        hinted_subject,
+    })
+}

@@ -1,0 +1,158 @@
+//! Issuing tokens to a signed-in user: the access token (RFC 9068), the ID token (OpenID Connect
+//! Core §2) and the opaque refresh token. Shared by the `authorization_code` and `refresh_token`
+//! grants, so both put exactly the same claims in their tokens.
+
+use crate::app::AppState;
+use crate::error::OAuthError;
+use crate::oauth::token::TokenResponse;
+use tessera_core::refresh::REFRESH_TOKEN_BYTES;
+use tessera_core::{
+    AccessTokenClaims, BearerSecret, Client, IdTokenClaims, NamespacedClaim, ScopeSet, SessionId,
+    User,
+};
+use time::OffsetDateTime;
+
+/// The scope that asks for the user's roles in tokens.
+pub const ROLES_SCOPE: &str = "roles";
+
+/// The suffix of Tessera's reauthentication claim; the configurable namespace goes in front.
+pub const CAN_REAUTHENTICATE: &str = "can_reauthenticate";
+
+/// Everything a token says about one sign-in, whichever grant is issuing.
+#[derive(Debug)]
+pub struct SignIn<'a> {
+    /// The client the tokens are for.
+    pub client: &'a Client,
+    /// The user, as stored now: tokens always carry the current name, email and roles.
+    pub user: &'a User,
+    /// The browser session the sign-in happened in.
+    pub sid: &'a SessionId,
+    /// The scope of these tokens (on a refresh, possibly narrower than the family's).
+    pub scope: &'a ScopeSet,
+    /// When the user authenticated (kept through refreshes).
+    pub auth_time: OffsetDateTime,
+    /// How the user authenticated.
+    pub amr: &'a [String],
+    /// Authentication context class, when one was requested.
+    pub acr: Option<&'a str>,
+    /// The client's nonce; only the authorization-code exchange has one.
+    pub nonce: Option<&'a str>,
+}
+
+/// The signed tokens of one issuance, before the refresh token is added.
+#[derive(Debug)]
+pub struct UserTokens {
+    access_token: String,
+    expires_in: i64,
+    scope: Option<String>,
+    id_token: Option<String>,
+}
+
+impl UserTokens {
+    /// The token response, with `refresh_token` when one was issued.
+    pub fn into_response(self, refresh_token: Option<String>) -> TokenResponse {
+        TokenResponse {
+            access_token: self.access_token,
+            token_type: "Bearer",
+            expires_in: self.expires_in,
+            scope: self.scope,
+            id_token: self.id_token,
+            refresh_token,
+        }
+    }
+}
+
+/// A new opaque refresh token (256 bits). Only its hash is ever stored.
+pub fn new_refresh_token() -> BearerSecret {
+    BearerSecret::generate(REFRESH_TOKEN_BYTES)
+}
+
+/// Signs the access token and, when `openid` is in scope, the ID token.
+pub fn issue(state: &AppState, sign_in: &SignIn<'_>) -> Result<UserTokens, OAuthError> {
+    let now = state.clock.now().unix_timestamp();
+    let auth_time = sign_in.auth_time.unix_timestamp();
+    let user = sign_in.user;
+    let scope = sign_in.scope;
+    let roles = scope.contains(ROLES_SCOPE).then(|| user.roles.clone());
+    let scope_string = (!scope.is_empty()).then(|| scope.to_string());
+
+    let access_lifetime = state.lifetimes.access_token.whole_seconds();
+    let access_claims = AccessTokenClaims {
+        iss: state.issuer.clone(),
+        sub: user.id.to_string(),
+        aud: state.access_token_audience.clone(),
+        exp: now + access_lifetime,
+        iat: now,
+        jti: tessera_core::random::token(16),
+        client_id: sign_in.client.id.to_string(),
+        scope: scope_string.clone(),
+        sid: Some(sign_in.sid.to_string()),
+        auth_time: Some(auth_time),
+        roles: roles.clone(),
+    };
+    let access_signer = state
+        .keys
+        .signer(state.access_token_alg)
+        .ok_or_else(|| OAuthError::internal("no active access-token signing key"))?;
+    let access_token = access_signer
+        .sign_jwt("at+jwt", &access_claims)
+        .map_err(OAuthError::internal)?;
+
+    let id_token = if scope.contains("openid") {
+        let id_signer = state
+            .keys
+            .signer(state.id_token_alg)
+            .ok_or_else(|| OAuthError::internal("no active ID-token signing key"))?;
+        let alg = id_signer.algorithm().as_str();
+        let at_hash = tessera_core::at_hash(&access_token, alg)
+            .ok_or_else(|| OAuthError::internal(format!("no at_hash digest for {alg}")))?;
+        let with_email = scope.contains("email");
+        let claims = IdTokenClaims {
+            iss: state.issuer.clone(),
+            sub: user.id.to_string(),
+            aud: sign_in.client.id.to_string(),
+            exp: now + state.lifetimes.id_token.whole_seconds(),
+            iat: now,
+            auth_time,
+            nonce: sign_in.nonce.map(str::to_owned),
+            sid: sign_in.sid.to_string(),
+            amr: sign_in.amr.to_vec(),
+            acr: sign_in.acr.map(str::to_owned),
+            at_hash: Some(at_hash),
+            name: scope
+                .contains("profile")
+                .then(|| user.name.clone())
+                .flatten(),
+            email: with_email.then(|| user.email.to_string()),
+            // Tessera does not verify addresses yet, so it never claims one is verified.
+            email_verified: with_email.then_some(false),
+            roles,
+            can_reauthenticate: NamespacedClaim {
+                name: format!("{}{CAN_REAUTHENTICATE}", state.claims_namespace),
+                value: user.password_hash.is_some(),
+            },
+        };
+        Some(
+            id_signer
+                .sign_jwt("JWT", &claims)
+                .map_err(OAuthError::internal)?,
+        )
+    } else {
+        None
+    };
+
+    tracing::info!(
+        client_id = %sign_in.client.id,
+        user_id = %user.id,
+        sid = %sign_in.sid,
+        jti = %access_claims.jti,
+        id_token = id_token.is_some(),
+        "issued tokens"
+    );
+    Ok(UserTokens {
+        access_token,
+        expires_in: access_lifetime,
+        scope: scope_string,
+        id_token,
+    })
+}

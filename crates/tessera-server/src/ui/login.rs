@@ -1,0 +1,227 @@
+//! The hosted login page: `GET /login?request=ID` shows the form, `POST /login` checks the
+//! credentials.
+//!
+//! Failures never say which half was wrong ("wrong email or password"), and an unknown or
+//! disabled account costs the same argon2 verification as a real one, so neither the message nor
+//! the response time tells an attacker which emails have accounts.
+
+use crate::app::AppState;
+use crate::cookies;
+use crate::oauth::form::FormParams;
+use crate::oidc::sign_in::{self, after_authentication, expired_page, store_failure};
+use crate::routes;
+use crate::ui;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use tessera_core::{BearerSecret, BrowserSession, Email, LoginRequest, SessionId, User};
+use zeroize::Zeroizing;
+
+/// What failed sign-ins are told.
+const WRONG_CREDENTIALS: &str = "Wrong email or password.";
+/// Authentication method reference for a password (RFC 8176).
+const AMR_PASSWORD: &str = "pwd";
+
+/// The query of `GET /login` and `GET /consent`.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    request: String,
+}
+
+impl PageQuery {
+    /// The pending request's id.
+    pub fn request(&self) -> &str {
+        &self.request
+    }
+}
+
+#[derive(Serialize)]
+struct LoginPage<'a> {
+    action: &'static str,
+    client_name: &'a str,
+    request_id: &'a str,
+    csrf_token: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+async fn render(
+    state: &AppState,
+    status: StatusCode,
+    pending: &LoginRequest,
+    csrf: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let client_name = match state.store.find_client(&pending.request.client_id).await {
+        Ok(Some(client)) => client.name,
+        Ok(None) => return expired_page(),
+        Err(err) => return store_failure(err),
+    };
+    ui::page(
+        status,
+        "login.html",
+        LoginPage {
+            action: routes::LOGIN,
+            client_name: &client_name,
+            request_id: &pending.id,
+            csrf_token: csrf,
+            username,
+            error,
+        },
+        Vec::new(),
+    )
+}
+
+/// `GET /login?request=ID`.
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    match sign_in::pending_for_page(&state, &headers, query.request()).await {
+        Ok(Some((pending, csrf))) => {
+            let hint = pending.request.login_hint.clone().unwrap_or_default();
+            render(&state, StatusCode::OK, &pending, &csrf, &hint, None).await
+        }
+        Ok(None) => expired_page(),
+        Err(err) => store_failure(err),
+    }
+}
+
+/// `POST /login`.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let params = match FormParams::from_request(&headers, body, state.max_body_bytes).await {
+        Ok(params) => params,
+        Err(err) => {
+            return ui::error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid form",
+                &err.description.unwrap_or_default(),
+            )
+        }
+    };
+    let Some(request_id) = params.get("request") else {
+        return expired_page();
+    };
+    let pending = match sign_in::pending_request(
+        &state,
+        &headers,
+        request_id,
+        params.get("csrf_token"),
+    )
+    .await
+    {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return expired_page(),
+        Err(err) => return store_failure(err),
+    };
+    let csrf = params.get("csrf_token").unwrap_or_default();
+    let username = params.get("username").unwrap_or_default();
+    let password = Zeroizing::new(params.get("password").unwrap_or_default().to_owned());
+    let user = match check_credentials(&state, username, password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            tracing::info!("sign-in failed: wrong email or password");
+            return render(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                &pending,
+                csrf,
+                username,
+                Some(WRONG_CREDENTIALS),
+            )
+            .await;
+        }
+        Err(err) => return store_failure(err),
+    };
+    // Consuming the pending request is atomic: a replayed POST finds nothing.
+    let pending = match state.store.take_login_request(&pending.id).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return expired_page(),
+        Err(err) => return store_failure(err),
+    };
+    let client = match state.store.find_client(&pending.request.client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return expired_page(),
+        Err(err) => return store_failure(err),
+    };
+    let (session, secret) = match sign_in_session(&state, &headers, &user).await {
+        Ok(done) => done,
+        Err(err) => return store_failure(err),
+    };
+    tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
+    let cookie = cookies::set(
+        cookies::SESSION,
+        secret.expose(),
+        state.session_lifetime.whole_seconds(),
+    );
+    after_authentication(
+        &state,
+        &headers,
+        &client,
+        pending.request,
+        &session,
+        &user,
+        false,
+        vec![(header::SET_COOKIE, cookie)],
+    )
+    .await
+}
+
+/// The enabled user with this email and password, or `None`. Always costs one argon2
+/// verification.
+async fn check_credentials(
+    state: &AppState,
+    username: &str,
+    password: Zeroizing<String>,
+) -> Result<Option<User>, tessera_store::StoreError> {
+    let user = match Email::parse(username) {
+        Ok(email) => state.store.find_user_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let usable = user.filter(|u| !u.is_disabled && u.password_hash.is_some());
+    let hash = usable
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| state.dummy_password_hash.clone());
+    let matches = state.passwords.verify(password, hash).await;
+    Ok(usable.filter(|_| matches))
+}
+
+/// Starts a session, or re-authenticates this browser's session of the same user: a new cookie
+/// secret (no fixation), a new `auth_time`, the same `sid`.
+async fn sign_in_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+) -> Result<(BrowserSession, BearerSecret), tessera_store::StoreError> {
+    let now = state.clock.now();
+    let secret = BearerSecret::generate(cookies::COOKIE_SECRET_BYTES);
+    let amr = vec![AMR_PASSWORD.to_owned()];
+    if let Some((mut session, current)) = sign_in::current_session(state, headers).await? {
+        if current.id == user.id {
+            state
+                .store
+                .reauthenticate_session(&session.sid, &secret.hash(), now, &amr)
+                .await?;
+            session.secret_hash = secret.hash();
+            session.auth_time = now;
+            session.amr = amr;
+            return Ok((session, secret));
+        }
+    }
+    let session = BrowserSession {
+        sid: SessionId::generate(),
+        secret_hash: secret.hash(),
+        user_id: user.id.clone(),
+        auth_time: now,
+        amr,
+        created_at: now,
+        expires_at: now + state.session_lifetime,
+    };
+    state.store.create_session(&session).await?;
+    Ok((session, secret))
+}

@@ -1,0 +1,87 @@
+//! The hosted pages: server-rendered HTML, no JavaScript, strict security headers.
+
+pub mod consent;
+pub mod login;
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::Environment;
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// Content Security Policy of every page: nothing loads from anywhere, no script runs, and no
+/// page can be framed (clickjacking). `form-action` is left open on purpose: Chrome applies it to
+/// the redirect after a form POST, which goes to the client's registered redirect URI.
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("../../templates/base.html")),
+            ("login.html", include_str!("../../templates/login.html")),
+            ("consent.html", include_str!("../../templates/consent.html")),
+            ("error.html", include_str!("../../templates/error.html")),
+        ] {
+            env.add_template(name, source)
+                .expect("shipped templates are valid");
+        }
+        env
+    })
+}
+
+/// Adds the security headers every page carries.
+pub fn with_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Renders `template` with `context` as an HTML page with security headers.
+pub fn page(
+    status: StatusCode,
+    template: &str,
+    context: impl Serialize,
+    extra_headers: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
+    let html = templates()
+        .get_template(template)
+        .and_then(|t| t.render(context));
+    let mut response = match html {
+        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, template, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    };
+    for (name, value) in extra_headers {
+        response.headers_mut().append(name, value);
+    }
+    with_security_headers(response)
+}
+
+/// An error page. Used when redirecting to the client is impossible or unsafe (unknown client,
+/// unregistered redirect URI) and for problems with the hosted pages themselves.
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    #[derive(Serialize)]
+    struct Ctx<'a> {
+        title: &'a str,
+        message: &'a str,
+    }
+    page(status, "error.html", Ctx { title, message }, Vec::new())
+}

@@ -1,0 +1,181 @@
+//! [`RefreshTokenStore`] for SQLite.
+
+use super::convert::{
+    db_err, from_json, from_opt_secs, from_secs, get, scope_from_json, scope_to_json, to_json,
+    to_secs, unique_violation,
+};
+use super::SqliteStore;
+use crate::{RefreshTokenStore, StoreError, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
+use tessera_core::client::SecretHash;
+use tessera_core::{
+    ClientId, RefreshRotation, RefreshToken, SessionId, StoredRefreshToken, UserId,
+};
+use time::OffsetDateTime;
+
+const SELECT: &str = "SELECT token_hash, family_id, client_id, user_id, sid, scope, auth_time, \
+                      amr, acr, issued_at, idle_expires_at, absolute_expires_at, rotated_at, \
+                      revoked_at FROM refresh_tokens";
+
+/// Inserts `token` as current on `conn` (a pooled connection or an open transaction).
+async fn insert(conn: &mut SqliteConnection, token: &RefreshToken) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, sid, scope, \
+         auth_time, amr, acr, issued_at, idle_expires_at, absolute_expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(token.token_hash.as_str())
+    .bind(&token.family_id)
+    .bind(token.client_id.as_str())
+    .bind(token.user_id.as_str())
+    .bind(token.sid.as_str())
+    .bind(scope_to_json(&token.scope)?)
+    .bind(to_secs(token.auth_time))
+    .bind(to_json(token.amr.iter().map(String::as_str))?)
+    .bind(token.acr.as_deref())
+    .bind(to_secs(token.issued_at))
+    .bind(to_secs(token.idle_expires_at))
+    .bind(to_secs(token.absolute_expires_at))
+    .execute(conn)
+    .await
+    .map_err(|e| match unique_violation(&e) {
+        // The hash of a bearer secret is not echoed, not even into a log line.
+        Some(_) => StoreError::Conflict("a refresh token with that hash exists".into()),
+        None => db_err(e),
+    })?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl RefreshTokenStore for SqliteStore {
+    async fn create_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert(&mut conn, token).await
+    }
+
+    async fn find_refresh_token(
+        &self,
+        token_hash: &SecretHash,
+    ) -> StoreResult<Option<StoredRefreshToken>> {
+        let row = sqlx::query(&format!("{SELECT} WHERE token_hash = ?"))
+            .bind(token_hash.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented: &SecretHash,
+        successor: &RefreshToken,
+        now: OffsetDateTime,
+    ) -> StoreResult<RefreshRotation> {
+        // IMMEDIATE takes the write lock before the read, so concurrent rotations of one token
+        // are decided one after the other, each seeing what the previous one committed.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let row = sqlx::query(&format!("{SELECT} WHERE token_hash = ?"))
+            .bind(presented.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(stored) = row.as_ref().map(decode).transpose()? else {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(RefreshRotation::Invalid);
+        };
+        // Past its lifetime the token answers as it will once the sweep has deleted it.
+        if stored.token.expires_at() <= now {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(RefreshRotation::Invalid);
+        }
+        if stored.rotated_at.is_some() {
+            // Reuse: someone holds a copy of a replaced token, so nobody's copy of any token of
+            // the family can be trusted any more.
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = ? \
+                 WHERE family_id = ? AND revoked_at IS NULL",
+            )
+            .bind(to_secs(now))
+            .bind(&stored.token.family_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+            return Ok(RefreshRotation::Reused(stored.token));
+        }
+        if stored.revoked_at.is_some() {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(RefreshRotation::Invalid);
+        }
+        sqlx::query("UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?")
+            .bind(to_secs(now))
+            .bind(presented.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        // On error the transaction is dropped uncommitted, which rolls the update back.
+        insert(&mut tx, successor).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(RefreshRotation::Rotated(stored.token))
+    }
+
+    async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+        )
+        .bind(to_secs(now))
+        .bind(family_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_expired_refresh_tokens(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE idle_expires_at <= ? OR absolute_expires_at <= ?",
+        )
+        .bind(to_secs(now))
+        .bind(to_secs(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Rebuilds a stored token from its row; a malformed row is a [`StoreError::Backend`]. The hash
+/// is not quoted in messages: it is the stored form of a bearer secret.
+fn decode(row: &SqliteRow) -> StoreResult<StoredRefreshToken> {
+    let family_id: String = get(row, "family_id")?;
+    let what = |col: &str| format!("refresh token of family {family_id:?}, column {col}");
+    let at = |col: &str| from_secs(get(row, col)?, &what(col));
+    let token = RefreshToken {
+        token_hash: SecretHash::from_stored(get(row, "token_hash")?),
+        client_id: ClientId::from_stored(get(row, "client_id")?),
+        user_id: UserId::from_stored(get(row, "user_id")?),
+        sid: SessionId::from_stored(get(row, "sid")?),
+        scope: scope_from_json(&get::<String>(row, "scope")?, &what("scope"))?,
+        auth_time: at("auth_time")?,
+        amr: from_json(&get::<String>(row, "amr")?, &what("amr"))?,
+        acr: get(row, "acr")?,
+        issued_at: at("issued_at")?,
+        idle_expires_at: at("idle_expires_at")?,
+        absolute_expires_at: at("absolute_expires_at")?,
+        family_id: family_id.clone(),
+    };
+    Ok(StoredRefreshToken {
+        token,
+        rotated_at: from_opt_secs(get(row, "rotated_at")?, &what("rotated_at"))?,
+        revoked_at: from_opt_secs(get(row, "revoked_at")?, &what("revoked_at"))?,
+    })
+}

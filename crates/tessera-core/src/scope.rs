@@ -69,6 +69,11 @@ impl ScopeSet {
         self.0.difference(&allowed.0).map(String::as_str)
     }
 
+    /// The tokens in both sets.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.intersection(&other.0).cloned().collect())
+    }
+
     /// Every token in either set.
     pub fn union(&self, other: &ScopeSet) -> ScopeSet {
         ScopeSet(self.0.union(&other.0).cloned().collect())
@@ -140,5 +145,7 @@ mod tests {
         assert_eq!(asked.excess_over(&allowed).collect::<Vec<_>>(), ["admin"]);
         assert!(ScopeSet::parse("write").unwrap().is_subset_of(&allowed));
         assert!(ScopeSet::default().is_subset_of(&allowed));
+        assert_eq!(asked.intersection(&allowed).to_string(), "read");
+        assert_eq!(asked.union(&allowed).to_string(), "admin read write");
     }
 }

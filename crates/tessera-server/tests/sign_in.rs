@@ -224,7 +224,15 @@ async fn wrong_credentials_get_one_message_whoever_asks() {
         ("not-an-email", PASSWORD),
     ] {
         let landing = browser.get(&authorize_url(&s.app, &[])).await;
+        // Every attempt costs exactly one argon2 verification, whether or not the account
+        // exists (the dummy hash), so response time does not reveal which emails are registered.
+        let hashes_before = s.app.state.passwords.completed();
         let page = log_in(&browser, landing, email, password).await.page();
+        assert_eq!(
+            s.app.state.passwords.completed(),
+            hashes_before + 1,
+            "{email}: one verification"
+        );
         assert_eq!(page.status, 401, "{email}");
         assert!(page.contains("Wrong email or password."), "{email}");
         // The form is shown again, ready for another try.
@@ -624,8 +632,8 @@ async fn other_errors_go_back_to_the_client_with_state_and_iss() {
             "unsupported_response_type",
         ),
         (
-            "unknown scope",
-            authorize_url(&s.app, &[]).replace("scope=openid", "scope=openid+admin"),
+            "only unavailable scopes",
+            authorize_url(&s.app, &[]).replace("scope=openid+profile+email", "scope=admin+phone"),
             "invalid_scope",
         ),
         (
@@ -650,6 +658,19 @@ async fn other_errors_go_back_to_the_client_with_state_and_iss() {
         assert_eq!(params["state"], "st4te", "{label}");
         assert_eq!(params["iss"], s.app.base_url, "{label}");
     }
+    // Scope values the provider does not offer this client are ignored (OpenID Connect Core §5.4),
+    // and the token response says what was granted.
+    let signed_in = Browser::new(&s.app.base_url);
+    let landing = signed_in
+        .get(&authorize_url(&s.app, &[]).replace("scope=openid", "scope=openid+address+admin"))
+        .await;
+    let back = log_in(&signed_in, landing, "ada@example.com", PASSWORD)
+        .await
+        .client();
+    let (status, body) = exchange(&s, &query(&back)["code"]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "email openid profile");
+
     // Unknown parameters are ignored, and POST works like GET.
     let landing = browser
         .get(&authorize_url(

@@ -155,16 +155,19 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
             "request_uri is not supported",
         ));
     }
-    let scope = ScopeSet::parse(params.get("scope").unwrap_or(""))
+    let requested = ScopeSet::parse(params.get("scope").unwrap_or(""))
         .map_err(|e| refuse("invalid_scope", &e.to_string()))?;
     let allowed = client
         .scopes
         .union(&ScopeSet::from_tokens(STANDARD_SCOPES).expect("standard scopes are valid"));
-    if !scope.is_subset_of(&allowed) {
-        let excess: Vec<&str> = scope.excess_over(&allowed).collect();
+    // OpenID Connect Core §5.4: scope values the provider does not understand (or this client may
+    // not have) are ignored rather than refused; the token response's `scope` says what was
+    // granted (RFC 6749 §3.3).
+    let scope = requested.intersection(&allowed);
+    if scope.is_empty() {
         return Err(refuse(
             "invalid_scope",
-            &format!("not allowed for this client: {}", excess.join(" ")),
+            "none of the requested scopes is available to this client",
         ));
     }
     let code_challenge = match params.get("code_challenge") {

@@ -59,14 +59,7 @@ impl FormParams {
         body: Body,
         limit: usize,
     ) -> Result<Self, OAuthError> {
-        let is_form = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                mime.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+        let is_form = is_form_content_type(headers);
         if !is_form {
             return Err(OAuthError::invalid_request(
                 "the request body must be application/x-www-form-urlencoded",
@@ -77,6 +70,19 @@ impl FormParams {
             .map_err(|_| OAuthError::body_too_large(limit))?;
         Self::parse(&bytes)
     }
+}
+
+/// Whether the request says its body is `application/x-www-form-urlencoded` (parameters such as
+/// `charset` are allowed).
+pub fn is_form_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 fn decode(raw: &str) -> Result<String, OAuthError> {

@@ -348,6 +348,32 @@ pub fn expired_page() -> Response {
     )
 }
 
+/// Reads a hosted page's form POST: the form body, then the pending request it names, checked
+/// against the CSRF token. Either the two, or the error page to answer with.
+pub async fn read_page_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<(crate::oauth::form::FormParams, LoginRequest), Response> {
+    let params = crate::oauth::form::FormParams::from_request(headers, body, state.max_body_bytes)
+        .await
+        .map_err(|err| {
+            ui::error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid form",
+                &err.description.unwrap_or_default(),
+            )
+        })?;
+    let Some(request_id) = params.get("request") else {
+        return Err(expired_page());
+    };
+    match pending_request(state, headers, request_id, params.get("csrf_token")).await {
+        Ok(Some(pending)) => Ok((params, pending)),
+        Ok(None) => Err(expired_page()),
+        Err(err) => Err(store_failure(err)),
+    }
+}
+
 /// The pending request a login or consent form refers to, if the form's CSRF token matches both
 /// the browser's CSRF cookie and the one the request was created for.
 pub async fn pending_request(

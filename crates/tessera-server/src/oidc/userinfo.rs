@@ -97,14 +97,7 @@ async fn form_token(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Option<String>, BearerError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let is_form = crate::oauth::form::is_form_content_type(headers);
     if !is_form {
         return Ok(None);
     }

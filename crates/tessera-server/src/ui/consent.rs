@@ -2,7 +2,6 @@
 //! per user and client, for the scopes allowed.
 
 use crate::app::AppState;
-use crate::oauth::form::FormParams;
 use crate::oidc::sign_in::{self, expired_page, store_failure, ClientRedirect};
 use crate::routes;
 use crate::ui;
@@ -62,15 +61,9 @@ pub async fn get(
 
 /// `POST /consent` with `decision=allow` or `decision=deny`.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let params = match FormParams::from_request(&headers, body, state.max_body_bytes).await {
-        Ok(params) => params,
-        Err(err) => {
-            return ui::error_page(
-                StatusCode::BAD_REQUEST,
-                "Invalid form",
-                &err.description.unwrap_or_default(),
-            )
-        }
+    let (params, pending) = match sign_in::read_page_form(&state, &headers, body).await {
+        Ok(read) => read,
+        Err(page) => return page,
     };
     let allow = match params.get("decision") {
         Some("allow") => true,
@@ -82,21 +75,6 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                 "Choose allow or deny.",
             )
         }
-    };
-    let Some(request_id) = params.get("request") else {
-        return expired_page();
-    };
-    let pending = match sign_in::pending_request(
-        &state,
-        &headers,
-        request_id,
-        params.get("csrf_token"),
-    )
-    .await
-    {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return expired_page(),
-        Err(err) => return store_failure(err),
     };
     let (session, user) = match sign_in::current_session(&state, &headers).await {
         Ok(Some(found)) => found,

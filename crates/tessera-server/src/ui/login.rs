@@ -7,7 +7,6 @@
 
 use crate::app::AppState;
 use crate::cookies;
-use crate::oauth::form::FormParams;
 use crate::oidc::sign_in::{self, after_authentication, expired_page, store_failure};
 use crate::routes;
 use crate::ui;
@@ -93,30 +92,9 @@ pub async fn get(
 
 /// `POST /login`.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let params = match FormParams::from_request(&headers, body, state.max_body_bytes).await {
-        Ok(params) => params,
-        Err(err) => {
-            return ui::error_page(
-                StatusCode::BAD_REQUEST,
-                "Invalid form",
-                &err.description.unwrap_or_default(),
-            )
-        }
-    };
-    let Some(request_id) = params.get("request") else {
-        return expired_page();
-    };
-    let pending = match sign_in::pending_request(
-        &state,
-        &headers,
-        request_id,
-        params.get("csrf_token"),
-    )
-    .await
-    {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return expired_page(),
-        Err(err) => return store_failure(err),
+    let (params, pending) = match sign_in::read_page_form(&state, &headers, body).await {
+        Ok(read) => read,
+        Err(page) => return page,
     };
     let csrf = params.get("csrf_token").unwrap_or_default();
     let username = params.get("username").unwrap_or_default();

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Real-browser test of the hosted sign-in UI: headless Chromium (Debian's /usr/bin/chromium)
-# driven by playwright-core through Node's built-in test runner.
+# driven by playwright-core through Node's built-in test runner. certified_client.test.mjs puts
+# panva's OpenID Certified relying party library (openid-client) on the client side.
 #
 # Run from anywhere (CI: `bash tests/browser/run.sh` from the repo root, after `cargo test` built
 # target/debug/tessera). Installs what is missing, and says so:
 #   - Debian's `chromium` package (apt-get) when /usr/bin/chromium is absent;
-#   - `npm ci` in tests/browser (playwright-core, pinned; it never downloads a browser).
+#   - `npm ci` in tests/browser (playwright-core and openid-client, pinned; no browser download).
 # Starts `tessera serve` on an ephemeral port in a temporary directory, creates a user, runs
-# sign_in.test.mjs (which registers its client itself, once its callback server knows its port),
-# and stops the server on exit, success or not. Exits non-zero when any test fails.
+# sign_in.test.mjs and certified_client.test.mjs (each registers its own clients, once its callback
+# server knows its port), and stops the server on exit, success or not. Exits non-zero when any
+# test fails.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -35,13 +37,19 @@ fi
 echo "chromium: $("$chromium_bin" --version 2>/dev/null || echo unknown)"
 
 command -v node >/dev/null || { echo "node is required (Node.js 20 or later)" >&2; exit 1; }
-wanted_pw="$(node -p "require('$here/package.json').devDependencies['playwright-core']")"
-have_pw="$(node -p "try { require('$here/node_modules/playwright-core/package.json').version } catch { '' }")"
-if [ "$have_pw" != "$wanted_pw" ]; then
-    echo "installing: npm package playwright-core@$wanted_pw (npm ci in tests/browser; no browser download)"
+# Every pinned devDependency, as name@version, and which of them node_modules lacks.
+wanted="$(node -p "Object.entries(require('$here/package.json').devDependencies).map(([n, v]) => n + '@' + v).join(' ')")"
+missing=""
+for spec in $wanted; do
+    name="${spec%@*}"
+    have="$(node -p "try { require('$here/node_modules/$name/package.json').version } catch { '' }")"
+    [ "$name@$have" = "$spec" ] || missing="$missing $spec"
+done
+if [ -n "$missing" ]; then
+    echo "installing: npm packages$missing (npm ci in tests/browser; no browser download)"
     (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
-echo "node: $(node --version), playwright-core: $wanted_pw"
+echo "node: $(node --version), npm packages: $wanted"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/tessera-browser.XXXXXX")"
 server_pid=""
@@ -92,7 +100,7 @@ user_password="correct horse battery staple"
 printf '%s' "$user_password" |
     "$tessera_bin" --data-dir "$data_dir" user add "$user_email" --password-stdin --name Ada >/dev/null
 
-echo "== browser test: node --test sign_in.test.mjs"
+echo "== browser test: node --test sign_in.test.mjs certified_client.test.mjs"
 mkdir -p "$here/artifacts"
 TESSERA_BIN="$tessera_bin" \
 TESSERA_ISSUER="$issuer" \
@@ -100,4 +108,4 @@ TESSERA_USER_EMAIL="$user_email" \
 TESSERA_USER_PASSWORD="$user_password" \
 CHROMIUM_PATH="$chromium_bin" \
 ARTIFACTS_DIR="$here/artifacts" \
-    timeout 180 node --test --test-reporter=spec "$here/sign_in.test.mjs"
+    timeout 180 node --test --test-reporter=spec "$here/sign_in.test.mjs" "$here/certified_client.test.mjs"

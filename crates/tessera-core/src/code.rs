@@ -45,6 +45,10 @@ pub struct AuthorizationCode {
     /// The refresh-token family that tokens issued from this code belong to, so a replayed
     /// code can revoke them.
     pub family_id: String,
+    /// The `jti` the access token issued from this code will carry, chosen when the code is
+    /// issued so that a replay can revoke that token without the first redemption having
+    /// recorded anything (see [`crate::revocation`]).
+    pub access_token_jti: String,
     /// When it was issued.
     pub issued_at: OffsetDateTime,
     /// When it can no longer be redeemed.

@@ -1,5 +1,5 @@
-//! Tessera's domain: identifiers, users, clients, signing-key records, token claims, lifetimes and
-//! password rules.
+//! Tessera's domain: identifiers, users, clients, signing-key records, token claims, lifetimes,
+//! revocation and password rules.
 //!
 //! Nothing here performs IO. Time comes from an injected [`Clock`], so every lifetime rule is
 //! testable without sleeping; storage is reached through the traits in `tessera-store`, and HTTP
@@ -17,6 +17,7 @@ pub mod password;
 pub mod pkce;
 pub mod random;
 pub mod refresh;
+pub mod revocation;
 pub mod scope;
 pub mod session;
 pub mod token;

@@ -114,8 +114,10 @@ impl AppState {
     }
 
     /// Deletes records nothing can use any more: lapsed sign-in pages, sessions and refresh
-    /// tokens past their lifetime, and codes a day after they expired (kept that long so a late
-    /// replay still finds the code and revokes what it issued).
+    /// tokens past their lifetime, codes a day after they expired (kept that long so a late
+    /// replay still finds the code and revokes what it issued), access-token revocations past
+    /// the token's expiry, and records of revoked refresh families once the absolute refresh
+    /// lifetime has passed (no token of such a family can still be created and used).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.store.delete_expired_login_requests(now).await?;
@@ -124,6 +126,10 @@ impl AppState {
             .await?;
         self.store.delete_expired_sessions(now).await?;
         self.store.delete_expired_refresh_tokens(now).await?;
+        self.store
+            .delete_refresh_family_revocations(now - self.refresh_lifetimes.absolute)
+            .await?;
+        self.store.delete_expired_revocations(now).await?;
         Ok(())
     }
 

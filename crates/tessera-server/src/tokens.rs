@@ -37,6 +37,10 @@ pub struct SignIn<'a> {
     pub acr: Option<&'a str>,
     /// The client's nonce; only the authorization-code exchange has one.
     pub nonce: Option<&'a str>,
+    /// The access token's `jti` when it was fixed in advance: the authorization-code exchange
+    /// uses the one its code was issued with, so a replay of the code can revoke the token.
+    /// `None` (refresh grants) draws a fresh one.
+    pub access_token_jti: Option<&'a str>,
 }
 
 /// The signed tokens of one issuance, before the refresh token is added.
@@ -67,9 +71,15 @@ pub fn new_refresh_token() -> BearerSecret {
     BearerSecret::generate(REFRESH_TOKEN_BYTES)
 }
 
-/// Signs the access token and, when `openid` is in scope, the ID token.
-pub fn issue(state: &AppState, sign_in: &SignIn<'_>) -> Result<UserTokens, OAuthError> {
-    let now = state.clock.now().unix_timestamp();
+/// Signs the access token and, when `openid` is in scope, the ID token, issued at `now`: the
+/// instant the grant made its decisions at (so an authorization code's token never outlives
+/// `code.expires_at` plus the access-token lifetime, which a replay relies on).
+pub fn issue(
+    state: &AppState,
+    sign_in: &SignIn<'_>,
+    now: OffsetDateTime,
+) -> Result<UserTokens, OAuthError> {
+    let now = now.unix_timestamp();
     let auth_time = sign_in.auth_time.unix_timestamp();
     let user = sign_in.user;
     let scope = sign_in.scope;
@@ -83,7 +93,9 @@ pub fn issue(state: &AppState, sign_in: &SignIn<'_>) -> Result<UserTokens, OAuth
         aud: state.access_token_audience.clone(),
         exp: now + access_lifetime,
         iat: now,
-        jti: tessera_core::random::token(16),
+        jti: sign_in
+            .access_token_jti
+            .map_or_else(tessera_core::revocation::new_jti, str::to_owned),
         client_id: sign_in.client.id.to_string(),
         scope: scope_string.clone(),
         sid: Some(sign_in.sid.to_string()),

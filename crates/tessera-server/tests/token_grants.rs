@@ -8,7 +8,8 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tessera_core::client::SecretHash;
-use tessera_core::{CodeChallenge, User};
+use tessera_core::refresh::REFRESH_TOKEN_BYTES;
+use tessera_core::{BearerSecret, Clock, CodeChallenge, CodeRedemption, RefreshToken, User};
 use tessera_testkit::grants::{
     ClientAuth, CodeOptions, WebClient, OTHER_REDIRECT_URI, PKCE_VERIFIER, REDIRECT_URI,
     TEST_PASSWORD,
@@ -319,14 +320,62 @@ async fn confidential_clients_must_use_their_secret() {
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
+/// The status and `WWW-Authenticate` challenge of `GET /userinfo` with `access_token`.
+async fn userinfo(app: &TestApp, access_token: &str) -> (StatusCode, Option<String>) {
+    let response = app
+        .http
+        .get(app.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (response.status(), challenge)
+}
+
+const REFUSED_AS_INVALID: (StatusCode, Option<&str>) = (
+    StatusCode::UNAUTHORIZED,
+    Some(r#"Bearer realm="tessera", error="invalid_token""#),
+);
+
+async fn assert_userinfo_refuses(app: &TestApp, access_token: &str) {
+    let (status, challenge) = userinfo(app, access_token).await;
+    assert_eq!((status, challenge.as_deref()), REFUSED_AS_INVALID);
+}
+
+async fn assert_userinfo_accepts(app: &TestApp, access_token: &str) {
+    let (status, challenge) = userinfo(app, access_token).await;
+    assert_eq!((status, challenge), (StatusCode::OK, None));
+}
+
 #[tokio::test]
 async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
     let Setup { app, client, user } = setup().await;
     let (first, issued) = app.sign_in(&client, &user, CodeOptions::default()).await;
+    let access_token = str_of(&first, "access_token").to_owned();
     let refresh_token = str_of(&first, "refresh_token").to_owned();
+    // Another sign-in of the same user and client, which the replay must leave alone.
+    let (other, _) = app.sign_in(&client, &user, CodeOptions::default()).await;
+    let other_access = str_of(&other, "access_token").to_owned();
+    let other_refresh = str_of(&other, "refresh_token").to_owned();
+    assert_userinfo_accepts(&app, &access_token).await;
 
+    app.clock.advance(Duration::seconds(5));
     assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
 
+    // The access token from the first redemption is refused from now on...
+    assert_userinfo_refuses(&app, &access_token).await;
+    let jti = access_claims(&app, &first["access_token"]).await["jti"].clone();
+    assert!(app
+        .state
+        .store
+        .is_access_token_revoked(jti.as_str().unwrap(), app.clock.now())
+        .await
+        .unwrap());
+    // ...and so is its refresh token, whose family is revoked.
     let stored = app
         .state
         .store
@@ -336,6 +385,163 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
         .unwrap();
     assert!(stored.revoked_at.is_some(), "the family is revoked");
     assert_invalid_grant(app.refresh(&client, &refresh_token, None).await).await;
+
+    // The other sign-in is untouched.
+    assert_userinfo_accepts(&app, &other_access).await;
+    let (status, _, body) = json(app.refresh(&client, &other_refresh, None).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The revocation lasts as long as the token: just before it expires it is still refused.
+    app.clock
+        .advance(app.state.lifetimes.access_token - Duration::seconds(6));
+    assert_userinfo_refuses(&app, &access_token).await;
+    assert!(app
+        .state
+        .store
+        .is_access_token_revoked(jti.as_str().unwrap(), app.clock.now())
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn the_access_token_of_a_code_carries_the_jti_fixed_at_code_issuance() {
+    let Setup { app, client, user } = setup().await;
+    let (first, issued) = app.sign_in(&client, &user, CodeOptions::default()).await;
+    let claims = access_claims(&app, &first["access_token"]).await;
+    assert_eq!(claims["jti"], issued.record.access_token_jti.as_str());
+
+    // A refresh draws a fresh jti each time.
+    let (status, _, refreshed) = json(
+        app.refresh(&client, str_of(&first, "refresh_token"), None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let refreshed_claims = access_claims(&app, &refreshed["access_token"]).await;
+    assert_ne!(refreshed_claims["jti"], claims["jti"]);
+    assert_eq!(refreshed_claims["jti"].as_str().unwrap().len(), 22);
+}
+
+/// The race the other way round: the replay lands after the first redemption won the code but
+/// before that redemption stored its refresh token. The token stored afterwards is born revoked
+/// and never works; the access token is revoked by its pre-assigned jti.
+#[tokio::test]
+async fn a_replay_before_the_first_redemption_stores_its_refresh_token_still_revokes_it() {
+    let Setup { app, client, user } = setup().await;
+    let issued = app.issue_code(&client, &user, CodeOptions::default()).await;
+    let store = &app.state.store;
+    // The first redemption wins the code...
+    let won = store
+        .redeem_code(&issued.record.code_hash, app.clock.now())
+        .await
+        .unwrap();
+    assert!(matches!(won, CodeRedemption::First(_)), "{won:?}");
+    // ...a replay arrives over HTTP and revokes what the code issued...
+    assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
+    assert!(store
+        .is_access_token_revoked(&issued.record.access_token_jti, app.clock.now())
+        .await
+        .unwrap());
+    // ...and only then does the first redemption store its refresh token.
+    let secret = BearerSecret::generate(REFRESH_TOKEN_BYTES);
+    let now = app.clock.now();
+    let lifetimes = app.state.refresh_lifetimes;
+    let record = RefreshToken {
+        token_hash: secret.hash(),
+        family_id: issued.record.family_id.clone(),
+        client_id: client.client.id.clone(),
+        user_id: user.id.clone(),
+        sid: issued.session.sid.clone(),
+        scope: issued.record.scope.clone(),
+        auth_time: issued.record.auth_time,
+        amr: issued.record.amr.clone(),
+        acr: None,
+        issued_at: now,
+        idle_expires_at: now + lifetimes.idle,
+        absolute_expires_at: now + lifetimes.absolute,
+    };
+    assert!(
+        !store.create_refresh_token(&record).await.unwrap(),
+        "the family was revoked first, so the token is not live"
+    );
+    let stored = store
+        .find_refresh_token(&record.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.revoked_at.is_some());
+    assert_invalid_grant(app.refresh(&client, secret.expose(), None).await).await;
+}
+
+/// When the family is already revoked by the time the first redemption stores its refresh
+/// token, the exchange hands out nothing.
+#[tokio::test]
+async fn a_first_redemption_overtaken_by_a_replay_hands_out_nothing() {
+    let Setup { app, client, user } = setup().await;
+    let issued = app.issue_code(&client, &user, CodeOptions::default()).await;
+    // The revocation a replay would make, landing before the redemption's insert (here it lands
+    // before the redemption itself; the grant cannot tell the difference).
+    app.state
+        .store
+        .revoke_refresh_family(&issued.record.family_id, app.clock.now())
+        .await
+        .unwrap();
+    assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
+    // The code is spent: a later attempt is a replay.
+    assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
+}
+
+/// Revocation records are swept once they can no longer matter: an access-token revocation once
+/// the token has expired, a family's record once the absolute refresh lifetime has passed.
+#[tokio::test]
+async fn purging_forgets_revocations_only_once_they_cannot_matter() {
+    let Setup { app, client, user } = setup().await;
+    let (_, issued) = app.sign_in(&client, &user, CodeOptions::default()).await;
+    let signed_in_at = app.clock.now();
+    assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
+    let jti = issued.record.access_token_jti.as_str();
+    let store = &app.state.store;
+    let family_token = |n: i64| {
+        let now = app.clock.now();
+        RefreshToken {
+            token_hash: BearerSecret::generate(REFRESH_TOKEN_BYTES).hash(),
+            family_id: issued.record.family_id.clone(),
+            client_id: client.client.id.clone(),
+            user_id: user.id.clone(),
+            sid: issued.session.sid.clone(),
+            scope: issued.record.scope.clone(),
+            auth_time: issued.record.auth_time,
+            amr: vec![format!("pwd-{n}")],
+            acr: None,
+            issued_at: now,
+            idle_expires_at: now + app.state.refresh_lifetimes.idle,
+            absolute_expires_at: now + app.state.refresh_lifetimes.absolute,
+        }
+    };
+
+    // While the token could still be valid, purging keeps both records.
+    app.state.purge_expired().await.unwrap();
+    assert!(store
+        .is_access_token_revoked(jti, signed_in_at)
+        .await
+        .unwrap());
+    assert!(!store.create_refresh_token(&family_token(1)).await.unwrap());
+
+    // Past the access token's expiry its revocation is swept (asked about an earlier instant, the
+    // store no longer knows it); the family is still remembered.
+    app.clock
+        .advance(app.state.lifetimes.access_token + Duration::minutes(2));
+    app.state.purge_expired().await.unwrap();
+    assert!(!store
+        .is_access_token_revoked(jti, signed_in_at)
+        .await
+        .unwrap());
+    assert!(!store.create_refresh_token(&family_token(2)).await.unwrap());
+
+    // Past the absolute refresh lifetime the family's record goes too.
+    app.clock.advance(app.state.refresh_lifetimes.absolute);
+    app.state.purge_expired().await.unwrap();
+    assert!(store.create_refresh_token(&family_token(3)).await.unwrap());
 }
 
 #[tokio::test]

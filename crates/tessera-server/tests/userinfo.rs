@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use tessera_core::User;
+use tessera_core::{Clock, User};
 use tessera_testkit::grants::{CodeOptions, WebClient};
 use tessera_testkit::independent::verify_via_discovery;
 use tessera_testkit::{spawn_app, TestApp};
@@ -207,6 +207,49 @@ async fn expired_tokens_and_tokens_of_disabled_users_are_invalid() {
     app.update_user(&user, |u| u.is_disabled = true).await;
     let response = get(&app, Some(&token)).await;
     assert_challenge(&response, StatusCode::UNAUTHORIZED, INVALID_TOKEN);
+}
+
+#[tokio::test]
+async fn revoked_tokens_are_invalid_token_by_get_and_post() {
+    let (app, client, user) = setup().await;
+    let (token, _) = access_token(&app, &client, &user, "openid").await;
+    let (other, _) = access_token(&app, &client, &user, "openid").await;
+    let jti = verify_via_discovery(
+        &app.http,
+        &app.base_url,
+        &token,
+        &app.state.access_token_audience,
+        "at+jwt",
+    )
+    .await
+    .unwrap()
+    .claims["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(get(&app, Some(&token)).await.status(), StatusCode::OK);
+
+    let now = app.clock.now();
+    app.state
+        .store
+        .revoke_access_token(&jti, now + app.state.lifetimes.access_token)
+        .await
+        .unwrap();
+    let response = get(&app, Some(&token)).await;
+    assert_challenge(&response, StatusCode::UNAUTHORIZED, INVALID_TOKEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({ "error": "invalid_token" }));
+    let response = app
+        .http
+        .post(app.url("/userinfo"))
+        .form(&[("access_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_challenge(&response, StatusCode::UNAUTHORIZED, INVALID_TOKEN);
+
+    // Only that token: another one of the same user and client still works.
+    assert_eq!(get(&app, Some(&other)).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

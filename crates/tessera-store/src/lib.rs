@@ -13,7 +13,7 @@ pub mod traits;
 pub use error::{StoreError, StoreResult};
 pub use traits::{
     ClientStore, CodeStore, ConsentStore, KeyStore, LoginRequestStore, RefreshTokenStore,
-    SessionStore, Store, UserStore,
+    RevocationStore, SessionStore, Store, UserStore,
 };
 
 use std::path::PathBuf;

@@ -158,14 +158,23 @@ pub trait CodeStore: Send + Sync {
 /// Refresh tokens, stored by hash, grouped in families, rotated on every use with reuse
 /// detection.
 ///
-/// A token belongs to a user and a client: deleting either deletes it.
+/// A token belongs to a user and a client: deleting either deletes it. A revoked family is
+/// remembered (see [`revoke_refresh_family`](Self::revoke_refresh_family)), so a token of it
+/// stored afterwards is born revoked: whichever of "revoke the family" and "store its first
+/// token" comes second, the family ends revoked.
 #[async_trait::async_trait]
 pub trait RefreshTokenStore: Send + Sync {
-    /// Stores a new current token (neither rotated nor revoked).
+    /// Stores a new token, not rotated. One atomic operation (one transaction): if its family
+    /// has been revoked (and the record of that not yet deleted by
+    /// [`delete_refresh_family_revocations`](Self::delete_refresh_family_revocations)), the
+    /// token is stored already revoked, with the family's `revoked_at`, and the answer is
+    /// `false`; otherwise it is stored current and the answer is `true`. A caller must hand out
+    /// a token only on `true`.
+    ///
     /// [`StoreError::Conflict`](crate::StoreError::Conflict) if the hash exists;
     /// [`StoreError::NotFound`](crate::StoreError::NotFound) if the user or the client does not
-    /// exist.
-    async fn create_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// exist. On error nothing is stored.
+    async fn create_refresh_token(&self, token: &RefreshToken) -> StoreResult<bool>;
 
     /// The token with `token_hash` and its rotation and revocation state, if there is one.
     async fn find_refresh_token(
@@ -178,9 +187,11 @@ pub trait RefreshTokenStore: Send + Sync {
     /// - unknown, or expired at `now` (`min(idle, absolute) <= now`, as
     ///   [`delete_expired_refresh_tokens`](Self::delete_expired_refresh_tokens) counts it):
     ///   [`RefreshRotation::Invalid`], nothing changes;
-    /// - already rotated (whether or not its family is revoked yet): reuse. Every token of its
-    ///   family not yet revoked gets `revoked_at = now`, including any successor someone else
-    ///   obtained, and the answer is [`RefreshRotation::Reused`] with the presented token;
+    /// - already rotated (whether or not its family is revoked yet): reuse. The family is
+    ///   revoked as by [`revoke_refresh_family`](Self::revoke_refresh_family) (every token not
+    ///   yet revoked gets `revoked_at = now`, including any successor someone else obtained, and
+    ///   the family is recorded), and the answer is [`RefreshRotation::Reused`] with the
+    ///   presented token;
     /// - revoked without having been rotated: [`RefreshRotation::Invalid`], nothing changes;
     /// - current: it gets `rotated_at = now`, `successor` is inserted, and the answer is
     ///   [`RefreshRotation::Rotated`] with the presented token.
@@ -195,14 +206,45 @@ pub trait RefreshTokenStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<RefreshRotation>;
 
-    /// Revokes every token of the family that is not revoked yet (`revoked_at = now`); returns
-    /// how many changed. An unknown family is not an error: nothing changes.
+    /// One atomic operation (one transaction): revokes every token of the family that is not
+    /// revoked yet (`revoked_at = now`) and records the family as revoked at `now`, so that a
+    /// token of it created later is stored revoked (see
+    /// [`create_refresh_token`](Self::create_refresh_token)). Returns how many tokens changed.
+    /// A family with no tokens (yet) is not an error: it is recorded all the same. Revoking a
+    /// family again keeps the first revocation time, for its tokens and for the record.
     async fn revoke_refresh_family(&self, family_id: &str, now: OffsetDateTime)
         -> StoreResult<u64>;
 
     /// Deletes every token whose earlier limit has passed (`min(idle_expires_at,
     /// absolute_expires_at) <= now`), whatever its state; returns how many were deleted.
     async fn delete_expired_refresh_tokens(&self, now: OffsetDateTime) -> StoreResult<u64>;
+
+    /// Forgets every family revocation recorded at or before `revoked_before` (`revoked_at <=
+    /// revoked_before`); returns how many records were deleted. Tokens are not touched: those
+    /// already stored stay revoked. The caller passes `now` minus the longest a token of a
+    /// family can live (the absolute refresh lifetime), after which no token of a family revoked
+    /// then can still be created and used.
+    async fn delete_refresh_family_revocations(
+        &self,
+        revoked_before: OffsetDateTime,
+    ) -> StoreResult<u64>;
+}
+
+/// Revoked access tokens, by `jti`: the "token" entries of the revocation model
+/// (`tessera_core::revocation`). An entry is kept until the token's own `exp`, after which the
+/// token is refused for being expired anyway.
+#[async_trait::async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Records the access token `jti` as revoked until `expires_at`. Idempotent: revoking a
+    /// revoked token again keeps the later of the two `expires_at`.
+    async fn revoke_access_token(&self, jti: &str, expires_at: OffsetDateTime) -> StoreResult<()>;
+
+    /// Whether the access token `jti` is revoked at `now`: `false` for an unknown `jti` and once
+    /// the entry's `expires_at <= now`.
+    async fn is_access_token_revoked(&self, jti: &str, now: OffsetDateTime) -> StoreResult<bool>;
+
+    /// Deletes every entry with `expires_at <= now`; returns how many were deleted.
+    async fn delete_expired_revocations(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// Remembered consents, one per user and client.
@@ -251,6 +293,7 @@ pub trait Store:
     + RefreshTokenStore
     + ConsentStore
     + LoginRequestStore
+    + RevocationStore
     + std::fmt::Debug
     + Send
     + Sync

@@ -8,12 +8,16 @@ use sqlx::{Connection, SqliteConnection};
 use std::path::Path;
 use std::sync::Arc;
 use tempfile::TempDir;
+use tessera_core::client::SecretHash;
 use tessera_core::{
-    BearerSecret, BrowserSession, Client, ClientId, Email, NewClient, SessionId, SigningKeyRecord,
-    User,
+    BearerSecret, BrowserSession, Client, ClientId, CodeRedemption, Email, NewClient, SessionId,
+    SigningKeyRecord, User,
 };
 use tessera_store::sqlite::SqliteStore;
-use tessera_store::{connect, ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
+use tessera_store::{
+    connect, ClientStore, CodeStore, KeyStore, RefreshTokenStore, RevocationStore, SessionStore,
+    Store, StoreError, UserStore,
+};
 use time::OffsetDateTime;
 
 /// A fresh store on a new file in its own temporary directory (kept alive by the guard).
@@ -422,4 +426,118 @@ async fn undecodable_sign_in_rows_are_backend_errors() {
 
     let err = store.take_login_request("l-bad").await.unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+}
+
+/// A database file in `dir` with only the named migrations applied, as an older release left it.
+async fn file_migrated_with(dir: &Path, migrations: &[&str]) -> std::path::PathBuf {
+    let old_migrations = dir.join("old-migrations");
+    std::fs::create_dir(&old_migrations).unwrap();
+    for name in migrations {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations/sqlite")
+                .join(name),
+            old_migrations.join(name),
+        )
+        .unwrap();
+    }
+    let path = dir.join("tessera.db");
+    let mut conn = SqliteConnection::connect_with(
+        &SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.as_path())
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_database_from_before_revocation_is_upgraded() {
+    let dir = TempDir::new().unwrap();
+    let path = file_migrated_with(dir.path(), &["0001_initial.sql", "0002_sign_in.sql"]).await;
+    // Codes the sign-in release wrote, one of them already redeemed, without a jti column.
+    let user = sample_user("ada@example.com");
+    {
+        let mut conn = raw(&path).await;
+        sqlx::query(
+            "INSERT INTO users (id, email, name, roles, password_hash, is_disabled, created_at, \
+             updated_at) VALUES (?, 'ada@example.com', NULL, '[]', NULL, 0, 0, 0)",
+        )
+        .bind(user.id.as_str())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO clients (id, name, secret_hash, redirect_uris, \
+             post_logout_redirect_uris, grant_types, scopes, is_first_party, created_at) \
+             VALUES ('app', 'app', NULL, '[\"https://app.example.com/cb\"]', '[]', \
+             '[\"authorization_code\"]', '[]', 1, 0)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        for (hash, redeemed_at) in [("h-new", None), ("h-redeemed", Some(5_i64))] {
+            sqlx::query(
+                "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, \
+                 redirect_uri_in_request, user_id, sid, scope, nonce, code_challenge, auth_time, \
+                 amr, acr, family_id, issued_at, expires_at, redeemed_at) \
+                 VALUES (?, 'app', 'https://app.example.com/cb', 1, ?, 's', '[\"openid\"]', \
+                 NULL, NULL, 0, '[\"pwd\"]', NULL, ?, 0, 60, ?)",
+            )
+            .bind(hash)
+            .bind(user.id.as_str())
+            .bind(format!("family-{hash}"))
+            .bind(redeemed_at)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+
+    // Opening applies 0003: every old code gets its own non-empty jti, and the new tables work.
+    let store = SqliteStore::open(&path).await.unwrap();
+    let mut jtis = Vec::new();
+    for hash in ["h-new", "h-redeemed"] {
+        let redeemed = store
+            .redeem_code(&SecretHash::from_stored(hash.into()), t(10))
+            .await
+            .unwrap();
+        let (CodeRedemption::First(code) | CodeRedemption::Replayed(code)) = redeemed else {
+            panic!("{hash}: {redeemed:?}");
+        };
+        assert_eq!(code.family_id, format!("family-{hash}"));
+        assert_eq!(code.access_token_jti.len(), 32, "{}", code.access_token_jti);
+        jtis.push(code.access_token_jti);
+    }
+    assert_ne!(jtis[0], jtis[1]);
+
+    store.revoke_access_token(&jtis[1], t(100)).await.unwrap();
+    assert!(store
+        .is_access_token_revoked(&jtis[1], t(10))
+        .await
+        .unwrap());
+    assert!(!store
+        .is_access_token_revoked(&jtis[0], t(10))
+        .await
+        .unwrap());
+    store
+        .revoke_refresh_family("family-h-redeemed", t(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .delete_refresh_family_revocations(t(10))
+            .await
+            .unwrap(),
+        1
+    );
 }

@@ -240,6 +240,7 @@ impl TestApp {
             amr: session.amr.clone(),
             acr: options.acr,
             family_id: tessera_core::random::token(16),
+            access_token_jti: tessera_core::revocation::new_jti(),
             issued_at: now,
             expires_at: now + CODE_LIFETIME,
         };

@@ -25,12 +25,22 @@ pub async fn grant(
     let code = match state.store.redeem_code(&SecretHash::of(code), now).await? {
         CodeRedemption::First(code) => code,
         CodeRedemption::Replayed(code) => {
-            // RFC 6749 §4.1.2: a code used twice means someone else may hold it; revoke what was
-            // issued from it. That is the refresh-token family. Access tokens are stateless JWTs
-            // and stay valid until they expire (minutes) until the revocation list of issue 4
-            // exists; the family's sid is what that list will key on. A replay that lands
-            // between the first redemption and its refresh-token insert finds nothing to revoke
-            // yet; closing that window needs a store-side family tombstone (issue 4).
+            // RFC 6749 §4.1.2: a code used twice means someone else may hold it; revoke every
+            // token issued from it. The access token's jti was fixed when the code was issued,
+            // and the refresh-token family is remembered as revoked, so both are revoked even
+            // when this replay overtakes the first redemption: its refresh token is then stored
+            // revoked, and its access token is refused wherever Tessera checks revocation (today
+            // the userinfo endpoint; introspection and the resource servers' revocation feed
+            // come with issue 4).
+            let revoked_until = tessera_core::revocation::replayed_code_revocation_expiry(
+                &code,
+                now,
+                state.lifetimes.access_token,
+            );
+            state
+                .store
+                .revoke_access_token(&code.access_token_jti, revoked_until)
+                .await?;
             let revoked = state
                 .store
                 .revoke_refresh_family(&code.family_id, now)
@@ -39,8 +49,9 @@ pub async fn grant(
                 client_id = %code.client_id,
                 presented_by = %client.id,
                 family_id = %code.family_id,
+                jti = %code.access_token_jti,
                 revoked,
-                "authorization code replayed; its refresh-token family is revoked"
+                "authorization code replayed; its access token and refresh-token family are revoked"
             );
             return Err(invalid_code());
         }
@@ -66,7 +77,9 @@ pub async fn grant(
             amr: &code.amr,
             acr: code.acr.as_deref(),
             nonce: code.nonce.as_deref(),
+            access_token_jti: Some(&code.access_token_jti),
         },
+        now,
     )?;
 
     // Refresh tokens follow the client's registration, not an `offline_access` scope: a client
@@ -89,7 +102,17 @@ pub async fn grant(
             idle_expires_at: now + lifetimes.idle,
             absolute_expires_at: now + lifetimes.absolute,
         };
-        state.store.create_refresh_token(&record).await?;
+        if !state.store.create_refresh_token(&record).await? {
+            // A replay of the code revoked the family after this redemption won the code and
+            // before its refresh token was stored; the token is stored revoked, and the access
+            // token signed above carries the jti the replay revoked. Nothing is handed out.
+            tracing::warn!(
+                client_id = %client.id,
+                family_id = %code.family_id,
+                "authorization code replayed during its first redemption; no tokens issued"
+            );
+            return Err(invalid_code());
+        }
         Some(secret.expose().to_owned())
     } else {
         None

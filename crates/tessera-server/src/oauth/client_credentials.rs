@@ -48,7 +48,7 @@ pub async fn grant(
         aud: state.access_token_audience.clone(),
         exp: now + lifetime,
         iat: now,
-        jti: tessera_core::random::token(16),
+        jti: tessera_core::revocation::new_jti(),
         client_id: client.id.to_string(),
         scope: scope.clone(),
         sid: None,

@@ -112,7 +112,9 @@ pub async fn grant(
             amr: &rotated.amr,
             acr: rotated.acr.as_deref(),
             nonce: None,
+            access_token_jti: None,
         },
+        now,
     )?;
     Ok(tokens.into_response(Some(secret.expose().to_owned())))
 }

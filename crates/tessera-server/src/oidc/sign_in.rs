@@ -312,6 +312,7 @@ pub async fn issue_code(
         amr: session.amr.clone(),
         acr: (!request.acr_values.is_empty()).then(|| ACR_PASSWORD.to_owned()),
         family_id: tessera_core::random::token(16),
+        access_token_jti: tessera_core::revocation::new_jti(),
         issued_at: now,
         expires_at: now + CODE_LIFETIME,
     };

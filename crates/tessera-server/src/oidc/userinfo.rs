@@ -114,6 +114,7 @@ struct AccessClaims {
     aud: serde_json::Value,
     exp: i64,
     sub: String,
+    jti: String,
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
@@ -158,12 +159,24 @@ async fn claims(state: &AppState, token: &str) -> Result<UserInfo, BearerError> 
     if claims.iss != state.issuer || !aud_ok {
         return Err(refuse("iss or aud"));
     }
-    if claims.exp <= state.clock.now().unix_timestamp() {
+    let now = state.clock.now();
+    if claims.exp <= now.unix_timestamp() {
         return Err(refuse("expired"));
     }
     // Tokens of a signed-in user carry the session; `client_credentials` tokens name no user.
     if claims.sid.is_none() {
         return Err(refuse("not a user's token"));
+    }
+    // Revoked tokens (today: the access token of a replayed authorization code) are refused
+    // here, where Tessera itself accepts access tokens. Introspection and the revocation feed
+    // that lets resource servers refuse them too come with issue 4.
+    let revoked = state
+        .store
+        .is_access_token_revoked(&claims.jti, now)
+        .await
+        .map_err(|err| BearerError::Server(err.into()))?;
+    if revoked {
+        return Err(refuse("revoked"));
     }
     let scope = ScopeSet::parse(claims.scope.as_deref().unwrap_or_default())
         .map_err(|_| refuse("scope"))?;
@@ -199,8 +212,8 @@ pub enum BearerError {
     Missing,
     /// A malformed request, such as the token sent twice.
     InvalidRequest(Cow<'static, str>),
-    /// The token is not valid here: bad signature, expired, another issuer or audience, or its
-    /// user is gone. Deliberately says no more.
+    /// The token is not valid here: bad signature, expired, revoked, another issuer or audience,
+    /// or its user is gone. Deliberately says no more.
     InvalidToken,
     /// The token lacks the `openid` scope.
     InsufficientScope,

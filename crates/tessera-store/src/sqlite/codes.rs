@@ -13,15 +13,15 @@ use time::OffsetDateTime;
 
 /// Every column but `redeemed_at`, which the domain type does not carry.
 const COLUMNS: &str = "code_hash, client_id, redirect_uri, redirect_uri_in_request, user_id, sid, \
-                       scope, nonce, code_challenge, auth_time, amr, acr, family_id, issued_at, \
-                       expires_at";
+                       scope, nonce, code_challenge, auth_time, amr, acr, family_id, \
+                       access_token_jti, issued_at, expires_at";
 
 #[async_trait::async_trait]
 impl CodeStore for SqliteStore {
     async fn create_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO authorization_codes ({COLUMNS}) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(code.code_hash.as_str())
         .bind(code.client_id.as_str())
@@ -36,6 +36,7 @@ impl CodeStore for SqliteStore {
         .bind(to_json(code.amr.iter().map(String::as_str))?)
         .bind(code.acr.as_deref())
         .bind(&code.family_id)
+        .bind(&code.access_token_jti)
         .bind(to_secs(code.issued_at))
         .bind(to_secs(code.expires_at))
         .execute(&self.pool)
@@ -111,6 +112,7 @@ fn decode(row: &SqliteRow) -> StoreResult<AuthorizationCode> {
         auth_time: from_secs(get(row, "auth_time")?, &what("auth_time"))?,
         amr: from_json(&get::<String>(row, "amr")?, &what("amr"))?,
         acr: get(row, "acr")?,
+        access_token_jti: get(row, "access_token_jti")?,
         issued_at: from_secs(get(row, "issued_at")?, &what("issued_at"))?,
         expires_at: from_secs(get(row, "expires_at")?, &what("expires_at"))?,
         family_id,

@@ -8,6 +8,7 @@ mod convert;
 mod keys;
 mod login_requests;
 mod refresh_tokens;
+mod revocations;
 mod sessions;
 mod users;
 

@@ -18,12 +18,19 @@ const SELECT: &str = "SELECT token_hash, family_id, client_id, user_id, sid, sco
                       amr, acr, issued_at, idle_expires_at, absolute_expires_at, rotated_at, \
                       revoked_at FROM refresh_tokens";
 
-/// Inserts `token` as current on `conn` (a pooled connection or an open transaction).
-async fn insert(conn: &mut SqliteConnection, token: &RefreshToken) -> StoreResult<()> {
-    sqlx::query(
+/// Inserts `token` on `conn` (a pooled connection or an open transaction): current, unless its
+/// family is recorded as revoked, in which case it is stored revoked with the family's
+/// `revoked_at`. Returns whether it was stored current.
+///
+/// The check and the insert are one statement, so one transaction: SQLite takes the write lock
+/// before the statement reads anything, so no family revocation can commit between the two.
+async fn insert(conn: &mut SqliteConnection, token: &RefreshToken) -> StoreResult<bool> {
+    let row = sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, sid, scope, \
-         auth_time, amr, acr, issued_at, idle_expires_at, absolute_expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         auth_time, amr, acr, issued_at, idle_expires_at, absolute_expires_at, revoked_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+         (SELECT revoked_at FROM revoked_refresh_families WHERE family_id = ?)) \
+         RETURNING revoked_at IS NULL AS live",
     )
     .bind(token.token_hash.as_str())
     .bind(&token.family_id)
@@ -37,19 +44,47 @@ async fn insert(conn: &mut SqliteConnection, token: &RefreshToken) -> StoreResul
     .bind(to_secs(token.issued_at))
     .bind(to_secs(token.idle_expires_at))
     .bind(to_secs(token.absolute_expires_at))
-    .execute(conn)
+    .bind(&token.family_id)
+    .fetch_one(conn)
     .await
     .map_err(|e| match unique_violation(&e) {
         // The hash of a bearer secret is not echoed, not even into a log line.
         Some(_) => StoreError::Conflict("a refresh token with that hash exists".into()),
         None => db_err(e),
     })?;
-    Ok(())
+    get(&row, "live")
+}
+
+/// Revokes every token of `family_id` not revoked yet and records the family as revoked at
+/// `now` (keeping an earlier record), on `conn`, which must be an open transaction.
+async fn revoke_family(
+    conn: &mut SqliteConnection,
+    family_id: &str,
+    now: OffsetDateTime,
+) -> StoreResult<u64> {
+    sqlx::query(
+        "INSERT INTO revoked_refresh_families (family_id, revoked_at) VALUES (?, ?) \
+         ON CONFLICT (family_id) DO NOTHING",
+    )
+    .bind(family_id)
+    .bind(to_secs(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+    )
+    .bind(to_secs(now))
+    .bind(family_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected())
 }
 
 #[async_trait::async_trait]
 impl RefreshTokenStore for SqliteStore {
-    async fn create_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
+    async fn create_refresh_token(&self, token: &RefreshToken) -> StoreResult<bool> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         insert(&mut conn, token).await
     }
@@ -96,15 +131,7 @@ impl RefreshTokenStore for SqliteStore {
         if stored.rotated_at.is_some() {
             // Reuse: someone holds a copy of a replaced token, so nobody's copy of any token of
             // the family can be trusted any more.
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = ? \
-                 WHERE family_id = ? AND revoked_at IS NULL",
-            )
-            .bind(to_secs(now))
-            .bind(&stored.token.family_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            revoke_family(&mut tx, &stored.token.family_id, now).await?;
             tx.commit().await.map_err(db_err)?;
             return Ok(RefreshRotation::Reused(stored.token));
         }
@@ -119,7 +146,13 @@ impl RefreshTokenStore for SqliteStore {
             .await
             .map_err(db_err)?;
         // On error the transaction is dropped uncommitted, which rolls the update back.
-        insert(&mut tx, successor).await?;
+        if !insert(&mut tx, successor).await? {
+            // The family is recorded as revoked, yet this token was not: revoking a family
+            // revokes its tokens in the same transaction, so this cannot happen while the
+            // records agree. Should they ever disagree, the revocation wins.
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(RefreshRotation::Invalid);
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(RefreshRotation::Rotated(stored.token))
     }
@@ -129,15 +162,14 @@ impl RefreshTokenStore for SqliteStore {
         family_id: &str,
         now: OffsetDateTime,
     ) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-        )
-        .bind(to_secs(now))
-        .bind(family_id)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected())
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let revoked = revoke_family(&mut tx, family_id, now).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(revoked)
     }
 
     async fn delete_expired_refresh_tokens(&self, now: OffsetDateTime) -> StoreResult<u64> {
@@ -149,6 +181,18 @@ impl RefreshTokenStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_refresh_family_revocations(
+        &self,
+        revoked_before: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM revoked_refresh_families WHERE revoked_at <= ?")
+            .bind(to_secs(revoked_before))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }

@@ -14,18 +14,31 @@ pub async fn codes_round_trip_through_redemption(store: &dyn Store) {
     let full = code(&ada, &app, 60);
     let bare = bare_code(&ada, &app, 60);
     assert!(full.code_challenge.is_some() && full.nonce.is_some() && full.acr.is_some());
+    assert_ne!(full.access_token_jti, bare.access_token_jti);
     store.create_code(&full).await.unwrap();
     store.create_code(&bare).await.unwrap();
 
-    assert_eq!(
-        store.redeem_code(&full.code_hash, t(1)).await.unwrap(),
-        CodeRedemption::First(full)
-    );
+    let CodeRedemption::First(found) = store.redeem_code(&full.code_hash, t(1)).await.unwrap()
+    else {
+        panic!("the full code was never redeemed");
+    };
+    // The pre-assigned jti of the code's access token comes back with the code, at the first
+    // redemption and at a replay, which is what lets a replay revoke that token.
+    assert_eq!(found.access_token_jti, full.access_token_jti);
+    assert_eq!(found, full);
+    let CodeRedemption::Replayed(replayed) =
+        store.redeem_code(&full.code_hash, t(2)).await.unwrap()
+    else {
+        panic!("the full code was redeemed once already");
+    };
+    assert_eq!(replayed.access_token_jti, full.access_token_jti);
+
     let CodeRedemption::First(found) = store.redeem_code(&bare.code_hash, t(1)).await.unwrap()
     else {
         panic!("the bare code was never redeemed");
     };
     assert_eq!(found, bare);
+    assert_eq!(found.access_token_jti, bare.access_token_jti);
     assert!(found.scope.is_empty() && found.amr.is_empty());
 }
 

@@ -6,9 +6,9 @@
 //! kept alive for the test. Adding a function here means adding its name to the list in
 //! [`contract_suite!`], which every backend then runs.
 //!
-//! The sign-in aggregates (sessions, codes, refresh tokens, consents, login requests) have their
-//! tests in one submodule each, re-exported here so the macro finds every function at
-//! `contract::NAME`; their fixtures are in [`sign_in`].
+//! The sign-in aggregates (sessions, codes, refresh tokens, consents, login requests) and the
+//! revoked access tokens have their tests in one submodule each, re-exported here so the macro
+//! finds every function at `contract::NAME`; their fixtures are in [`sign_in`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +25,7 @@ mod codes;
 mod consents;
 mod login_requests;
 mod refresh_tokens;
+mod revocations;
 mod sessions;
 mod sign_in;
 
@@ -33,6 +34,7 @@ pub use codes::*;
 pub use consents::*;
 pub use login_requests::*;
 pub use refresh_tokens::*;
+pub use revocations::*;
 pub use sessions::*;
 
 /// Generates one `#[tokio::test]` per contract function, each on a store from `$fresh`, an
@@ -84,6 +86,12 @@ macro_rules! contract_suite {
             refresh_rotate_with_clashing_successor_changes_nothing,
             refresh_revoke_family_counts_and_isolates,
             refresh_delete_expired_boundary,
+            refresh_family_revoked_before_its_first_token_stays_revoked,
+            refresh_revoking_a_family_records_only_that_family,
+            refresh_family_revocations_delete_boundary,
+            revocations_revoke_until_expiry_boundary,
+            revocations_revoke_again_keeps_the_later_expiry,
+            revocations_delete_expired_boundary,
             consents_round_trip_and_upsert,
             consents_need_an_existing_user_and_client,
             login_requests_round_trip,

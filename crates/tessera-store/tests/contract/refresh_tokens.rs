@@ -458,3 +458,159 @@ pub async fn refresh_concurrent_rotations_have_one_winner(store: Arc<dyn Store>)
         0
     );
 }
+
+/// A family revoked before its first token exists (a code replayed between its first
+/// redemption and that redemption's refresh-token insert) stays revoked: the token is stored
+/// revoked at the family's revocation time, `create_refresh_token` says it is not live, and it
+/// never rotates. Tokens of other families are stored live.
+pub async fn refresh_family_revoked_before_its_first_token_stays_revoked(store: &dyn Store) {
+    let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
+    let family = random_id();
+    assert_eq!(
+        store.revoke_refresh_family(&family, t(10)).await.unwrap(),
+        0
+    );
+
+    let late = refresh(&ada, &app, &family);
+    assert!(
+        !store.create_refresh_token(&late).await.unwrap(),
+        "a token of a revoked family is not live"
+    );
+    assert_eq!(
+        store.find_refresh_token(&late.token_hash).await.unwrap(),
+        stored(&late, None, Some(t(10)))
+    );
+    let next = successor(&late, 20);
+    assert_eq!(
+        store
+            .rotate_refresh_token(&late.token_hash, &next, t(20))
+            .await
+            .unwrap(),
+        RefreshRotation::Invalid
+    );
+    assert_eq!(
+        store.find_refresh_token(&next.token_hash).await.unwrap(),
+        None
+    );
+
+    // Revoking the family again keeps the first revocation time, for the record too.
+    assert_eq!(
+        store.revoke_refresh_family(&family, t(30)).await.unwrap(),
+        0
+    );
+    let later = refresh(&ada, &app, &family);
+    assert!(!store.create_refresh_token(&later).await.unwrap());
+    assert_eq!(
+        store.find_refresh_token(&later.token_hash).await.unwrap(),
+        stored(&later, None, Some(t(10)))
+    );
+
+    let bystander = refresh(&ada, &app, &random_id());
+    assert!(store.create_refresh_token(&bystander).await.unwrap());
+    assert_eq!(
+        store
+            .find_refresh_token(&bystander.token_hash)
+            .await
+            .unwrap(),
+        stored(&bystander, None, None)
+    );
+}
+
+/// Revoking a family, explicitly or through reuse, is remembered for that family only: its
+/// later tokens are born revoked, while another family's stored token stays live and its new
+/// ones are born live.
+pub async fn refresh_revoking_a_family_records_only_that_family(store: &dyn Store) {
+    let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
+    let (revoked, reused, untouched) = (random_id(), random_id(), random_id());
+    let untouched_first = refresh(&ada, &app, &untouched);
+    assert!(store.create_refresh_token(&untouched_first).await.unwrap());
+
+    store.revoke_refresh_family(&revoked, t(10)).await.unwrap();
+
+    // Reuse revokes the family as `revoke_refresh_family` does, record included.
+    let first = refresh(&ada, &app, &reused);
+    assert!(store.create_refresh_token(&first).await.unwrap());
+    store
+        .rotate_refresh_token(&first.token_hash, &successor(&first, 20), t(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate_refresh_token(&first.token_hash, &successor(&first, 30), t(30))
+            .await
+            .unwrap(),
+        RefreshRotation::Reused(first.clone())
+    );
+
+    for (family, revoked_at) in [(&revoked, t(10)), (&reused, t(30))] {
+        let token = refresh(&ada, &app, family);
+        assert!(
+            !store.create_refresh_token(&token).await.unwrap(),
+            "{family}"
+        );
+        assert_eq!(
+            store.find_refresh_token(&token.token_hash).await.unwrap(),
+            stored(&token, None, Some(revoked_at))
+        );
+    }
+    let untouched_second = refresh(&ada, &app, &untouched);
+    assert!(store.create_refresh_token(&untouched_second).await.unwrap());
+    for token in [&untouched_first, &untouched_second] {
+        assert_eq!(
+            store.find_refresh_token(&token.token_hash).await.unwrap(),
+            stored(token, None, None)
+        );
+    }
+}
+
+/// `delete_refresh_family_revocations(before)` forgets the families revoked at or before
+/// `before` (their later tokens are live again) and keeps the others; tokens already stored
+/// revoked stay revoked.
+pub async fn refresh_family_revocations_delete_boundary(store: &dyn Store) {
+    let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
+    let (long_gone, at_before, next_second) = (random_id(), random_id(), random_id());
+    let stored_first = refresh(&ada, &app, &at_before);
+    assert!(store.create_refresh_token(&stored_first).await.unwrap());
+    for (family, at) in [(&long_gone, 10), (&at_before, 100), (&next_second, 101)] {
+        store.revoke_refresh_family(family, t(at)).await.unwrap();
+    }
+
+    assert_eq!(
+        store
+            .delete_refresh_family_revocations(t(100))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .delete_refresh_family_revocations(t(100))
+            .await
+            .unwrap(),
+        0
+    );
+    for family in [&long_gone, &at_before] {
+        let token = refresh(&ada, &app, family);
+        assert!(
+            store.create_refresh_token(&token).await.unwrap(),
+            "{family}"
+        );
+    }
+    let token = refresh(&ada, &app, &next_second);
+    assert!(!store.create_refresh_token(&token).await.unwrap());
+    assert_eq!(
+        store
+            .find_refresh_token(&stored_first.token_hash)
+            .await
+            .unwrap(),
+        stored(&stored_first, None, Some(t(100)))
+    );
+
+    assert_eq!(
+        store
+            .delete_refresh_family_revocations(t(101))
+            .await
+            .unwrap(),
+        1
+    );
+}

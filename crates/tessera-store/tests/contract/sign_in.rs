@@ -74,6 +74,7 @@ pub(super) fn code(user: &User, client: &Client, expires: i64) -> AuthorizationC
         amr: strings(&["pwd", "otp"]),
         acr: Some("urn:example:loa:2".into()),
         family_id: random_id(),
+        access_token_jti: tessera_core::revocation::new_jti(),
         issued_at: t(0),
         expires_at: t(expires),
     }

@@ -20,71 +20,23 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import * as client from 'openid-client';
-import { chromium } from 'playwright-core';
-
-function env(name) {
-  const value = process.env[name];
-  assert.ok(value, `${name} must be set (run this through tests/browser/run.sh)`);
-  return value;
-}
-
-const TESSERA_BIN = env('TESSERA_BIN');
-const ISSUER = env('TESSERA_ISSUER');
-const EMAIL = env('TESSERA_USER_EMAIL');
-const PASSWORD = env('TESSERA_USER_PASSWORD');
-env('TESSERA_DATA_DIR'); // read by the tessera CLI
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ARTIFACTS_DIR = process.env.ARTIFACTS_DIR || path.join(import.meta.dirname, 'artifacts');
+import {
+  ARTIFACTS_DIR,
+  EMAIL,
+  ISSUER,
+  PASSWORD,
+  launchChromium,
+  registerClient,
+  startCallbackServer,
+} from './harness.mjs';
 
 const CONFIDENTIAL_ID = 'certified-rp';
 const PUBLIC_ID = 'certified-spa';
 const SCOPE = 'openid profile email offline_access';
-const STEP_TIMEOUT_MS = 15_000;
-
-/** The relying party's redirect target: records every callback URL, query included. */
-function startCallbackServer() {
-  const callbacks = [];
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, `http://${req.headers.host}`);
-    if (url.pathname === '/callback') {
-      callbacks.push(url.href);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><html><head><title>rp</title></head><body><h1 id="done">callback received</h1></body></html>');
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, callbacks, origin: `http://127.0.0.1:${server.address().port}` }),
-    );
-  });
-}
-
-/** Registers a first-party client with the CLI; returns its secret (undefined for a public one). */
-function registerClient(id, redirectUri, { isPublic = false } = {}) {
-  const args = [
-    'client', 'add', id,
-    '--name', `openid-client ${isPublic ? 'public' : 'confidential'} RP`,
-    '--redirect-uri', redirectUri,
-    '--scope', 'openid', '--scope', 'profile', '--scope', 'email',
-    '--first-party',
-  ];
-  if (isPublic) args.push('--public');
-  const out = spawnSync(TESSERA_BIN, args, { encoding: 'utf8', env: process.env });
-  assert.equal(out.status, 0, `tessera client add ${id} failed:\n${out.stdout}\n${out.stderr}`);
-  if (isPublic) return undefined;
-  const line = out.stdout.split('\n').find((l) => l.startsWith('client_secret: '));
-  assert.ok(line, `no client_secret line in:\n${out.stdout}`);
-  return line.slice('client_secret: '.length).trim();
-}
 
 /** The JOSE header of a compact JWS (only to pick the at_hash digest; openid-client verified it). */
 function jwsHeader(jwt) {
@@ -145,7 +97,7 @@ describe('openid-client (certified RP) against Tessera, user in headless Chromiu
   let publicConfig;
   let context;
   let page;
-  let userDataDir;
+  let closeBrowser;
   let tokens; // the first code exchange
   let firstClaims;
   let refreshed;
@@ -172,32 +124,14 @@ describe('openid-client (certified RP) against Tessera, user in headless Chromiu
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
     rp = await startCallbackServer();
     redirectUri = `${rp.origin}/callback`;
-    clientSecret = registerClient(CONFIDENTIAL_ID, redirectUri);
-    registerClient(PUBLIC_ID, redirectUri, { isPublic: true });
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'tessera-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 800, height: 600 },
-    });
-    context.setDefaultTimeout(STEP_TIMEOUT_MS);
-    page = context.pages()[0] ?? (await context.newPage());
+    clientSecret = registerClient(CONFIDENTIAL_ID, redirectUri, { name: 'openid-client confidential RP' });
+    registerClient(PUBLIC_ID, redirectUri, { name: 'openid-client public RP', isPublic: true });
+    ({ context, page, close: closeBrowser } = await launchChromium());
   });
 
   after(async () => {
-    await context?.close();
+    await closeBrowser?.();
     rp?.server.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   it('discovers Tessera (openid-client checks the document\'s issuer)', async () => {

@@ -11,33 +11,26 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  ARTIFACTS_DIR,
+  EMAIL,
+  ISSUER,
+  PASSWORD,
+  env,
+  launchChromium,
+  registerClient,
+  startCallbackServer,
+} from './harness.mjs';
 
-function env(name) {
-  const value = process.env[name];
-  assert.ok(value, `${name} must be set (run this through tests/browser/run.sh)`);
-  return value;
-}
-
-const TESSERA_BIN = env('TESSERA_BIN');
-const ISSUER = env('TESSERA_ISSUER');
-const EMAIL = env('TESSERA_USER_EMAIL');
-const PASSWORD = env('TESSERA_USER_PASSWORD');
 env('TESSERA_DATA_DIR'); // read by the tessera CLI
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ARTIFACTS_DIR = process.env.ARTIFACTS_DIR || path.join(import.meta.dirname, 'artifacts');
 
 const CLIENT_ID = 'web';
 const CLIENT_NAME = 'Tessera Browser Test';
 const SESSION_COOKIE = '__Host-tessera_session';
 const CSRF_COOKIE = '__Host-tessera_csrf';
-const STEP_TIMEOUT_MS = 15_000;
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 
@@ -63,56 +56,6 @@ function authorizationRequest(redirectUri, extra = {}) {
   return { url: url.toString(), state, nonce, verifier };
 }
 
-/** The relying party: records callbacks, and serves pages that frame other pages. */
-function startCallbackServer() {
-  const callbacks = [];
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    const html = (body) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><html><head><title>rp</title></head><body>${body}</body></html>`);
-    };
-    if (url.pathname === '/callback') {
-      callbacks.push(Object.fromEntries(url.searchParams));
-      html('<h1 id="done">callback received</h1>');
-    } else if (url.pathname === '/hello') {
-      html('<p id="hello">hello from the relying party</p>');
-    } else if (url.pathname === '/frame') {
-      // A would-be clickjacker: Tessera's page in one frame, a harmless same-origin page in the
-      // other (the control: proves frames render at all here).
-      const target = url.searchParams.get('target') ?? '';
-      const esc = target.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
-      html(
-        `<iframe name="control" src="/hello" width="400" height="200"></iframe>` +
-          `<iframe name="victim" src="${esc}" width="400" height="400"></iframe>`,
-      );
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ server, callbacks, origin: `http://127.0.0.1:${server.address().port}` }));
-  });
-}
-
-function registerClient(redirectUri) {
-  const out = spawnSync(
-    TESSERA_BIN,
-    [
-      'client', 'add', CLIENT_ID,
-      '--name', CLIENT_NAME,
-      '--redirect-uri', redirectUri,
-      '--scope', 'openid', '--scope', 'profile', '--scope', 'email',
-      '--first-party',
-    ],
-    { encoding: 'utf8', env: process.env },
-  );
-  assert.equal(out.status, 0, `tessera client add failed:\n${out.stdout}\n${out.stderr}`);
-  const line = out.stdout.split('\n').find((l) => l.startsWith('client_secret: '));
-  assert.ok(line, `no client_secret line in:\n${out.stdout}`);
-  return line.slice('client_secret: '.length).trim();
-}
-
 function decodeJwtPayload(jwt) {
   const parts = jwt.split('.');
   assert.equal(parts.length, 3, 'a JWS in compact form');
@@ -125,7 +68,7 @@ describe('hosted sign-in in headless Chromium', { timeout: 90_000 }, () => {
   let clientSecret;
   let context;
   let page;
-  let userDataDir;
+  let closeBrowser;
   let first; // the first authorization request
   let loginUrl; // Tessera's login page for it
   let callback; // what the callback received after signing in
@@ -134,31 +77,13 @@ describe('hosted sign-in in headless Chromium', { timeout: 90_000 }, () => {
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
     rp = await startCallbackServer();
     redirectUri = `${rp.origin}/callback`;
-    clientSecret = registerClient(redirectUri);
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'tessera-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 800, height: 600 },
-    });
-    context.setDefaultTimeout(STEP_TIMEOUT_MS);
-    page = context.pages()[0] ?? (await context.newPage());
+    clientSecret = registerClient(CLIENT_ID, redirectUri, { name: CLIENT_NAME });
+    ({ context, page, close: closeBrowser } = await launchChromium());
   });
 
   after(async () => {
-    await context?.close();
+    await closeBrowser?.();
     rp?.server.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   it('shows the hosted login page with strict security headers and no session yet', async () => {
@@ -248,7 +173,7 @@ describe('hosted sign-in in headless Chromium', { timeout: 90_000 }, () => {
     await Promise.all([page.waitForURL(`${redirectUri}?**`), page.click('button[type="submit"]')]);
     await page.locator('#done').waitFor();
     assert.equal(rp.callbacks.length, 1, 'one callback');
-    callback = rp.callbacks[0];
+    callback = Object.fromEntries(new URL(rp.callbacks[0]).searchParams);
     assert.ok(callback.code, `a code: ${JSON.stringify(callback)}`);
     assert.equal(callback.error, undefined);
     assert.equal(callback.state, first.state);
@@ -306,7 +231,7 @@ describe('hosted sign-in in headless Chromium', { timeout: 90_000 }, () => {
       await silent.locator('#done').waitFor();
       assert.ok(silent.url().startsWith(`${redirectUri}?`), `on the callback, at ${silent.url()}`);
       assert.equal(rp.callbacks.length, before + 1);
-      const cb = rp.callbacks.at(-1);
+      const cb = Object.fromEntries(new URL(rp.callbacks.at(-1)).searchParams);
       assert.equal(cb.error, undefined, `no error: ${JSON.stringify(cb)}`);
       assert.ok(cb.code, 'a code');
       assert.equal(cb.state, again.state);

@@ -5,6 +5,7 @@
 //! by the CLI and tests in [`admin`], and [`serve`] runs the server on a listener the caller
 //! bound, until the caller's shutdown future completes.
 
+pub mod access_token;
 pub mod admin;
 pub mod app;
 pub mod config;
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route(routes::OAUTH_METADATA, get(oidc::discovery::get))
         .route(routes::JWKS, get(oidc::jwks::get))
         .route(routes::TOKEN, post(oauth::token::post))
+        .route(routes::REVOKE, post(oauth::revocation::post))
+        .route(routes::INTROSPECT, post(oauth::introspection::post))
         .route(
             routes::AUTHORIZE,
             get(oidc::authorize::get).post(oidc::authorize::post),

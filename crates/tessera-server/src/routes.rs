@@ -20,3 +20,7 @@ pub const LOGIN: &str = "/login";
 pub const CONSENT: &str = "/consent";
 /// UserInfo endpoint.
 pub const USERINFO: &str = "/userinfo";
+/// Token revocation (RFC 7009).
+pub const REVOKE: &str = "/oauth/revoke";
+/// Token introspection (RFC 7662).
+pub const INTROSPECT: &str = "/oauth/introspect";

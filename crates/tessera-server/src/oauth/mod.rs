@@ -4,5 +4,7 @@ pub mod authorization_code;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod form;
+pub mod introspection;
 pub mod refresh_token;
+pub mod revocation;
 pub mod token;

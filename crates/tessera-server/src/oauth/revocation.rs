@@ -1,0 +1,103 @@
+//! Token revocation (RFC 7009): `POST /oauth/revoke`.
+//!
+//! A client may revoke only its own tokens. Anything else — another client's token, an unknown
+//! or malformed token, one already expired — is answered 200 with nothing revoked, so the
+//! endpoint reveals nothing about tokens the caller does not own. `token_type_hint` only decides
+//! which kind is tried first; it is never trusted.
+
+use crate::access_token;
+use crate::app::AppState;
+use crate::error::OAuthError;
+use crate::oauth::client_auth::PresentedCredentials;
+use crate::oauth::form::FormParams;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tessera_core::client::SecretHash;
+use tessera_core::Client;
+use time::OffsetDateTime;
+
+/// `POST /oauth/revoke`.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    match handle(&state, &headers, body).await {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            let h = response.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(), OAuthError> {
+    let params = FormParams::from_request(headers, body, state.max_body_bytes).await?;
+    let client = PresentedCredentials::extract(headers, &params)?
+        .authenticate(state)
+        .await?;
+    let token = params.require("token")?;
+    let now = state.clock.now();
+    if params.get("token_type_hint") == Some("access_token") {
+        if !revoke_access_token(state, &client, token).await? {
+            revoke_refresh_token(state, &client, token, now).await?;
+        }
+    } else if !revoke_refresh_token(state, &client, token, now).await? {
+        revoke_access_token(state, &client, token).await?;
+    }
+    Ok(())
+}
+
+/// Revokes `token` if it is a refresh token; true if it was one (of any client), so the other
+/// kind need not be tried. Revoking a refresh token ends its whole family.
+async fn revoke_refresh_token(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<bool, OAuthError> {
+    let Some(stored) = state
+        .store
+        .find_refresh_token(&SecretHash::of(token))
+        .await?
+    else {
+        return Ok(false);
+    };
+    if stored.token.client_id == client.id {
+        let revoked = state
+            .store
+            .revoke_refresh_family(&stored.token.family_id, now)
+            .await?;
+        tracing::info!(client_id = %client.id, family_id = %stored.token.family_id, revoked, "refresh token revoked");
+    } else {
+        tracing::warn!(client_id = %client.id, "revocation of another client's refresh token ignored");
+    }
+    Ok(true)
+}
+
+/// Revokes `token` if it is one of Tessera's access tokens; true if it was one. The revocation
+/// is kept until the token's own expiry, after which it no longer matters.
+async fn revoke_access_token(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+) -> Result<bool, OAuthError> {
+    let Ok(claims) = access_token::verify(state, token) else {
+        return Ok(false);
+    };
+    if claims.client_id != client.id.as_str() {
+        tracing::warn!(client_id = %client.id, "revocation of another client's access token ignored");
+        return Ok(true);
+    }
+    let expires_at = OffsetDateTime::from_unix_timestamp(claims.exp)
+        .map_err(|_| OAuthError::invalid_request("the token's exp is out of range"))?;
+    if expires_at > state.clock.now() {
+        state
+            .store
+            .revoke_access_token(&claims.jti, expires_at)
+            .await?;
+        tracing::info!(client_id = %client.id, jti = %claims.jti, "access token revoked");
+    }
+    Ok(true)
+}

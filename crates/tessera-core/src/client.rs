@@ -161,6 +161,8 @@ pub struct NewClient {
     pub scopes: Vec<String>,
     /// First-party clients skip the consent page.
     pub is_first_party: bool,
+    /// Where OpenID Connect Back-Channel Logout sends logout tokens, if anywhere.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// A registered OAuth client.
@@ -182,6 +184,9 @@ pub struct Client {
     pub scopes: ScopeSet,
     /// Whether consent is skipped for this client.
     pub is_first_party: bool,
+    /// Where logout tokens are posted when a session the client took part in ends
+    /// (OpenID Connect Back-Channel Logout 1.0); `https`, or `http` on a loopback host.
+    pub backchannel_logout_uri: Option<RedirectUri>,
     /// When the client was registered.
     pub created_at: OffsetDateTime,
 }
@@ -202,6 +207,11 @@ impl Client {
         }
         let redirect_uris = parse_uris(&new.redirect_uris)?;
         let post_logout_redirect_uris = parse_uris(&new.post_logout_redirect_uris)?;
+        let backchannel_logout_uri = new
+            .backchannel_logout_uri
+            .as_deref()
+            .map(parse_backchannel_logout_uri)
+            .transpose()?;
         let mut grant_types = new
             .grant_types
             .iter()
@@ -233,6 +243,7 @@ impl Client {
             grant_types,
             scopes,
             is_first_party: new.is_first_party,
+            backchannel_logout_uri,
             created_at: now,
         };
         Ok((client, secret))
@@ -255,6 +266,20 @@ impl Client {
             None => false,
         }
     }
+}
+
+/// A back-channel logout URI is called by the server, not a browser: it must be `https`, or
+/// `http` on a loopback host; a private-use scheme means nothing to an HTTP client. It may carry
+/// a query but no fragment (Back-Channel Logout 1.0 §2.2).
+fn parse_backchannel_logout_uri(uri: &str) -> Result<RedirectUri, ClientValidationError> {
+    let parsed = RedirectUri::parse(uri)?;
+    if !(uri.starts_with("https:") || uri.starts_with("http:")) {
+        return Err(ClientValidationError::RedirectUri {
+            uri: uri.to_owned(),
+            why: "a back-channel logout URI must use https (or http on a loopback host)",
+        });
+    }
+    Ok(parsed)
 }
 
 fn parse_uris(uris: &[String]) -> Result<Vec<RedirectUri>, ClientValidationError> {
@@ -349,6 +374,16 @@ mod tests {
         check_uri("javascript:alert(1)", false);
         check_uri("data:text/html,hi", false);
         check_uri("https://user:pw@app.example.com/cb", false);
+    }
+
+    #[test]
+    fn backchannel_logout_uri_rules() {
+        let ok = |uri: &str| parse_backchannel_logout_uri(uri).is_ok();
+        assert!(ok("https://rp.example/logout?x=1"));
+        assert!(ok("http://127.0.0.1:9000/logout"));
+        assert!(!ok("http://rp.example/logout"), "plain http off loopback");
+        assert!(!ok("com.example.app:/logout"), "private-use scheme");
+        assert!(!ok("https://rp.example/logout#f"), "fragment");
     }
 
     fn new_client(public: bool, redirects: &[&str], grants: &[&str]) -> NewClient {

@@ -8,6 +8,14 @@ use time::{Duration, OffsetDateTime};
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// The current instant, in UTC.
     fn now(&self) -> OffsetDateTime;
+
+    /// How long, in real time, to wait until [`now`](Self::now) reaches `instant` (zero if it
+    /// has). A [`ManualClock`] cannot be waited for, so it treats the wait as time passing: it
+    /// moves itself to `instant` and answers zero.
+    fn wait_until(&self, instant: OffsetDateTime) -> std::time::Duration {
+        let remaining = instant - OffsetDateTime::now_utc();
+        remaining.try_into().unwrap_or(std::time::Duration::ZERO)
+    }
 }
 
 /// The real wall clock, truncated to whole seconds: tokens and the store carry whole seconds, so
@@ -60,6 +68,12 @@ impl Clock for ManualClock {
         OffsetDateTime::from_unix_timestamp(self.unix_seconds.load(Ordering::SeqCst))
             .expect("ManualClock holds a representable instant")
     }
+
+    fn wait_until(&self, instant: OffsetDateTime) -> std::time::Duration {
+        self.unix_seconds
+            .fetch_max(instant.unix_timestamp(), Ordering::SeqCst);
+        std::time::Duration::ZERO
+    }
 }
 
 #[cfg(test)]
@@ -76,5 +90,22 @@ mod tests {
         assert_eq!(clock.now(), start + Duration::minutes(15));
         clock.set(start);
         assert_eq!(other.now(), start);
+        // Waiting moves a manual clock forward, never back.
+        assert!(clock.wait_until(start + Duration::seconds(5)).is_zero());
+        assert_eq!(other.now(), start + Duration::seconds(5));
+        clock.wait_until(start);
+        assert_eq!(other.now(), start + Duration::seconds(5));
+    }
+
+    #[test]
+    fn system_clock_waits_for_the_future_only() {
+        let clock = SystemClock;
+        assert!(clock
+            .wait_until(clock.now() - Duration::seconds(1))
+            .is_zero());
+        let wait = clock.wait_until(clock.now() + Duration::seconds(2));
+        assert!(
+            wait > std::time::Duration::from_secs(1) && wait <= std::time::Duration::from_secs(2)
+        );
     }
 }

@@ -5,6 +5,8 @@
 //! testable without sleeping; storage is reached through the traits in `tessera-store`, and HTTP
 //! lives in `tessera-server`.
 
+pub mod audit;
+pub mod backchannel;
 pub mod client;
 pub mod clock;
 pub mod code;
@@ -23,6 +25,8 @@ pub mod session;
 pub mod token;
 pub mod user;
 
+pub use audit::AuditEvent;
+pub use backchannel::BackchannelDelivery;
 pub use client::{Client, ClientSecret, ClientValidationError, GrantType, NewClient, RedirectUri};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::{AuthorizationCode, CodeRedemption};
@@ -34,6 +38,9 @@ pub use login::{AuthorizationRequest, LoginRequest};
 pub use password::{PasswordHash, PasswordHasher, PasswordRejection};
 pub use pkce::{CodeChallenge, PkceError};
 pub use refresh::{RefreshLifetimes, RefreshRotation, RefreshToken, StoredRefreshToken};
+pub use revocation::{
+    Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget, TokenFacts,
+};
 pub use scope::{ScopeError, ScopeSet};
 pub use session::{BearerSecret, BrowserSession, SessionId};
 pub use token::{at_hash, AccessTokenClaims, IdTokenClaims, NamespacedClaim, TokenLifetimes};

@@ -4,6 +4,7 @@
 
 use crate::app::AppState;
 use serde::Deserialize;
+use tessera_core::TokenFacts;
 use tessera_store::StoreError;
 
 /// The claims of an access token that these endpoints read.
@@ -83,11 +84,13 @@ pub async fn check_live(
     if claims.exp <= now.unix_timestamp() {
         return Ok(Err("expired"));
     }
-    if state
-        .store
-        .is_access_token_revoked(&claims.jti, now)
-        .await?
-    {
+    let facts = TokenFacts {
+        jti: &claims.jti,
+        sid: claims.sid.as_deref(),
+        sub: &claims.sub,
+        iat: claims.iat,
+    };
+    if state.store.is_access_token_revoked(&facts, now).await? {
         return Ok(Err("revoked"));
     }
     if claims.sid.is_some() {

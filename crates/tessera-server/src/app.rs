@@ -96,6 +96,12 @@ pub struct Inner {
     /// A real argon2id hash of a random password, verified when a login names an unknown user
     /// so that the response takes as long as for a known one.
     pub dummy_password_hash: PasswordHash,
+    /// The newest revocation-feed cursor this process knows of. Revocations made here announce
+    /// their cursor at once; a background poll picks up those made elsewhere (the CLI, other
+    /// nodes). Feed streams wait on it.
+    pub feed_cursor: tokio::sync::watch::Sender<i64>,
+    /// Wakes the back-channel logout worker when a revocation here queued deliveries.
+    pub backchannel_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Deref for AppState {
@@ -227,6 +233,8 @@ pub async fn open(
         session_lifetime: Duration::seconds(config.sessions.lifetime_seconds.into()),
         claims_namespace: config.claims.namespace.clone(),
         dummy_password_hash,
+        feed_cursor: tokio::sync::watch::Sender::new(0),
+        backchannel_wake: Arc::new(tokio::sync::Notify::new()),
     }));
     Ok((
         state,

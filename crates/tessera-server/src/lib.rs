@@ -17,6 +17,7 @@ pub mod kek_source;
 pub mod keys;
 pub mod oauth;
 pub mod oidc;
+pub mod revocations;
 pub mod routes;
 pub mod tokens;
 pub mod ui;

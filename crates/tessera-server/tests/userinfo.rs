@@ -231,10 +231,17 @@ async fn revoked_tokens_are_invalid_token_by_get_and_post() {
 
     let now = app.clock.now();
     app.state
-        .store
-        .revoke_access_token(&jti, now + app.state.lifetimes.access_token)
+        .revoke(
+            tessera_core::RevocationTarget::Token {
+                jti,
+                expires_at: now + app.state.lifetimes.access_token,
+            },
+            tessera_core::RevocationReason::AdminRevoke,
+            "cli",
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("a first revocation");
     let response = get(&app, Some(&token)).await;
     assert_challenge(&response, StatusCode::UNAUTHORIZED, INVALID_TOKEN);
     let body: Value = response.json().await.unwrap();

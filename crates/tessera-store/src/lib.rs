@@ -12,8 +12,9 @@ pub mod traits;
 
 pub use error::{StoreError, StoreResult};
 pub use traits::{
-    ClientStore, CodeStore, ConsentStore, KeyStore, LoginRequestStore, RefreshTokenStore,
-    RevocationStore, SessionStore, Store, UserStore,
+    AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FeedRead, FeedSnapshot,
+    KeyStore, LoginRequestStore, RefreshTokenStore, RevocationOutcome, RevocationStore,
+    SessionStore, SessionSummary, Store, UserStore,
 };
 
 use std::path::PathBuf;

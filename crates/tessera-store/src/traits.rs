@@ -8,9 +8,9 @@
 use crate::StoreResult;
 use tessera_core::client::SecretHash;
 use tessera_core::{
-    AuthorizationCode, BrowserSession, Client, ClientId, CodeRedemption, Consent, Email,
-    LoginRequest, RefreshRotation, RefreshToken, SessionId, SigningKeyRecord, StoredRefreshToken,
-    User, UserId,
+    AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client, ClientId,
+    CodeRedemption, Consent, Email, LoginRequest, RefreshRotation, RefreshToken, Revocation,
+    RevocationEntry, SessionId, SigningKeyRecord, StoredRefreshToken, TokenFacts, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -125,8 +125,21 @@ pub trait SessionStore: Send + Sync {
     /// there is none. Codes and refresh tokens carrying the sid are not touched.
     async fn delete_session(&self, sid: &SessionId) -> StoreResult<()>;
 
+    /// The sessions of `user`, newest first, each with the clients that took part in it
+    /// (received a code in it), in client-id order.
+    async fn list_user_sessions(&self, user: &UserId) -> StoreResult<Vec<SessionSummary>>;
+
     /// Deletes every session with `expires_at <= now`; returns how many were deleted.
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// A browser session and the clients that took part in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The session.
+    pub session: BrowserSession,
+    /// Clients that received a code in it.
+    pub clients: Vec<ClientId>,
 }
 
 /// Authorization codes, stored by the hash of the code, each redeemable once.
@@ -134,8 +147,9 @@ pub trait SessionStore: Send + Sync {
 /// A code belongs to a user and a client: deleting either deletes it.
 #[async_trait::async_trait]
 pub trait CodeStore: Send + Sync {
-    /// Stores a new, unredeemed code. [`StoreError::Conflict`](crate::StoreError::Conflict) if
-    /// the hash exists; [`StoreError::NotFound`](crate::StoreError::NotFound) if the user or
+    /// Stores a new, unredeemed code, and records its client as taking part in the code's
+    /// session (when the session exists), for back-channel logout.
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) if the hash exists; [`StoreError::NotFound`](crate::StoreError::NotFound) if the user or
     /// the client does not exist.
     async fn create_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
 
@@ -166,9 +180,11 @@ pub trait CodeStore: Send + Sync {
 pub trait RefreshTokenStore: Send + Sync {
     /// Stores a new token, not rotated. One atomic operation (one transaction): if its family
     /// has been revoked (and the record of that not yet deleted by
-    /// [`delete_refresh_family_revocations`](Self::delete_refresh_family_revocations)), the
-    /// token is stored already revoked, with the family's `revoked_at`, and the answer is
-    /// `false`; otherwise it is stored current and the answer is `true`. A caller must hand out
+    /// [`delete_refresh_family_revocations`](Self::delete_refresh_family_revocations)), or a
+    /// revocation entry covers it (a session entry for its sid, a user or global entry whose
+    /// `not_before` is after its `issued_at`; see [`RevocationStore::revoke`]), the token is
+    /// stored already revoked, with that `revoked_at`, and the answer is `false`; otherwise it
+    /// is stored current and the answer is `true`. A caller must hand out
     /// a token only on `true`.
     ///
     /// [`StoreError::Conflict`](crate::StoreError::Conflict) if the hash exists;
@@ -230,21 +246,135 @@ pub trait RefreshTokenStore: Send + Sync {
     ) -> StoreResult<u64>;
 }
 
-/// Revoked access tokens, by `jti`: the "token" entries of the revocation model
-/// (`tessera_core::revocation`). An entry is kept until the token's own `exp`, after which the
-/// token is refused for being expired anyway.
+/// What [`RevocationStore::revoke`] did besides recording the entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationOutcome {
+    /// The stored entry, with its feed cursor.
+    pub entry: RevocationEntry,
+    /// Browser sessions deleted (session and user entries).
+    pub sessions_ended: Vec<SessionId>,
+    /// Refresh tokens newly revoked.
+    pub refresh_tokens_revoked: u64,
+    /// Back-channel logout deliveries queued.
+    pub logout_notifications: u64,
+}
+
+/// An answer of [`RevocationStore::revocations_after`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FeedRead {
+    /// The entries after the cursor, oldest first (possibly none).
+    Entries(Vec<RevocationEntry>),
+    /// An entry after the cursor has been deleted: the reader must resync from a snapshot.
+    Behind,
+    /// The cursor is beyond the newest entry this store ever had.
+    Ahead,
+}
+
+/// Every live entry and the cursor to continue from, read consistently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedSnapshot {
+    /// Entries with `expires_at > now`, oldest first.
+    pub entries: Vec<RevocationEntry>,
+    /// The newest cursor the store has handed out (entries after it are new).
+    pub cursor: i64,
+}
+
+/// The revocation model (`tessera_core::revocation`): entries, the effects they have on stored
+/// sessions and refresh tokens, and the feed that resource servers mirror.
 #[async_trait::async_trait]
 pub trait RevocationStore: Send + Sync {
-    /// Records the access token `jti` as revoked until `expires_at`. Idempotent: revoking a
-    /// revoked token again keeps the later of the two `expires_at`.
-    async fn revoke_access_token(&self, jti: &str, expires_at: OffsetDateTime) -> StoreResult<()>;
+    /// Applies `revocation` in one transaction:
+    ///
+    /// - records it as a feed entry with the next cursor, and an audit record;
+    /// - a session entry deletes that browser session and revokes every refresh token carrying
+    ///   the sid;
+    /// - a user entry deletes every browser session of the user and revokes their refresh
+    ///   tokens issued before `not_before`;
+    /// - a global entry revokes every refresh token issued before `not_before`;
+    /// - for every session deleted, and every sid whose refresh tokens were revoked, each client
+    ///   that took part in it and has a back-channel logout URI gets a delivery queued.
+    ///
+    /// Returns `None`, changing nothing, when a token or session entry for the same jti or sid
+    /// exists already (revoking twice). [`StoreError::NotFound`](crate::StoreError::NotFound)
+    /// for a session entry when neither the session nor an unrevoked refresh token with its sid
+    /// exists, and for a user or claims entry when the user does not exist.
+    async fn revoke(&self, revocation: &Revocation) -> StoreResult<Option<RevocationOutcome>>;
 
-    /// Whether the access token `jti` is revoked at `now`: `false` for an unknown `jti` and once
-    /// the entry's `expires_at <= now`.
-    async fn is_access_token_revoked(&self, jti: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Whether a live entry covers the access token described by `token` at `now` (see
+    /// `Revocation::covers`).
+    async fn is_access_token_revoked(
+        &self,
+        token: &TokenFacts<'_>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
 
-    /// Deletes every entry with `expires_at <= now`; returns how many were deleted.
+    /// The latest `not_before` among live user, claims and global entries that concern
+    /// `user` (global ones only when `user` is `None`), if any: tokens for that user issued
+    /// before it would be born revoked.
+    async fn latest_not_before(
+        &self,
+        user: Option<&UserId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>>;
+
+    /// Up to `limit` entries with a cursor greater than `after`, oldest first, whether expired
+    /// or not (until swept); [`FeedRead::Behind`] if an entry after `after` was deleted,
+    /// [`FeedRead::Ahead`] if `after` is beyond every cursor handed out.
+    async fn revocations_after(&self, after: i64, limit: u32) -> StoreResult<FeedRead>;
+
+    /// Every live entry and the newest cursor, from one consistent read.
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<FeedSnapshot>;
+
+    /// Deletes every entry with `expires_at <= now`, remembering the highest deleted cursor (so
+    /// that readers behind it are told to resync); returns how many were deleted.
     async fn delete_expired_revocations(&self, now: OffsetDateTime) -> StoreResult<u64>;
+
+    /// How many entries are stored, live or not yet swept.
+    async fn count_revocations(&self) -> StoreResult<u64>;
+}
+
+/// The audit trail (`tessera_core::audit`).
+#[async_trait::async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends a record; returns its id. Revocations append their own record inside
+    /// [`RevocationStore::revoke`]; this is for events that change nothing else.
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<i64>;
+
+    /// The newest `limit` records, oldest first.
+    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Up to `limit` records with an id greater than `after`, oldest first.
+    async fn audit_after(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// The back-channel logout queue (`tessera_core::backchannel`). Deliveries are queued by
+/// [`RevocationStore::revoke`]; a worker claims, sends and settles them.
+#[async_trait::async_trait]
+pub trait BackchannelStore: Send + Sync {
+    /// Claims up to `limit` deliveries due at `now` (oldest first): each gets its attempt count
+    /// raised and is hidden from other claimers until `lease_until`, so several workers (or
+    /// nodes) never send one delivery twice at once. Deliveries whose client no longer has a
+    /// back-channel logout URI are dropped instead.
+    async fn claim_backchannel_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<BackchannelDelivery>>;
+
+    /// Removes a delivery that was sent (or given up on).
+    async fn finish_backchannel_delivery(&self, id: i64) -> StoreResult<()>;
+
+    /// Schedules the next attempt of a failed delivery, keeping the error for operators.
+    async fn retry_backchannel_delivery(
+        &self,
+        id: i64,
+        next_attempt_at: OffsetDateTime,
+        error: &str,
+    ) -> StoreResult<()>;
+
+    /// How many deliveries are queued.
+    async fn count_backchannel_deliveries(&self) -> StoreResult<u64>;
 }
 
 /// Remembered consents, one per user and client.
@@ -294,6 +424,8 @@ pub trait Store:
     + ConsentStore
     + LoginRequestStore
     + RevocationStore
+    + AuditStore
+    + BackchannelStore
     + std::fmt::Debug
     + Send
     + Sync

@@ -100,6 +100,10 @@ pub struct ClientAddArgs {
     /// Post-logout redirect URI (repeatable).
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where to post OpenID Connect back-channel logout tokens when a session the client took
+    /// part in ends (https, or http on a loopback host).
+    #[arg(long = "backchannel-logout-uri", value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

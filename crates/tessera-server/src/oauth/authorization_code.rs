@@ -9,8 +9,12 @@ use crate::error::OAuthError;
 use crate::oauth::form::FormParams;
 use crate::oauth::token::TokenResponse;
 use crate::tokens::{self, SignIn};
+use tessera_core::audit::action;
 use tessera_core::client::SecretHash;
-use tessera_core::{AuthorizationCode, Client, CodeRedemption, GrantType, RefreshToken};
+use tessera_core::{
+    AuthorizationCode, Client, CodeRedemption, GrantType, RefreshToken, RevocationReason,
+    RevocationTarget, TokenFacts,
+};
 
 /// Exchanges a code for tokens. The client is already authenticated and allowed this grant.
 pub async fn grant(
@@ -29,30 +33,42 @@ pub async fn grant(
             // token issued from it. The access token's jti was fixed when the code was issued,
             // and the refresh-token family is remembered as revoked, so both are revoked even
             // when this replay overtakes the first redemption: its refresh token is then stored
-            // revoked, and its access token is refused wherever Tessera checks revocation (today
-            // the userinfo endpoint; introspection and the resource servers' revocation feed
-            // come with issue 4).
+            // revoked, and its access token is refused by introspection, UserInfo and the
+            // resource servers that mirror the revocation feed.
             let revoked_until = tessera_core::revocation::replayed_code_revocation_expiry(
                 &code,
                 now,
                 state.lifetimes.access_token,
             );
             state
-                .store
-                .revoke_access_token(&code.access_token_jti, revoked_until)
+                .revoke(
+                    RevocationTarget::Token {
+                        jti: code.access_token_jti.clone(),
+                        expires_at: revoked_until,
+                    },
+                    RevocationReason::CodeReplay,
+                    format!("client:{}", client.id),
+                )
                 .await?;
             let revoked = state
                 .store
                 .revoke_refresh_family(&code.family_id, now)
                 .await?;
-            tracing::warn!(
-                client_id = %code.client_id,
-                presented_by = %client.id,
-                family_id = %code.family_id,
-                jti = %code.access_token_jti,
-                revoked,
-                "authorization code replayed; its access token and refresh-token family are revoked"
-            );
+            state
+                .audit(
+                    format!("client:{}", client.id),
+                    action::CODE_REPLAY,
+                    code.sid.as_str(),
+                    None,
+                    serde_json::json!({
+                        "client_id": code.client_id.as_str(),
+                        "presented_by": client.id.as_str(),
+                        "family_id": code.family_id,
+                        "jti": code.access_token_jti,
+                        "refresh_tokens_revoked": revoked,
+                    }),
+                )
+                .await;
             return Err(invalid_code());
         }
         CodeRedemption::Unknown => return Err(invalid_code()),
@@ -65,6 +81,20 @@ pub async fn grant(
         .await?
         .filter(|user| !user.is_disabled)
         .ok_or_else(|| OAuthError::invalid_grant("the user cannot sign in"))?;
+
+    // A code issued before its session was revoked (logout), or before its user's or every
+    // token was revoked, must not bring new tokens: check it as the access token it would mint,
+    // stamped with the code's own issue time.
+    let pending = TokenFacts {
+        jti: &code.access_token_jti,
+        sid: Some(code.sid.as_str()),
+        sub: code.user_id.as_str(),
+        iat: code.issued_at.unix_timestamp(),
+    };
+    if state.store.is_access_token_revoked(&pending, now).await? {
+        return Err(invalid_code());
+    }
+    let now = state.issuance_time(Some(&user.id)).await?;
 
     let tokens = tokens::issue(
         state,

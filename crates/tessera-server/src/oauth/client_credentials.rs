@@ -39,7 +39,8 @@ pub async fn grant(
         .keys
         .signer(state.access_token_alg)
         .ok_or_else(|| OAuthError::internal("no active access-token signing key"))?;
-    let now = state.clock.now().unix_timestamp();
+    // After a global revocation, wait for its `not_before` so the token is not born revoked.
+    let now = state.issuance_time(None).await?.unix_timestamp();
     let lifetime = state.lifetimes.access_token.whole_seconds();
     let scope = (!scope.is_empty()).then(|| scope.to_string());
     let claims = AccessTokenClaims {

@@ -9,6 +9,7 @@ use crate::error::OAuthError;
 use crate::oauth::form::FormParams;
 use crate::oauth::token::TokenResponse;
 use crate::tokens::{self, SignIn};
+use tessera_core::audit::action;
 use tessera_core::client::SecretHash;
 use tessera_core::{Client, RefreshRotation, ScopeSet};
 
@@ -72,6 +73,9 @@ pub async fn grant(
         None
     };
 
+    // Right after a revocation of this user (or of everything), new tokens wait for its
+    // `not_before` so that they are not born revoked.
+    let now = state.issuance_time(Some(&family.user_id)).await?;
     // The successor keeps the family's scope even when this refresh narrowed it: narrowing
     // applies to the tokens issued now, not to the grant (RFC 6749 §6).
     let secret = tokens::new_refresh_token();
@@ -83,12 +87,19 @@ pub async fn grant(
     {
         RefreshRotation::Rotated(rotated) => rotated,
         RefreshRotation::Reused(reused) => {
-            tracing::warn!(
-                client_id = %reused.client_id,
-                family_id = %reused.family_id,
-                sid = %reused.sid,
-                "refresh token reused; its family is revoked"
-            );
+            state
+                .audit(
+                    format!("client:{}", client.id),
+                    action::REFRESH_REUSE,
+                    reused.sid.as_str(),
+                    None,
+                    serde_json::json!({
+                        "client_id": reused.client_id.as_str(),
+                        "user_id": reused.user_id.as_str(),
+                        "family_id": reused.family_id,
+                    }),
+                )
+                .await;
             return Err(invalid_token());
         }
         RefreshRotation::Invalid => return Err(invalid_token()),

@@ -14,8 +14,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tessera_core::audit::action;
 use tessera_core::client::SecretHash;
-use tessera_core::Client;
+use tessera_core::{Client, RevocationReason, RevocationTarget};
 use time::OffsetDateTime;
 
 /// `POST /oauth/revoke`.
@@ -69,7 +70,19 @@ async fn revoke_refresh_token(
             .store
             .revoke_refresh_family(&stored.token.family_id, now)
             .await?;
-        tracing::info!(client_id = %client.id, family_id = %stored.token.family_id, revoked, "refresh token revoked");
+        state
+            .audit(
+                format!("client:{}", client.id),
+                action::REFRESH_FAMILY_REVOKED,
+                stored.token.sid.as_str(),
+                Some(RevocationReason::ClientRequest.as_str()),
+                serde_json::json!({
+                    "family_id": stored.token.family_id,
+                    "client_id": client.id.as_str(),
+                    "refresh_tokens_revoked": revoked,
+                }),
+            )
+            .await;
     } else {
         tracing::warn!(client_id = %client.id, "revocation of another client's refresh token ignored");
     }
@@ -94,10 +107,15 @@ async fn revoke_access_token(
         .map_err(|_| OAuthError::invalid_request("the token's exp is out of range"))?;
     if expires_at > state.clock.now() {
         state
-            .store
-            .revoke_access_token(&claims.jti, expires_at)
+            .revoke(
+                RevocationTarget::Token {
+                    jti: claims.jti,
+                    expires_at,
+                },
+                RevocationReason::ClientRequest,
+                format!("client:{}", client.id),
+            )
             .await?;
-        tracing::info!(client_id = %client.id, jti = %claims.jti, "access token revoked");
     }
     Ok(true)
 }

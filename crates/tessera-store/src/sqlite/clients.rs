@@ -8,15 +8,16 @@ use tessera_core::client::SecretHash;
 use tessera_core::{Client, ClientId, GrantType, RedirectUri, ScopeSet};
 
 const SELECT: &str = "SELECT id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
-                      grant_types, scopes, is_first_party, created_at FROM clients";
+                      grant_types, scopes, is_first_party, backchannel_logout_uri, \
+                      created_at FROM clients";
 
 #[async_trait::async_trait]
 impl ClientStore for SqliteStore {
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, redirect_uris, \
-             post_logout_redirect_uris, grant_types, scopes, is_first_party, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             post_logout_redirect_uris, grant_types, scopes, is_first_party, \
+             backchannel_logout_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(client.id.as_str())
         .bind(&client.name)
@@ -33,6 +34,12 @@ impl ClientStore for SqliteStore {
         .bind(to_json(client.grant_types.iter().map(GrantType::as_str))?)
         .bind(to_json(client.scopes.iter())?)
         .bind(client.is_first_party)
+        .bind(
+            client
+                .backchannel_logout_uri
+                .as_ref()
+                .map(RedirectUri::as_str),
+        )
         .bind(to_secs(client.created_at))
         .execute(&self.pool)
         .await
@@ -103,6 +110,8 @@ fn decode(row: &SqliteRow) -> StoreResult<Client> {
         grant_types,
         scopes,
         is_first_party: get(row, "is_first_party")?,
+        backchannel_logout_uri: get::<Option<String>>(row, "backchannel_logout_uri")?
+            .map(RedirectUri::from_stored),
         created_at: from_secs(get(row, "created_at")?, &what("created_at"))?,
         id: ClientId::from_stored(id),
     })

@@ -19,6 +19,7 @@ const COLUMNS: &str = "code_hash, client_id, redirect_uri, redirect_uri_in_reque
 #[async_trait::async_trait]
 impl CodeStore for SqliteStore {
     async fn create_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         sqlx::query(&format!(
             "INSERT INTO authorization_codes ({COLUMNS}) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -39,13 +40,23 @@ impl CodeStore for SqliteStore {
         .bind(&code.access_token_jti)
         .bind(to_secs(code.issued_at))
         .bind(to_secs(code.expires_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| match unique_violation(&e) {
             // The hash of a bearer secret is not echoed, not even into a log line.
             Some(_) => StoreError::Conflict("an authorization code with that hash exists".into()),
             None => db_err(e),
         })?;
+        sqlx::query(
+            "INSERT INTO session_clients (sid, client_id) \
+             SELECT sid, ? FROM sessions WHERE sid = ? ON CONFLICT DO NOTHING",
+        )
+        .bind(code.client_id.as_str())
+        .bind(code.sid.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 

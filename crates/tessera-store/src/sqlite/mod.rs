@@ -1,6 +1,8 @@
 //! The SQLite backend: one database file, opened in WAL mode so a server and the CLI can use it
 //! at the same time.
 
+mod audit;
+mod backchannel;
 mod clients;
 mod codes;
 mod consents;

@@ -19,8 +19,9 @@ const SELECT: &str = "SELECT token_hash, family_id, client_id, user_id, sid, sco
                       revoked_at FROM refresh_tokens";
 
 /// Inserts `token` on `conn` (a pooled connection or an open transaction): current, unless its
-/// family is recorded as revoked, in which case it is stored revoked with the family's
-/// `revoked_at`. Returns whether it was stored current.
+/// family is recorded as revoked, or a revocation entry covers it (its session, or a user or
+/// global entry whose `not_before` is after its `issued_at`), in which case it is stored revoked
+/// with that `revoked_at`. Returns whether it was stored current.
 ///
 /// The check and the insert are one statement, so one transaction: SQLite takes the write lock
 /// before the statement reads anything, so no family revocation can commit between the two.
@@ -28,8 +29,11 @@ async fn insert(conn: &mut SqliteConnection, token: &RefreshToken) -> StoreResul
     let row = sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, sid, scope, \
          auth_time, amr, acr, issued_at, idle_expires_at, absolute_expires_at, revoked_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-         (SELECT revoked_at FROM revoked_refresh_families WHERE family_id = ?)) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce( \
+         (SELECT revoked_at FROM revoked_refresh_families WHERE family_id = ?), \
+         (SELECT min(revoked_at) FROM revocations WHERE sid = ? \
+          OR (kind = 'credential-change' AND user_id = ? AND not_before > ?) \
+          OR (kind = 'global-revoked' AND not_before > ?)))) \
          RETURNING revoked_at IS NULL AS live",
     )
     .bind(token.token_hash.as_str())
@@ -45,6 +49,10 @@ async fn insert(conn: &mut SqliteConnection, token: &RefreshToken) -> StoreResul
     .bind(to_secs(token.idle_expires_at))
     .bind(to_secs(token.absolute_expires_at))
     .bind(&token.family_id)
+    .bind(token.sid.as_str())
+    .bind(token.user_id.as_str())
+    .bind(to_secs(token.issued_at))
+    .bind(to_secs(token.issued_at))
     .fetch_one(conn)
     .await
     .map_err(|e| match unique_violation(&e) {

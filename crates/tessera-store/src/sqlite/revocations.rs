@@ -1,43 +1,469 @@
-//! [`RevocationStore`] for SQLite.
+//! [`RevocationStore`] for SQLite: entries, their effects on sessions and refresh tokens, and
+//! the feed.
 
-use super::convert::{db_err, to_secs};
+use super::audit::insert_audit;
+use super::convert::{db_err, from_secs, get, to_secs};
 use super::SqliteStore;
-use crate::{RevocationStore, StoreResult};
+use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreError, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
+use tessera_core::revocation::new_jti;
+use tessera_core::{
+    AuditEvent, Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget,
+    SessionId, TokenFacts, UserId,
+};
 use time::OffsetDateTime;
+
+const SELECT: &str = "SELECT cursor, kind, jti, sid, user_id, not_before, revoked_at, expires_at, \
+                      reason, actor FROM revocations";
+
+/// The newest cursor ever handed out (0 before the first entry); AUTOINCREMENT keeps it in
+/// `sqlite_sequence` even when the newest entries have been swept.
+async fn latest_cursor(conn: &mut SqliteConnection) -> StoreResult<i64> {
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'revocations'")
+            .fetch_optional(conn)
+            .await
+            .map_err(db_err)?;
+    Ok(seq.unwrap_or(0))
+}
+
+async fn exists(conn: &mut SqliteConnection, sql: &str, key: &str) -> StoreResult<bool> {
+    Ok(sqlx::query(sql)
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?
+        .is_some())
+}
+
+/// Whether `revocation` may be recorded: `Ok(false)` for a repeat of a token or session entry,
+/// [`StoreError::NotFound`] when what it names does not exist.
+async fn check_target(conn: &mut SqliteConnection, target: &RevocationTarget) -> StoreResult<bool> {
+    match target {
+        RevocationTarget::Token { jti, .. } => {
+            Ok(!exists(conn, "SELECT 1 FROM revocations WHERE jti = ?", jti).await?)
+        }
+        RevocationTarget::Session { sid, .. } => {
+            if exists(
+                &mut *conn,
+                "SELECT 1 FROM revocations WHERE sid = ?",
+                sid.as_str(),
+            )
+            .await?
+            {
+                return Ok(false);
+            }
+            let known = exists(
+                &mut *conn,
+                "SELECT 1 FROM sessions WHERE sid = ?",
+                sid.as_str(),
+            )
+            .await?
+                || exists(
+                    &mut *conn,
+                    "SELECT 1 FROM refresh_tokens WHERE sid = ? AND revoked_at IS NULL",
+                    sid.as_str(),
+                )
+                .await?;
+            if known {
+                Ok(true)
+            } else {
+                Err(StoreError::NotFound)
+            }
+        }
+        RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
+            if exists(conn, "SELECT 1 FROM users WHERE id = ?", user_id.as_str()).await? {
+                Ok(true)
+            } else {
+                Err(StoreError::NotFound)
+            }
+        }
+        RevocationTarget::Global => Ok(true),
+    }
+}
+
+/// The (sid, client) pairs to notify when sessions end: clients that took part in a session
+/// being deleted, and clients holding an unrevoked refresh token being revoked. Read before the
+/// deletes and updates.
+async fn participants(
+    conn: &mut SqliteConnection,
+    sessions_where: &str,
+    tokens_where: &str,
+    binds: &[&str],
+    not_before: Option<i64>,
+) -> StoreResult<Vec<(String, String, String)>> {
+    let sql = format!(
+        "SELECT sc.sid AS sid, sc.client_id AS client_id, s.user_id AS user_id \
+         FROM session_clients sc JOIN sessions s ON s.sid = sc.sid WHERE {sessions_where} \
+         UNION SELECT sid, client_id, user_id FROM refresh_tokens \
+         WHERE revoked_at IS NULL AND {tokens_where} ORDER BY sid, client_id"
+    );
+    let mut query = sqlx::query(&sql);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    if let Some(nb) = not_before {
+        query = query.bind(nb);
+    }
+    let rows = query.fetch_all(conn).await.map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                get(row, "sid")?,
+                get(row, "client_id")?,
+                get(row, "user_id")?,
+            ))
+        })
+        .collect()
+}
+
+/// Queues a back-channel logout for each pair whose client has a back-channel logout URI;
+/// returns how many were queued.
+async fn queue_logouts(
+    conn: &mut SqliteConnection,
+    pairs: &[(String, String, String)],
+    now: OffsetDateTime,
+) -> StoreResult<u64> {
+    let mut queued = 0;
+    for (sid, client_id, user_id) in pairs {
+        let done = sqlx::query(
+            "INSERT INTO backchannel_deliveries (client_id, user_id, sid, jti, created_at, \
+             next_attempt_at) SELECT id, ?, ?, ?, ?, ? FROM clients \
+             WHERE id = ? AND backchannel_logout_uri IS NOT NULL",
+        )
+        .bind(user_id)
+        .bind(sid)
+        .bind(new_jti())
+        .bind(to_secs(now))
+        .bind(to_secs(now))
+        .bind(client_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        queued += done.rows_affected();
+    }
+    Ok(queued)
+}
+
+/// Applies the effects of a recorded entry on sessions and refresh tokens.
+async fn apply_effects(
+    conn: &mut SqliteConnection,
+    revocation: &Revocation,
+) -> StoreResult<(Vec<SessionId>, u64, u64)> {
+    let now = to_secs(revocation.revoked_at);
+    let not_before = revocation.not_before.map(to_secs);
+    let (pairs, sessions_sql, tokens_sql, key): (_, &str, String, Option<&str>) =
+        match &revocation.target {
+            RevocationTarget::Token { .. } | RevocationTarget::UserClaims { .. } => {
+                return Ok((Vec::new(), 0, 0))
+            }
+            RevocationTarget::Session { sid, .. } => (
+                participants(&mut *conn, "sc.sid = ?", "sid = ?", &[sid.as_str()], None).await?,
+                "sid = ?",
+                "sid = ?".to_owned(),
+                Some(sid.as_str()),
+            ),
+            RevocationTarget::User { user_id } => (
+                participants(
+                    &mut *conn,
+                    "s.user_id = ?",
+                    "user_id = ? AND issued_at < ?",
+                    &[user_id.as_str()],
+                    not_before,
+                )
+                .await?,
+                "user_id = ?",
+                "user_id = ? AND issued_at < ?".to_owned(),
+                Some(user_id.as_str()),
+            ),
+            // A global entry ends no browser session (a session cookie is not a token), and its
+            // refresh tokens fail at their next use; there is no one session to notify about.
+            RevocationTarget::Global => (Vec::new(), "", "issued_at < ?".to_owned(), None),
+        };
+
+    let mut sessions_ended = Vec::new();
+    if let Some(key) = key {
+        let sids: Vec<String> = sqlx::query_scalar(&format!(
+            "DELETE FROM sessions WHERE {sessions_sql} RETURNING sid"
+        ))
+        .bind(key)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        sessions_ended = sids.into_iter().map(SessionId::from_stored).collect();
+        sessions_ended.sort();
+    }
+    let sql = format!(
+        "UPDATE refresh_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND {tokens_sql}"
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    if let Some(key) = key {
+        query = query.bind(key);
+    }
+    if let Some(nb) = not_before {
+        query = query.bind(nb);
+    }
+    let revoked = query
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    let queued = queue_logouts(conn, &pairs, revocation.revoked_at).await?;
+    Ok((sessions_ended, revoked, queued))
+}
+
+fn audit_target(target: &RevocationTarget) -> String {
+    match target {
+        RevocationTarget::Token { jti, .. } => jti.clone(),
+        RevocationTarget::Session { sid, .. } => sid.to_string(),
+        RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
+            user_id.to_string()
+        }
+        RevocationTarget::Global => "*".to_owned(),
+    }
+}
 
 #[async_trait::async_trait]
 impl RevocationStore for SqliteStore {
-    async fn revoke_access_token(&self, jti: &str, expires_at: OffsetDateTime) -> StoreResult<()> {
-        // One statement: concurrent revocations of one token end with the later expiry.
-        sqlx::query(
-            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) \
-             ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+    async fn revoke(&self, revocation: &Revocation) -> StoreResult<Option<RevocationOutcome>> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        if !check_target(&mut tx, &revocation.target).await? {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(None);
+        }
+        let (jti, sid, user_id) = match &revocation.target {
+            RevocationTarget::Token { jti, .. } => (Some(jti.as_str()), None, None),
+            RevocationTarget::Session { sid, user_id } => {
+                (None, Some(sid.as_str()), Some(user_id.as_str()))
+            }
+            RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
+                (None, None, Some(user_id.as_str()))
+            }
+            RevocationTarget::Global => (None, None, None),
+        };
+        let cursor: i64 = sqlx::query_scalar(
+            "INSERT INTO revocations (kind, jti, sid, user_id, not_before, revoked_at, \
+             expires_at, reason, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING cursor",
         )
+        .bind(revocation.kind().as_str())
         .bind(jti)
-        .bind(to_secs(expires_at))
-        .execute(&self.pool)
+        .bind(sid)
+        .bind(user_id)
+        .bind(revocation.not_before.map(to_secs))
+        .bind(to_secs(revocation.revoked_at))
+        .bind(to_secs(revocation.expires_at))
+        .bind(revocation.reason.as_str())
+        .bind(&revocation.actor)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+        let (sessions_ended, refresh_tokens_revoked, logout_notifications) =
+            apply_effects(&mut tx, revocation).await?;
+        let detail = serde_json::json!({
+            "cursor": cursor,
+            "sessions_ended": sessions_ended.len(),
+            "refresh_tokens_revoked": refresh_tokens_revoked,
+            "logout_notifications": logout_notifications,
+        });
+        insert_audit(
+            &mut tx,
+            &AuditEvent::new(
+                revocation.revoked_at,
+                revocation.actor.clone(),
+                revocation.kind().as_str(),
+                audit_target(&revocation.target),
+                Some(revocation.reason.as_str().to_owned()),
+                detail.to_string(),
+            ),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(RevocationOutcome {
+            entry: RevocationEntry {
+                cursor,
+                revocation: revocation.clone(),
+            },
+            sessions_ended,
+            refresh_tokens_revoked,
+            logout_notifications,
+        }))
     }
 
-    async fn is_access_token_revoked(&self, jti: &str, now: OffsetDateTime) -> StoreResult<bool> {
-        let row =
-            sqlx::query("SELECT 1 FROM revoked_access_tokens WHERE jti = ? AND expires_at > ?")
-                .bind(jti)
-                .bind(to_secs(now))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
+    async fn is_access_token_revoked(
+        &self,
+        token: &TokenFacts<'_>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        // The terms mirror `Revocation::covers`: by jti; by sid; a user's (or claims) entry for
+        // the token's subject, for a user's token (one with a sid) issued before it; a global
+        // entry for any token issued before it. Session rows have no not_before, so the third
+        // term never matches them.
+        let row = sqlx::query(
+            "SELECT 1 FROM revocations WHERE expires_at > ? AND ( \
+                 jti = ? \
+                 OR (sid = ?) \
+                 OR (? IS NOT NULL AND user_id = ? AND not_before > ?) \
+                 OR (kind = 'global-revoked' AND not_before > ?)) \
+             LIMIT 1",
+        )
+        .bind(to_secs(now))
+        .bind(token.jti)
+        .bind(token.sid)
+        .bind(token.sid)
+        .bind(token.sub)
+        .bind(token.iat)
+        .bind(token.iat)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(row.is_some())
     }
 
-    async fn delete_expired_revocations(&self, now: OffsetDateTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at <= ?")
-            .bind(to_secs(now))
-            .execute(&self.pool)
+    async fn latest_not_before(
+        &self,
+        user: Option<&UserId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>> {
+        let latest: Option<i64> = sqlx::query_scalar(
+            "SELECT max(not_before) FROM revocations WHERE expires_at > ? AND not_before IS NOT NULL \
+             AND (kind = 'global-revoked' OR user_id = ?)",
+        )
+        .bind(to_secs(now))
+        .bind(user.map(UserId::as_str))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        latest
+            .map(|secs| from_secs(secs, "revocations.not_before"))
+            .transpose()
+    }
+
+    async fn revocations_after(&self, after: i64, limit: u32) -> StoreResult<FeedRead> {
+        // One read transaction: the horizon, the newest cursor and the rows agree.
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let horizon: i64 = sqlx::query_scalar("SELECT horizon FROM revocation_feed WHERE id = 1")
+            .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
+        let latest = latest_cursor(&mut tx).await?;
+        let answer = if after > latest {
+            FeedRead::Ahead
+        } else if after < horizon {
+            FeedRead::Behind
+        } else {
+            let rows = sqlx::query(&format!(
+                "{SELECT} WHERE cursor > ? ORDER BY cursor LIMIT ?"
+            ))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            FeedRead::Entries(rows.iter().map(decode).collect::<StoreResult<_>>()?)
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(answer)
+    }
+
+    async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<FeedSnapshot> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let cursor = latest_cursor(&mut tx).await?;
+        let rows = sqlx::query(&format!("{SELECT} WHERE expires_at > ? ORDER BY cursor"))
+            .bind(to_secs(now))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(FeedSnapshot {
+            entries: rows.iter().map(decode).collect::<StoreResult<_>>()?,
+            cursor,
+        })
+    }
+
+    async fn delete_expired_revocations(&self, now: OffsetDateTime) -> StoreResult<u64> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE revocation_feed SET horizon = max(horizon, \
+             coalesce((SELECT max(cursor) FROM revocations WHERE expires_at <= ?), 0)) \
+             WHERE id = 1",
+        )
+        .bind(to_secs(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let done = sqlx::query("DELETE FROM revocations WHERE expires_at <= ?")
+            .bind(to_secs(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected())
     }
+
+    async fn count_revocations(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM revocations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(count.unsigned_abs())
+    }
+}
+
+/// Rebuilds an entry from its row; a row the domain would not accept is a
+/// [`StoreError::Backend`].
+fn decode(row: &SqliteRow) -> StoreResult<RevocationEntry> {
+    let cursor: i64 = get(row, "cursor")?;
+    let what = |col: &str| format!("revocation {cursor}, column {col}");
+    let bad = |col: &str| StoreError::Backend(format!("{}: missing or invalid", what(col)));
+    let kind: String = get(row, "kind")?;
+    let kind = RevocationKind::parse(&kind).ok_or_else(|| bad("kind"))?;
+    let reason: String = get(row, "reason")?;
+    let reason = RevocationReason::parse(&reason).ok_or_else(|| bad("reason"))?;
+    let expires_at = from_secs(get(row, "expires_at")?, &what("expires_at"))?;
+    let user = || -> StoreResult<UserId> {
+        get::<Option<String>>(row, "user_id")?
+            .map(UserId::from_stored)
+            .ok_or_else(|| bad("user_id"))
+    };
+    let target = match kind {
+        RevocationKind::TokenRevoked => RevocationTarget::Token {
+            jti: get::<Option<String>>(row, "jti")?.ok_or_else(|| bad("jti"))?,
+            expires_at,
+        },
+        RevocationKind::SessionRevoked => RevocationTarget::Session {
+            sid: SessionId::from_stored(
+                get::<Option<String>>(row, "sid")?.ok_or_else(|| bad("sid"))?,
+            ),
+            user_id: user()?,
+        },
+        RevocationKind::CredentialChange => RevocationTarget::User { user_id: user()? },
+        RevocationKind::TokenClaimsChange => RevocationTarget::UserClaims { user_id: user()? },
+        RevocationKind::GlobalRevoked => RevocationTarget::Global,
+    };
+    let not_before = get::<Option<i64>>(row, "not_before")?
+        .map(|secs| from_secs(secs, &what("not_before")))
+        .transpose()?;
+    Ok(RevocationEntry {
+        cursor,
+        revocation: Revocation {
+            target,
+            revoked_at: from_secs(get(row, "revoked_at")?, &what("revoked_at"))?,
+            not_before,
+            expires_at,
+            reason,
+            actor: get(row, "actor")?,
+        },
+    })
 }

@@ -2,10 +2,10 @@
 
 use super::convert::{db_err, from_json, from_secs, get, to_json, to_secs, unique_violation};
 use super::SqliteStore;
-use crate::{SessionStore, StoreError, StoreResult};
+use crate::{SessionStore, SessionSummary, StoreError, StoreResult};
 use sqlx::sqlite::SqliteRow;
 use tessera_core::client::SecretHash;
-use tessera_core::{BrowserSession, SessionId, UserId};
+use tessera_core::{BrowserSession, ClientId, SessionId, UserId};
 use time::OffsetDateTime;
 
 const SELECT: &str = "SELECT sid, secret_hash, user_id, auth_time, amr, created_at, expires_at \
@@ -98,6 +98,32 @@ impl SessionStore for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn list_user_sessions(&self, user: &UserId) -> StoreResult<Vec<SessionSummary>> {
+        let rows = sqlx::query(&format!(
+            "{SELECT} WHERE user_id = ? ORDER BY created_at DESC, sid"
+        ))
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut summaries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let session = decode(row)?;
+            let clients: Vec<String> = sqlx::query_scalar(
+                "SELECT client_id FROM session_clients WHERE sid = ? ORDER BY client_id",
+            )
+            .bind(session.sid.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            summaries.push(SessionSummary {
+                session,
+                clients: clients.into_iter().map(ClientId::from_stored).collect(),
+            });
+        }
+        Ok(summaries)
     }
 
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {

@@ -51,6 +51,7 @@ async fn add(store: &dyn tessera_store::Store, args: ClientAddArgs) -> anyhow::R
         grant_types: args.grant_types,
         scopes: args.scopes,
         is_first_party: args.first_party,
+        backchannel_logout_uri: args.backchannel_logout_uri,
     };
     let (client, secret) = admin::add_client(store, new, &SystemClock).await?;
     print_client(&client);
@@ -92,6 +93,10 @@ fn print_client(c: &Client) {
     println!(
         "post_logout_redirect_uris: {}",
         join(&c.post_logout_redirect_uris)
+    );
+    println!(
+        "backchannel_logout_uri: {}",
+        c.backchannel_logout_uri.as_ref().map_or("", |u| u.as_str())
     );
     println!("first_party: {}", c.is_first_party);
     println!("created: {}", super::format_time(c.created_at));

@@ -1,0 +1,120 @@
+//! Making revocations, and issuing tokens after one.
+//!
+//! Every trigger (logout, the revocation endpoint, a replayed code, an operator command, a
+//! password change, …) builds a [`Revocation`] and records it here, so each is logged the same
+//! way and announced to the feed and the back-channel logout worker of this process at once
+//! (other processes notice through the store within a poll interval).
+
+use crate::app::AppState;
+use tessera_core::{AuditEvent, Revocation, RevocationReason, RevocationTarget, UserId};
+use tessera_store::{RevocationOutcome, Store, StoreError};
+use time::OffsetDateTime;
+
+/// Records `revocation` in the store (with its effects on sessions, refresh tokens and the
+/// back-channel logout queue, and its audit record) and logs it. `None` when it repeats a token
+/// or session revocation that exists already.
+pub async fn record(
+    store: &dyn Store,
+    revocation: &Revocation,
+) -> Result<Option<RevocationOutcome>, StoreError> {
+    let outcome = store.revoke(revocation).await?;
+    match &outcome {
+        Some(done) => tracing::info!(
+            kind = %revocation.kind(),
+            reason = %revocation.reason,
+            actor = %revocation.actor,
+            target = ?revocation.target,
+            cursor = done.entry.cursor,
+            sessions_ended = done.sessions_ended.len(),
+            refresh_tokens_revoked = done.refresh_tokens_revoked,
+            logout_notifications = done.logout_notifications,
+            "revocation recorded"
+        ),
+        None => tracing::info!(
+            kind = %revocation.kind(),
+            target = ?revocation.target,
+            "already revoked; nothing changed"
+        ),
+    }
+    Ok(outcome)
+}
+
+impl AppState {
+    /// Revokes `target` now, for `reason`, on behalf of `actor` (see [`record`]), and wakes this
+    /// server's feed streams and back-channel logout worker.
+    pub async fn revoke(
+        &self,
+        target: RevocationTarget,
+        reason: RevocationReason,
+        actor: impl Into<String>,
+    ) -> Result<Option<RevocationOutcome>, StoreError> {
+        let revocation = Revocation::new(
+            target,
+            self.clock.now(),
+            self.lifetimes.access_token,
+            reason,
+            actor,
+        );
+        let outcome = record(self.store.as_ref(), &revocation).await?;
+        if let Some(done) = &outcome {
+            self.feed_cursor.send_if_modified(|latest| {
+                let newer = done.entry.cursor > *latest;
+                if newer {
+                    *latest = done.entry.cursor;
+                }
+                newer
+            });
+            if done.logout_notifications > 0 {
+                self.backchannel_wake.notify_one();
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Appends an event that changes nothing else to the audit trail, and logs it. A failure to
+    /// write is logged, not returned: the change the event describes has happened either way.
+    pub async fn audit(
+        &self,
+        actor: impl Into<String>,
+        action: &str,
+        target: &str,
+        reason: Option<&str>,
+        detail: serde_json::Value,
+    ) {
+        let event = AuditEvent::new(
+            self.clock.now(),
+            actor,
+            action,
+            target,
+            reason.map(str::to_owned),
+            detail.to_string(),
+        );
+        tracing::warn!(
+            actor = %event.actor,
+            action = %event.action,
+            target = %event.target,
+            reason = event.reason.as_deref().unwrap_or("-"),
+            detail = %event.detail,
+            "audit"
+        );
+        if let Err(err) = self.store.append_audit(&event).await {
+            tracing::error!(error = %err, action, "could not write the audit record");
+        }
+    }
+
+    /// The instant to stamp new tokens for `user` (or, with `None`, tokens of no user) with.
+    ///
+    /// Normally now. Right after a user or global revocation, tokens stamped with the current
+    /// second would be covered by it (see `tessera_core::revocation`), so this waits until the
+    /// entry's `not_before` (at most a second) and returns it.
+    pub async fn issuance_time(&self, user: Option<&UserId>) -> Result<OffsetDateTime, StoreError> {
+        let now = self.clock.now();
+        match self.store.latest_not_before(user, now).await? {
+            Some(not_before) if not_before > now => {
+                tokio::time::sleep(self.clock.wait_until(not_before)).await;
+                Ok(self.clock.now().max(not_before))
+            }
+            _ => Ok(now),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! [`AuditStore`] for SQLite.
+
+use super::convert::{db_err, from_secs, get, to_secs};
+use super::SqliteStore;
+use crate::{AuditStore, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
+use tessera_core::AuditEvent;
+
+const SELECT: &str = "SELECT id, at, actor, action, target, reason, detail FROM audit_events";
+
+/// Appends `event` on `conn` (a pooled connection or an open transaction); returns its id.
+pub(super) async fn insert_audit(
+    conn: &mut SqliteConnection,
+    event: &AuditEvent,
+) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO audit_events (at, actor, action, target, reason, detail) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(to_secs(event.at))
+    .bind(&event.actor)
+    .bind(&event.action)
+    .bind(&event.target)
+    .bind(event.reason.as_deref())
+    .bind(&event.detail)
+    .fetch_one(conn)
+    .await
+    .map_err(db_err)
+}
+
+#[async_trait::async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<i64> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert_audit(&mut conn, event).await
+    }
+
+    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM ({SELECT} ORDER BY id DESC LIMIT ?) ORDER BY id"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(decode).collect()
+    }
+
+    async fn audit_after(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query(&format!("{SELECT} WHERE id > ? ORDER BY id LIMIT ?"))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(decode).collect()
+    }
+}
+
+fn decode(row: &SqliteRow) -> StoreResult<AuditEvent> {
+    let id: i64 = get(row, "id")?;
+    Ok(AuditEvent {
+        id,
+        at: from_secs(get(row, "at")?, &format!("audit event {id}, column at"))?,
+        actor: get(row, "actor")?,
+        action: get(row, "action")?,
+        target: get(row, "target")?,
+        reason: get(row, "reason")?,
+        detail: get(row, "detail")?,
+    })
+}

@@ -102,6 +102,9 @@ pub struct Inner {
     pub feed_cursor: tokio::sync::watch::Sender<i64>,
     /// Wakes the back-channel logout worker when a revocation here queued deliveries.
     pub backchannel_wake: Arc<tokio::sync::Notify>,
+    /// Set when the server begins a graceful shutdown, so that responses that never end on
+    /// their own (revocation feed streams) end and let it finish.
+    pub shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
 impl Deref for AppState {
@@ -235,6 +238,7 @@ pub async fn open(
         dummy_password_hash,
         feed_cursor: tokio::sync::watch::Sender::new(0),
         backchannel_wake: Arc::new(tokio::sync::Notify::new()),
+        shutting_down: tokio::sync::watch::Sender::new(false),
     }));
     Ok((
         state,

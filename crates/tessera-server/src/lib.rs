@@ -8,9 +8,11 @@
 pub mod access_token;
 pub mod admin;
 pub mod app;
+pub mod backchannel;
 pub mod config;
 mod cookies;
 pub mod error;
+pub mod feed;
 pub mod hashing;
 mod health;
 pub mod kek_source;
@@ -60,6 +62,12 @@ pub fn router(state: AppState) -> Router {
             routes::USERINFO,
             get(oidc::userinfo::get).post(oidc::userinfo::post),
         )
+        .route(
+            routes::END_SESSION,
+            get(oidc::logout::get).post(oidc::logout::post),
+        )
+        .route(routes::REVOCATION_FEED, get(feed::get))
+        .route(routes::REVOCATION_STREAM, get(feed::stream))
         .route(routes::HEALTHZ, get(health::healthz))
         .route(routes::READYZ, get(health::readyz))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
@@ -93,18 +101,30 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
-/// A background task re-reads the signing keys from the store periodically, so a rotation made
-/// by `tessera keys rotate` (another process) takes effect without a restart, and purges expired
-/// records.
+/// Background tasks re-read the signing keys from the store periodically, so a rotation made
+/// by `tessera keys rotate` (another process) takes effect without a restart, and purge expired
+/// records; watch the store for revocations made elsewhere (for the feed streams); and deliver
+/// back-channel logout tokens.
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let refresher = tokio::spawn(housekeeping(state.clone()));
+    let background = [
+        tokio::spawn(housekeeping(state.clone())),
+        tokio::spawn(feed::watch_store(state.clone())),
+        tokio::spawn(backchannel::run_worker(state.clone())),
+    ];
+    let shutting_down = state.shutting_down.clone();
+    let shutdown = async move {
+        shutdown.await;
+        shutting_down.send_replace(true);
+    };
     let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
-    refresher.abort();
+    for task in background {
+        task.abort();
+    }
     result
 }
 

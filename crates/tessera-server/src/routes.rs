@@ -24,3 +24,9 @@ pub const USERINFO: &str = "/userinfo";
 pub const REVOKE: &str = "/oauth/revoke";
 /// Token introspection (RFC 7662).
 pub const INTROSPECT: &str = "/oauth/introspect";
+/// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+pub const END_SESSION: &str = "/logout";
+/// The revocation feed for resource servers: entries after a cursor.
+pub const REVOCATION_FEED: &str = "/revocations";
+/// The revocation feed as Server-Sent Events.
+pub const REVOCATION_STREAM: &str = "/revocations/stream";

@@ -146,7 +146,7 @@ pub fn issue(
         };
         Some(
             id_signer
-                .sign_jwt("JWT", &claims)
+                .sign_jwt(crate::oidc::sign_in::ID_TOKEN_TYP, &claims)
                 .map_err(OAuthError::internal)?,
         )
     } else {

@@ -39,6 +39,7 @@ async fn rotate_algs(app: &TestApp, algs: &[Algorithm]) -> Vec<String> {
         algs,
         &tessera_server::app::lifetimes(config),
         Duration::seconds(config.keys.retirement_grace_seconds.into()),
+        false,
         &app.clock,
     )
     .await

@@ -284,6 +284,7 @@ async fn disabling_the_user_makes_their_tokens_inactive_at_introspection() {
         s.app.state.store.as_ref(),
         "ada@example.com",
         true,
+        &tessera_server::app::lifetimes(s.app.config()),
         &s.app.clock,
     )
     .await

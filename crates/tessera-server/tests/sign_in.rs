@@ -212,6 +212,7 @@ async fn wrong_credentials_get_one_message_whoever_asks() {
         s.app.state.store.as_ref(),
         "bob@example.com",
         true,
+        &tessera_server::app::lifetimes(s.app.config()),
         &s.app.clock,
     )
     .await

@@ -652,9 +652,14 @@ async fn codes_of_disabled_or_removed_users_are_refused() {
 
     let bob = app.add_user("bob@example.com", None, None, &[]).await;
     let issued = app.issue_code(&client, &bob, CodeOptions::default()).await;
-    tessera_server::admin::remove_user(app.state.store.as_ref(), "bob@example.com")
-        .await
-        .unwrap();
+    tessera_server::admin::remove_user(
+        app.state.store.as_ref(),
+        "bob@example.com",
+        &tessera_server::app::lifetimes(app.config()),
+        &app.clock,
+    )
+    .await
+    .unwrap();
     assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
 }
 
@@ -831,9 +836,14 @@ async fn refresh_fails_for_disabled_and_removed_users() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = str_of(&body, "refresh_token").to_owned();
 
-    tessera_server::admin::remove_user(app.state.store.as_ref(), "alice@example.com")
-        .await
-        .unwrap();
+    tessera_server::admin::remove_user(
+        app.state.store.as_ref(),
+        "alice@example.com",
+        &tessera_server::app::lifetimes(app.config()),
+        &app.clock,
+    )
+    .await
+    .unwrap();
     assert_invalid_grant(app.refresh(&client, &token, None).await).await;
 }
 
@@ -878,16 +888,15 @@ async fn a_refreshed_id_token_keeps_auth_time_and_shows_the_current_profile() {
     assert_eq!(at["roles"], serde_json::json!(["auditor"]));
     assert_eq!(at["auth_time"], signed_in_at);
 
-    // A password set meanwhile shows in can_reauthenticate.
-    tessera_server::admin::set_password(
-        app.state.store.as_ref(),
-        &app.state.passwords,
-        "alice@example.com",
-        TEST_PASSWORD.to_owned().into(),
-        &app.clock,
-    )
-    .await
-    .unwrap();
+    // A password set meanwhile shows in can_reauthenticate. (Set in the store directly: the
+    // operator action also revokes every token of the user, as revocation_triggers.rs shows.)
+    let hash = app
+        .state
+        .passwords
+        .hash(TEST_PASSWORD.to_owned().into())
+        .await;
+    app.update_user(&user, |u| u.password_hash = Some(hash))
+        .await;
     let token = str_of(&body, "refresh_token");
     let (_, _, body) = json(app.refresh(&client, token, None).await).await;
     let id = id_claims(&app, &client, &body["id_token"]).await;

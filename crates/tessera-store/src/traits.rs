@@ -291,8 +291,9 @@ pub trait RevocationStore: Send + Sync {
     /// - a user entry deletes every browser session of the user and revokes their refresh
     ///   tokens issued before `not_before`;
     /// - a global entry revokes every refresh token issued before `not_before`;
-    /// - for every session deleted, and every sid whose refresh tokens were revoked, each client
-    ///   that took part in it and has a back-channel logout URI gets a delivery queued.
+    /// - for a session or user entry, for every session deleted and every sid whose refresh
+    ///   tokens were revoked, each client that took part in it and has a back-channel logout URI
+    ///   gets a delivery queued (a global entry queues none: it ends no session).
     ///
     /// Returns `None`, changing nothing, when a token or session entry for the same jti or sid
     /// exists already (revoking twice). [`StoreError::NotFound`](crate::StoreError::NotFound)

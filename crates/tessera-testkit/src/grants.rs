@@ -217,7 +217,12 @@ impl TestApp {
         user: &User,
         options: CodeOptions,
     ) -> IssuedCode {
-        let now: OffsetDateTime = self.clock.now();
+        // As the authorization endpoint does: after a revocation of this user, wait for it.
+        let now: OffsetDateTime = self
+            .state
+            .issuance_time(Some(&user.id))
+            .await
+            .expect("store");
         let session = match options.session {
             Some(session) => session,
             None => self.create_session(user, &options.amr).await,

@@ -51,6 +51,12 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect and end users' browser sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Read the audit trail (revocations, logouts, detected token reuse).
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Args)]
@@ -114,13 +120,24 @@ pub enum UserCommand {
     List,
     /// Show one user.
     Show { email: String },
-    /// Disable a user: no sign-in, no tokens.
+    /// Disable a user: no sign-in, and every token and session of the user is revoked.
     Disable { email: String },
     /// Enable a disabled user.
     Enable { email: String },
-    /// Remove a user.
+    /// Remove a user, revoking every token and session of the user first.
     Remove { email: String },
-    /// Set a user's password (prompted, or read from standard input).
+    /// Log the user out everywhere: revoke every token and end every session of the user.
+    RevokeTokens { email: String },
+    /// Replace a user's roles; their access tokens are revoked so refreshed ones carry the new
+    /// roles (sessions and refresh tokens stay).
+    SetRoles {
+        email: String,
+        /// Role (repeatable); none clears the roles.
+        #[arg(long = "role", value_name = "R")]
+        roles: Vec<String>,
+    },
+    /// Set a user's password (prompted, or read from standard input). Every token and session
+    /// of the user is revoked.
     SetPassword {
         email: String,
         /// Read the password from standard input instead of prompting.
@@ -151,7 +168,32 @@ pub enum KeysCommand {
         /// Algorithm to rotate (repeatable) [default: every configured algorithm].
         #[arg(long = "alg", value_name = "ALG")]
         algs: Vec<String>,
+        /// Suspected key compromise: unpublish the old keys now and revoke every token issued
+        /// until now (users' browser sessions stay).
+        #[arg(long)]
+        revoke_all: bool,
     },
     /// List signing keys: kid, alg, state, created, retires-at.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// List a user's browser sessions: sid, created, authenticated, expires, clients.
+    List { email: String },
+    /// Log out one device: end the session, revoke its tokens, notify its clients.
+    Revoke { sid: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the newest audit records, oldest first.
+    Tail {
+        /// How many records.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u32,
+        /// Keep printing new records as they are written.
+        #[arg(short, long)]
+        follow: bool,
+    },
 }

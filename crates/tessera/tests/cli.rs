@@ -152,6 +152,22 @@ async fn client_credentials(server: &Server, id: &str, secret: &str) -> Value {
         .unwrap()
 }
 
+/// The kids a running server publishes in its JWKS.
+async fn published_kids(server: &Server) -> Vec<String> {
+    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn verify(server: &Server, token: &str) -> Value {
     let http = reqwest::Client::new();
     let discovery: Value = http
@@ -552,28 +568,11 @@ async fn keys_rotate_reaches_a_running_server() {
     assert!(states.contains(&(new_kid.as_str(), "active")), "{list}");
 
     // The running server picks the new key up by itself (bounded wait, no timing assertion).
-    let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let jwks: Value = http
-            .get(server.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let kids: Vec<&str> = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap())
-            .collect();
-        if kids.contains(&new_kid.as_str()) {
-            assert!(
-                kids.contains(&old_kid.as_str()),
-                "the old key stays published"
-            );
+        let kids = published_kids(&server).await;
+        if kids.contains(&new_kid) {
+            assert!(kids.contains(&old_kid), "the old key stays published");
             break;
         }
         assert!(
@@ -616,4 +615,216 @@ fn configuration_from_env_and_flags() {
         .unwrap();
     let message = fails(&output);
     assert!(message.contains("use https"), "{message}");
+}
+
+/// Puts a browser session for `email` into the store at `dir`, with `client` taking part in it
+/// (it received a code there), as a sign-in through the hosted pages would; returns the sid.
+async fn seed_session(dir: &Path, email: &str, client: &str) -> String {
+    use tessera_core::client::SecretHash;
+    use tessera_core::{AuthorizationCode, BrowserSession, ClientId, Email, ScopeSet, SessionId};
+    let store = tessera_store::sqlite::SqliteStore::open(&dir.join("tessera-data/tessera.db"))
+        .await
+        .unwrap();
+    use tessera_store::{CodeStore, SessionStore, UserStore};
+    let user = store
+        .find_user_by_email(&Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let session = BrowserSession {
+        sid: SessionId::generate(),
+        secret_hash: SecretHash::of(&tessera_core::random::token(32)),
+        user_id: user.id.clone(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        created_at: now,
+        expires_at: now + time::Duration::days(1),
+    };
+    store.create_session(&session).await.unwrap();
+    let code = AuthorizationCode {
+        code_hash: SecretHash::of(&tessera_core::random::token(32)),
+        client_id: ClientId::parse(client).unwrap(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        redirect_uri_in_request: true,
+        user_id: user.id,
+        sid: session.sid.clone(),
+        scope: ScopeSet::parse("openid").unwrap(),
+        nonce: None,
+        code_challenge: None,
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        acr: None,
+        family_id: tessera_core::random::token(16),
+        access_token_jti: tessera_core::revocation::new_jti(),
+        issued_at: now,
+        expires_at: now + time::Duration::seconds(60),
+    };
+    store.create_code(&code).await.unwrap();
+    store.close().await;
+    session.sid.to_string()
+}
+
+#[tokio::test]
+async fn session_revocation_and_audit_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&tessera(
+        d,
+        &["user", "add", "ada@example.com", "--role", "dev"],
+        None,
+    ));
+    ok(&tessera(
+        d,
+        &[
+            "client",
+            "add",
+            "web",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--backchannel-logout-uri",
+            "https://app.example.com/backchannel",
+        ],
+        None,
+    ));
+    let shown = ok(&tessera(d, &["client", "show", "web"], None));
+    assert!(
+        shown.contains("backchannel_logout_uri: https://app.example.com/backchannel"),
+        "{shown}"
+    );
+    let err = fails(&tessera(
+        d,
+        &[
+            "client",
+            "add",
+            "bad",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--backchannel-logout-uri",
+            "http://app.example.com/backchannel",
+        ],
+        None,
+    ));
+    assert!(err.contains("loopback"), "{err}");
+
+    let laptop = seed_session(d, "ada@example.com", "web").await;
+    let phone = seed_session(d, "ada@example.com", "web").await;
+    let list = ok(&tessera(d, &["session", "list", "ada@example.com"], None));
+    assert_eq!(list.lines().count(), 3, "header and two sessions: {list}");
+    assert!(list.contains(&laptop) && list.contains(&phone), "{list}");
+    assert!(list.lines().skip(1).all(|l| l.ends_with("\tweb")), "{list}");
+
+    let revoked = ok(&tessera(d, &["session", "revoke", &laptop], None));
+    assert!(revoked.contains("1 clients to notify"), "{revoked}");
+    let list = ok(&tessera(d, &["session", "list", "ada@example.com"], None));
+    assert!(!list.contains(&laptop) && list.contains(&phone), "{list}");
+    // Twice, or an unknown sid: a clear error, nothing recorded.
+    for sid in [laptop.as_str(), "nope"] {
+        let err = fails(&tessera(d, &["session", "revoke", sid], None));
+        assert!(err.contains("not found"), "{err}");
+    }
+
+    let roles = ok(&tessera(
+        d,
+        &["user", "set-roles", "ada@example.com", "--role", "ops"],
+        None,
+    ));
+    assert!(roles.contains("roles of ada@example.com: ops"), "{roles}");
+    let everywhere = ok(&tessera(
+        d,
+        &["user", "revoke-tokens", "ada@example.com"],
+        None,
+    ));
+    assert!(everywhere.contains("1 sessions ended"), "{everywhere}");
+    let err = fails(&tessera(
+        d,
+        &["user", "revoke-tokens", "bob@example.com"],
+        None,
+    ));
+    assert!(err.contains("not found"), "{err}");
+    assert_eq!(
+        ok(&tessera(d, &["session", "list", "ada@example.com"], None)).trim(),
+        "no sessions"
+    );
+
+    let audit = ok(&tessera(d, &["audit", "tail"], None));
+    let actions: Vec<(&str, &str, &str)> = audit
+        .lines()
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols[1], cols[2], cols[4])
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("cli", "session-revoked", "admin-revoke"),
+            ("cli", "token-claims-change", "roles-change"),
+            ("cli", "credential-change", "admin-revoke"),
+        ],
+        "{audit}"
+    );
+    let last = ok(&tessera(d, &["audit", "tail", "-n", "1"], None));
+    assert!(
+        last.contains("credential-change") && last.lines().count() == 1,
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn keys_rotate_revoke_all_takes_back_tokens_at_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = d.join("tessera.toml");
+    std::fs::write(&config, "[keys]\nrefresh_interval_seconds = 1\n").unwrap();
+    let config = config.to_str().unwrap();
+    let server = Server::start(d, &["--config", config], &[]);
+    let secret = secret_from(&ok(&tessera(
+        d,
+        &["client", "add", "api", "--scope", "api:read"],
+        None,
+    )));
+    let token = client_credentials(&server, "api", &secret).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let introspect = |token: String| {
+        let request = http
+            .post(server.url("/oauth/introspect"))
+            .basic_auth("api", Some(&secret))
+            .form(&[("token", token)]);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(introspect(token.clone()).await["active"], true);
+
+    let rotated = ok(&tessera(
+        d,
+        &["--config", config, "keys", "rotate", "--revoke-all"],
+        None,
+    ));
+    assert!(
+        rotated.contains("every token issued until now is revoked"),
+        "{rotated}"
+    );
+    // The server reads revocations from the store on every request: inactive at once.
+    assert_eq!(introspect(token).await["active"], false);
+    let list = ok(&tessera(d, &["keys", "list"], None));
+    let old_kid = list
+        .lines()
+        .find(|l| l.contains("\texpired\t"))
+        .unwrap_or_else(|| panic!("the old key is retired at once: {list}"))
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The running server drops it from the JWKS at its next key refresh (bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if !published_kids(&server).await.contains(&old_kid) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the old key stayed published");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -164,14 +164,30 @@ pub async fn current_session(
 /// The `sub` of an ID token this issuer signed (expired ones included: a hint names a user, it
 /// does not authenticate one).
 pub fn subject_of_id_token_hint(state: &AppState, hint: &str) -> Option<String> {
+    id_token_hint_claims(state, hint)?["sub"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The claims of `hint` if it is an ID token of this issuer: signed with a published key, `typ`
+/// `JWT` (so an access token, `at+jwt`, or a logout token, `logout+jwt`, signed with the same
+/// keys is not one), `iss` this issuer. Expiry is not checked: an expired ID token still names
+/// its user and session (OpenID Connect Core §3.1.2.1, RP-Initiated Logout §2).
+pub fn id_token_hint_claims(state: &AppState, hint: &str) -> Option<serde_json::Value> {
     let jwks: JwkSet = serde_json::from_slice(&state.keys.jwks_json()).ok()?;
     let verified = tessera_jose::verify_compact(hint, &jwks, &Algorithm::ALL).ok()?;
-    let claims: serde_json::Value = verified.claims().ok()?;
-    if claims["iss"] != state.issuer.as_str() {
+    if !verified
+        .typ()
+        .is_some_and(|typ| typ.eq_ignore_ascii_case(ID_TOKEN_TYP))
+    {
         return None;
     }
-    claims["sub"].as_str().map(str::to_owned)
+    let claims: serde_json::Value = verified.claims().ok()?;
+    (claims["iss"] == state.issuer.as_str()).then_some(claims)
 }
+
+/// The `typ` header of Tessera's ID tokens.
+pub const ID_TOKEN_TYP: &str = "JWT";
 
 /// Continues a validated authorization request: silent success, login, or consent.
 pub async fn proceed(
@@ -297,7 +313,9 @@ pub async fn issue_code(
     session: &BrowserSession,
 ) -> Result<ClientRedirect, StoreError> {
     let code = BearerSecret::generate(CODE_BYTES);
-    let now = state.clock.now();
+    // The code is checked against revocations by its issue time when it is exchanged; right
+    // after a revocation of this user, a code stamped with the same second would be refused.
+    let now = state.issuance_time(Some(&session.user_id)).await?;
     let record = AuthorizationCode {
         code_hash: code.hash(),
         client_id: request.client_id.clone(),

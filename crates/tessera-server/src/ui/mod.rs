@@ -24,6 +24,7 @@ fn templates() -> &'static Environment<'static> {
             ("login.html", include_str!("../../templates/login.html")),
             ("consent.html", include_str!("../../templates/consent.html")),
             ("error.html", include_str!("../../templates/error.html")),
+            ("logout.html", include_str!("../../templates/logout.html")),
         ] {
             env.add_template(name, source)
                 .expect("shipped templates are valid");

@@ -20,6 +20,8 @@ use tessera_core::{
 use tessera_store::{Store, StoreError};
 use time::OffsetDateTime;
 
+mod audit;
+mod backchannel;
 mod cascades;
 mod codes;
 mod consents;
@@ -29,6 +31,8 @@ mod revocations;
 mod sessions;
 mod sign_in;
 
+pub use audit::*;
+pub use backchannel::*;
 pub use cascades::*;
 pub use codes::*;
 pub use consents::*;
@@ -72,6 +76,7 @@ macro_rules! contract_suite {
             sessions_reauthenticate_missing_or_clashing,
             sessions_delete_keeps_tokens_bound_to_the_sid,
             sessions_delete_expired_boundary,
+            sessions_list_user_sessions_newest_first_with_clients,
             codes_round_trip_through_redemption,
             codes_redeem_first_then_replayed,
             codes_duplicate_hash_conflicts,
@@ -92,6 +97,23 @@ macro_rules! contract_suite {
             revocations_revoke_until_expiry_boundary,
             revocations_revoke_again_changes_nothing,
             revocations_delete_expired_boundary,
+            revocations_session_entry_ends_the_session_and_its_tokens,
+            revocations_session_entry_for_an_unknown_sid_is_not_found,
+            revocations_session_entry_makes_later_refresh_tokens_born_revoked,
+            revocations_user_entry_ends_everything_issued_before,
+            revocations_claims_entry_covers_only_access_tokens,
+            revocations_global_entry_covers_every_older_token,
+            revocations_latest_not_before_takes_the_newest_live_entry,
+            revocations_feed_pages_in_cursor_order,
+            revocations_snapshot_holds_only_live_entries,
+            revocations_feed_readers_behind_a_sweep_resync,
+            revocations_state_stays_bounded,
+            audit_each_revocation_appends_one_record,
+            audit_append_and_read_back,
+            backchannel_session_revocation_queues_one_delivery_per_client,
+            backchannel_claim_lease_retry_and_finish,
+            backchannel_claims_are_limited_and_go_with_the_client,
+            backchannel_user_revocation_notifies_every_session_and_client,
             consents_round_trip_and_upsert,
             consents_need_an_existing_user_and_client,
             login_requests_round_trip,

@@ -3,7 +3,7 @@
 use super::sign_in::{code, fresh_hash, refresh, session, user_and_client};
 use super::{strings, t, user};
 use tessera_core::{BrowserSession, CodeRedemption, SessionId};
-use tessera_store::{Store, StoreError};
+use tessera_store::{SessionSummary, Store, StoreError};
 
 /// Sessions come back exactly as stored, by sid and by the hash of their cookie secret; unknown
 /// sids and secrets find nothing.
@@ -255,4 +255,76 @@ pub async fn sessions_delete_expired_boundary(store: &dyn Store) {
     assert_eq!(store.delete_expired_sessions(t(101)).await.unwrap(), 1);
     assert_eq!(store.find_session(&next_second.sid).await.unwrap(), None);
     assert_eq!(store.find_session(&later.sid).await.unwrap(), Some(later));
+}
+
+/// `list_user_sessions` lists the user's sessions newest first, each with the clients that
+/// received a code in it (once each, in id order); codes for a sid without a session record no
+/// participation, and deleting a client removes it from the lists.
+pub async fn sessions_list_user_sessions_newest_first_with_clients(store: &dyn Store) {
+    let (ada, b_app) = user_and_client(store, "ada@example.com", "b-app").await;
+    let a_app = super::public("a-app");
+    let c_app = super::public("c-app");
+    store.create_client(&a_app).await.unwrap();
+    store.create_client(&c_app).await.unwrap();
+    let bob = user("bob@example.com");
+    store.create_user(&bob).await.unwrap();
+    assert!(store.list_user_sessions(&ada.id).await.unwrap().is_empty());
+
+    let begun_at = |secs: i64, user| {
+        let (mut s, _) = session(user, 3600);
+        s.created_at = t(secs);
+        s.auth_time = t(secs);
+        s
+    };
+    let oldest = begun_at(0, &ada);
+    let newest = begun_at(50, &ada);
+    let middle = begun_at(20, &ada);
+    let bobs = begun_at(100, &bob);
+    for s in [&oldest, &newest, &middle, &bobs] {
+        store.create_session(s).await.unwrap();
+    }
+    let give_code = |client, sid: &SessionId, user| {
+        let mut issued = code(user, client, 60);
+        issued.sid = sid.clone();
+        issued
+    };
+    for issued in [
+        give_code(&b_app, &newest.sid, &ada),
+        give_code(&a_app, &newest.sid, &ada),
+        give_code(&a_app, &newest.sid, &ada),
+        give_code(&c_app, &oldest.sid, &ada),
+        give_code(&c_app, &SessionId::generate(), &ada),
+        give_code(&a_app, &bobs.sid, &bob),
+    ] {
+        store.create_code(&issued).await.unwrap();
+    }
+
+    let summary = |session: &BrowserSession, clients: &[&tessera_core::Client]| SessionSummary {
+        session: session.clone(),
+        clients: clients.iter().map(|c| c.id.clone()).collect(),
+    };
+    assert_eq!(
+        store.list_user_sessions(&ada.id).await.unwrap(),
+        vec![
+            summary(&newest, &[&a_app, &b_app]),
+            summary(&middle, &[]),
+            summary(&oldest, &[&c_app]),
+        ]
+    );
+    assert_eq!(
+        store.list_user_sessions(&bob.id).await.unwrap(),
+        vec![summary(&bobs, &[&a_app])]
+    );
+    assert!(store
+        .list_user_sessions(&tessera_core::UserId::generate())
+        .await
+        .unwrap()
+        .is_empty());
+
+    store.delete_client(&b_app.id).await.unwrap();
+    store.delete_session(&middle.sid).await.unwrap();
+    assert_eq!(
+        store.list_user_sessions(&ada.id).await.unwrap(),
+        vec![summary(&newest, &[&a_app]), summary(&oldest, &[&c_app])]
+    );
 }

@@ -12,7 +12,7 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     let store = store.as_ref();
     let clock = SystemClock;
     match command {
-        KeysCommand::Rotate { algs } => {
+        KeysCommand::Rotate { algs, revoke_all } => {
             let algs = if algs.is_empty() {
                 let mut algs = vec![config.tokens.access_token_alg, config.tokens.id_token_alg];
                 algs.dedup();
@@ -33,11 +33,17 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
                 &algs,
                 &app::lifetimes(config),
                 grace,
+                revoke_all,
                 &clock,
             )
             .await?;
             for (alg, kid) in algs.iter().zip(kids) {
                 println!("new active {alg} key: {kid}");
+            }
+            if revoke_all {
+                println!(
+                    "the old keys are unpublished and every token issued until now is revoked"
+                );
             }
             println!(
                 "running servers pick the new keys up within {} s",

@@ -1,8 +1,10 @@
 //! One module per command family.
 
+mod audit;
 mod client;
 mod keys;
 mod serve;
+mod session;
 mod user;
 
 use crate::cli::{Cli, Command, GlobalArgs, LogFormatArg};
@@ -32,6 +34,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(command) => client::run(&config, command).await,
         Command::User(command) => user::run(&config, command).await,
         Command::Keys(command) => keys::run(&config, command).await,
+        Command::Session(command) => session::run(&config, command).await,
+        Command::Audit(command) => audit::run(&config, command).await,
     }
 }
 

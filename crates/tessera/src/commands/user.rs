@@ -13,6 +13,7 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
     let store = store.as_ref();
     let hashing = HashingPool::new(Default::default(), 1);
     let clock = SystemClock;
+    let lifetimes = app::lifetimes(config);
     match command {
         UserCommand::Add(UserAddArgs {
             email,
@@ -46,16 +47,30 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Show { email } => print_user(&admin::find_user(store, &email).await?),
         UserCommand::Disable { email } => {
-            admin::set_user_disabled(store, &email, true, &clock).await?;
-            println!("disabled {email}");
+            admin::set_user_disabled(store, &email, true, &lifetimes, &clock).await?;
+            println!("disabled {email}; every token and session of the user is revoked");
         }
         UserCommand::Enable { email } => {
-            admin::set_user_disabled(store, &email, false, &clock).await?;
+            admin::set_user_disabled(store, &email, false, &lifetimes, &clock).await?;
             println!("enabled {email}");
         }
         UserCommand::Remove { email } => {
-            admin::remove_user(store, &email).await?;
+            admin::remove_user(store, &email, &lifetimes, &clock).await?;
             println!("removed {email}");
+        }
+        UserCommand::RevokeTokens { email } => {
+            let done = admin::revoke_user_tokens(store, &email, &lifetimes, &clock).await?;
+            println!(
+                "revoked every token of {email}: {} sessions ended, {} refresh tokens revoked, \
+                 {} clients to notify",
+                done.sessions_ended.len(),
+                done.refresh_tokens_revoked,
+                done.logout_notifications
+            );
+        }
+        UserCommand::SetRoles { email, roles } => {
+            let user = admin::set_roles(store, &email, roles, &lifetimes, &clock).await?;
+            println!("roles of {email}: {}", user.roles.join(","));
         }
         UserCommand::SetPassword {
             email,
@@ -70,8 +85,8 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                     )?,
                 )
             };
-            admin::set_password(store, &hashing, &email, password, &clock).await?;
-            println!("password set for {email}");
+            admin::set_password(store, &hashing, &email, password, &lifetimes, &clock).await?;
+            println!("password set for {email}; every token and session of the user is revoked");
         }
     }
     Ok(())

@@ -43,6 +43,26 @@ impl VerifiedJws {
     pub fn claims<T: serde::de::DeserializeOwned>(&self) -> Result<T, JoseError> {
         Ok(serde_json::from_slice(&self.payload)?)
     }
+
+    /// Parses the payload as JWT claims the strict way: UTF-8 holding one JSON object without
+    /// duplicate members (with duplicates, two parsers may disagree about which `exp` or `aud`
+    /// applies).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`JoseError::Malformed`] for anything else.
+    pub fn claims_object(&self) -> Result<Map<String, Value>, JoseError> {
+        let text = std::str::from_utf8(&self.payload)
+            .map_err(|_| JoseError::Malformed("claims are not UTF-8"))?;
+        parse_strict_object(text, Part::Claims)
+    }
+}
+
+/// Which part of a token is being parsed, for error messages.
+#[derive(Clone, Copy)]
+enum Part {
+    Header,
+    Claims,
 }
 
 /// Verifies a JWS compact serialization (such as a JWT) against `jwks`, accepting only the
@@ -101,7 +121,7 @@ pub fn verify_compact(
         b64::decode(header_b64).map_err(|_| JoseError::Malformed("header is not base64url"))?;
     let header_text = std::str::from_utf8(&header_bytes)
         .map_err(|_| JoseError::Malformed("header is not valid UTF-8"))?;
-    let header = parse_header(header_text)?;
+    let header = parse_strict_object(header_text, Part::Header)?;
 
     let alg_name = header
         .get("alg")
@@ -242,9 +262,9 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     &bytes[start..]
 }
 
-/// Parses the header as a JSON object, rejecting duplicate members: with duplicates, different
-/// parsers may disagree about which `alg` or `kid` applies.
-fn parse_header(text: &str) -> Result<Map<String, Value>, JoseError> {
+/// Parses a header or claims set as a JSON object, rejecting duplicate members: with
+/// duplicates, different parsers may disagree about which `alg`, `kid` or `exp` applies.
+fn parse_strict_object(text: &str, part: Part) -> Result<Map<String, Value>, JoseError> {
     let duplicate = Cell::new(false);
     let mut de = serde_json::Deserializer::from_str(text);
     de.deserialize_map(StrictObject {
@@ -252,11 +272,12 @@ fn parse_header(text: &str) -> Result<Map<String, Value>, JoseError> {
     })
     .and_then(|map| de.end().map(|()| map))
     .map_err(|_| {
-        if duplicate.get() {
-            JoseError::Malformed("header has duplicate members")
-        } else {
-            JoseError::Malformed("header is not a JSON object")
-        }
+        JoseError::Malformed(match (part, duplicate.get()) {
+            (Part::Header, true) => "header has duplicate members",
+            (Part::Header, false) => "header is not a JSON object",
+            (Part::Claims, true) => "claims have duplicate members",
+            (Part::Claims, false) => "claims are not a JSON object",
+        })
     })
 }
 
@@ -278,7 +299,7 @@ impl<'de> Visitor<'de> for StrictObject<'_> {
             let value = access.next_value::<Value>()?;
             if map.insert(name, value).is_some() {
                 self.duplicate.set(true);
-                return Err(serde::de::Error::custom("duplicate header member"));
+                return Err(serde::de::Error::custom("duplicate member"));
             }
         }
         Ok(map)
@@ -437,6 +458,35 @@ mod tests {
                     Err(JoseError::Malformed("header is not a JSON object"))
                 ),
                 "{h}"
+            );
+        }
+    }
+
+    #[test]
+    fn claims_object_is_strict() {
+        let verified = |payload: &[u8]| VerifiedJws {
+            header: Map::new(),
+            payload: payload.to_vec(),
+        };
+        let ok = verified(br#"{"exp":1,"aud":["a"]}"#)
+            .claims_object()
+            .unwrap();
+        assert_eq!(ok["exp"], 1);
+        for (payload, why) in [
+            (
+                &br#"{"exp":1,"exp":"2"}"#[..],
+                "claims have duplicate members",
+            ),
+            (&b"[1]"[..], "claims are not a JSON object"),
+            (&b"{\"sub\":\"\xff\"}"[..], "claims are not UTF-8"),
+            (&b"{} {}"[..], "claims are not a JSON object"),
+            (&b""[..], "claims are not a JSON object"),
+        ] {
+            let err = verified(payload).claims_object().unwrap_err();
+            assert!(
+                matches!(err, JoseError::Malformed(got) if got == why),
+                "{}: {err:?}",
+                String::from_utf8_lossy(payload)
             );
         }
     }

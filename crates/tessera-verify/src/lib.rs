@@ -37,7 +37,12 @@
 mod claims;
 mod clock;
 mod error;
+#[cfg(feature = "remote")]
+pub mod feed_sync;
 mod freshness;
+#[cfg(feature = "remote")]
+pub mod remote;
+pub mod revocation;
 mod verifier;
 
 pub use claims::{AccessToken, IdToken};

@@ -1,0 +1,1 @@
+//! Fetching the issuer's discovery document and JWKS over HTTP (being written).

@@ -1,0 +1,1 @@
+//! The in-memory mirror of Tessera's revocation feed (being written).

@@ -57,6 +57,9 @@ pub enum Command {
     /// Read the audit trail (revocations, logouts, detected token reuse).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check or decode a token.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[derive(Debug, Args)]
@@ -195,5 +198,30 @@ pub enum AuditCommand {
         /// Keep printing new records as they are written.
         #[arg(short, long)]
         follow: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Verify an access token (or, with --client-id, an ID token) against this installation's
+    /// published keys, as a resource server would, and say whether it is revoked.
+    Verify {
+        /// The expected issuer [default: the configured issuer].
+        #[arg(long, value_name = "URL")]
+        issuer: Option<String>,
+        /// The expected audience of an access token [default: the configured access-token
+        /// audience].
+        #[arg(long, value_name = "AUD")]
+        audience: Option<String>,
+        /// Verify an ID token issued to this client instead of an access token.
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// The token.
+        token: String,
+    },
+    /// Decode a token WITHOUT verifying it: print its header and claims.
+    Inspect {
+        /// The token.
+        token: String,
     },
 }

@@ -828,3 +828,74 @@ async fn keys_rotate_revoke_all_takes_back_tokens_at_a_running_server() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn token_verify_and_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = Server::start(d, &[], &[]);
+    let issuer = server.url("");
+    let issuer = issuer.trim_end_matches('/');
+    let secret = secret_from(&ok(&tessera(
+        d,
+        &["client", "add", "api", "--scope", "api:read"],
+        None,
+    )));
+    let token = client_credentials(&server, "api", &secret).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let valid = ok(&tessera(
+        d,
+        &["token", "verify", "--issuer", issuer, &token],
+        None,
+    ));
+    assert!(valid.starts_with("valid access token"), "{valid}");
+    assert!(valid.contains("\"client_id\": \"api\""), "{valid}");
+
+    let inspected = ok(&tessera(d, &["token", "inspect", &token], None));
+    assert!(inspected.starts_with("UNVERIFIED"), "{inspected}");
+    assert!(inspected.contains("\"typ\": \"at+jwt\""), "{inspected}");
+
+    // A wrong issuer, a tampered token, garbage: refused, exit status 1.
+    let err = fails(&tessera(
+        d,
+        &[
+            "token",
+            "verify",
+            "--issuer",
+            "https://evil.example",
+            &token,
+        ],
+        None,
+    ));
+    assert!(err.contains("INVALID access token"), "{err}");
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let err = fails(&tessera(
+        d,
+        &["token", "verify", "--issuer", issuer, &tampered],
+        None,
+    ));
+    assert!(err.contains("INVALID"), "{err}");
+    let err = fails(&tessera(d, &["token", "inspect", "garbage"], None));
+    assert!(err.contains("not a JWT"), "{err}");
+
+    // Revoked at the RFC 7009 endpoint: still well signed, but reported revoked.
+    let revoked = reqwest::Client::new()
+        .post(server.url("/oauth/revoke"))
+        .basic_auth("api", Some(&secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let err = fails(&tessera(
+        d,
+        &["token", "verify", "--issuer", issuer, &token],
+        None,
+    ));
+    assert!(err.contains("REVOKED"), "{err}");
+}

@@ -5,6 +5,7 @@ mod client;
 mod keys;
 mod serve;
 mod session;
+mod token;
 mod user;
 
 use crate::cli::{Cli, Command, GlobalArgs, LogFormatArg};
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(&config, command).await,
         Command::Session(command) => session::run(&config, command).await,
         Command::Audit(command) => audit::run(&config, command).await,
+        Command::Token(command) => token::run(&config, command).await,
     }
 }
 

@@ -194,27 +194,34 @@ impl Verifier {
         let claims = self.verify_jws(token, "at+jwt", &ACCESS_TOKEN_TYPES)?;
         let reader = ClaimReader(&claims);
         let (exp, iat) = self.check_common(&reader, &self.options.audience)?;
-        let token = AccessToken {
-            sub: reader.required_string("sub")?,
-            client_id: reader.required_string("client_id")?,
-            jti: reader.required_string("jti")?,
+        let sub = reader.required_string("sub")?;
+        let client_id = reader.required_string("client_id")?;
+        let jti = reader.required_string("jti")?;
+        let scopes = reader
+            .string("scope")?
+            .map(|s| {
+                s.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let sid = reader.string("sid")?;
+        let auth_time = reader.date("auth_time")?;
+        let roles = reader.strings("roles")?;
+        // The reader's borrow ends here, so the claims move into the result uncopied.
+        Ok(AccessToken {
+            sub,
+            client_id,
+            jti,
             iat,
             exp,
-            scopes: reader
-                .string("scope")?
-                .map(|s| {
-                    s.split(' ')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            sid: reader.string("sid")?,
-            auth_time: reader.date("auth_time")?,
-            roles: reader.strings("roles")?,
-            claims: claims.clone(),
-        };
-        Ok(token)
+            scopes,
+            sid,
+            auth_time,
+            roles,
+            claims,
+        })
     }
 
     /// Verifies an ID token issued to the client `client_id` (for a client, or a backend of
@@ -227,12 +234,16 @@ impl Verifier {
         let claims = self.verify_jws(token, ID_TOKEN_TYPE, &[ID_TOKEN_TYPE])?;
         let reader = ClaimReader(&claims);
         self.check_common(&reader, client_id)?;
+        let sub = reader.required_string("sub")?;
+        let auth_time = reader.required_date("auth_time")?;
+        let sid = reader.string("sid")?;
+        let nonce = reader.string("nonce")?;
         Ok(IdToken {
-            sub: reader.required_string("sub")?,
-            auth_time: reader.required_date("auth_time")?,
-            sid: reader.string("sid")?,
-            nonce: reader.string("nonce")?,
-            claims: claims.clone(),
+            sub,
+            auth_time,
+            sid,
+            nonce,
+            claims,
         })
     }
 

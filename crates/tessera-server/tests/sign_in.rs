@@ -469,6 +469,28 @@ async fn id_token_hint_for_another_user_requires_login() {
         .await
         .client();
     assert_eq!(query(&back)["error"], "invalid_request");
+
+    // So is Ada's access token: signed with the same keys and naming her, but not an ID token.
+    let back = log_in(
+        &browser,
+        browser
+            .get(&authorize_url(&s.app, &[("prompt", "login")]))
+            .await,
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await
+    .client();
+    let (_, body) = exchange(&s, &query(&back)["code"]).await;
+    let access_token = body["access_token"].as_str().unwrap().to_owned();
+    let back = browser
+        .get(&authorize_url(
+            &s.app,
+            &[("prompt", "none"), ("id_token_hint", &access_token)],
+        ))
+        .await
+        .client();
+    assert_eq!(query(&back)["error"], "invalid_request");
 }
 
 #[tokio::test]

@@ -459,3 +459,72 @@ async fn revocation_state_is_bounded_by_one_access_token_lifetime() {
     assert_eq!(s.store().count_revocations().await.unwrap(), 0);
     assert!(s.app.clock.now() > tessera_testkit::test_epoch());
 }
+
+/// A code issued before its session, its user or everything was revoked brings no tokens: the
+/// exchange checks the code against the revocations as the access token it would mint.
+#[tokio::test]
+async fn a_code_issued_before_a_revocation_cannot_be_exchanged() {
+    let s = setup().await;
+    let lifetimes = s.lifetimes();
+    let mut targets = Vec::new();
+    for _ in 0..3 {
+        targets.push(
+            s.app
+                .issue_code(&s.web, &s.alice, CodeOptions::scope("openid"))
+                .await,
+        );
+    }
+    // Session: logging out the device the code was issued in.
+    admin::revoke_session(
+        s.store(),
+        targets[0].session.sid.as_str(),
+        &lifetimes,
+        &s.app.clock,
+    )
+    .await
+    .unwrap();
+    let response = s.app.exchange_code(&s.web, &targets[0].code, None).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+
+    // User: a role change does not end sessions, but "log out everywhere" does; both codes that
+    // remain were issued before it.
+    admin::revoke_user_tokens(s.store(), "alice@example.com", &lifetimes, &s.app.clock)
+        .await
+        .unwrap();
+    for issued in &targets[1..] {
+        let response = s.app.exchange_code(&s.web, &issued.code, None).await;
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant", "{body}");
+    }
+
+    // Global: a code of Bob's issued before `keys rotate --revoke-all`-style revocation.
+    let bobs = s
+        .app
+        .issue_code(&s.web, &s.bob, CodeOptions::scope("openid"))
+        .await;
+    s.app
+        .state
+        .revoke(
+            tessera_core::RevocationTarget::Global,
+            RevocationReason::KeyRotation,
+            "test",
+        )
+        .await
+        .unwrap();
+    let body: Value = s
+        .app
+        .exchange_code(&s.web, &bobs.code, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    // A code issued afterwards works.
+    let (fresh, _) = s
+        .app
+        .sign_in(&s.web, &s.bob, CodeOptions::scope("openid"))
+        .await;
+    assert!(s.is_active(fresh["access_token"].as_str().unwrap()).await);
+}

@@ -1,34 +1,10 @@
 //! Tessera's real tokens, from a real sign-in over HTTP, verified by `tessera-verify` (the
 //! library resource servers use), which keeps both sides honest.
 
-use std::sync::Arc;
 use std::time::Duration;
-use tessera_core::Clock as _;
-use tessera_jose::JwkSet;
 use tessera_testkit::grants::CodeOptions;
-use tessera_testkit::{spawn_app, TestApp};
-use tessera_verify::{Clock, Verifier, VerifierOptions, VerifyError};
-
-/// The test server's manual clock, as tessera-verify reads time.
-#[derive(Debug)]
-struct AppClock(tessera_core::ManualClock);
-
-impl Clock for AppClock {
-    fn now_unix(&self) -> i64 {
-        self.0.now().unix_timestamp()
-    }
-}
-
-async fn verifier(app: &TestApp) -> Verifier {
-    let jwks: JwkSet =
-        serde_json::from_value(app.get_json("/.well-known/jwks.json").await).unwrap();
-    Verifier::with_clock(
-        VerifierOptions::new(&app.base_url, &app.state.access_token_audience),
-        jwks,
-        Arc::new(AppClock(app.clock.clone())),
-    )
-    .unwrap()
-}
+use tessera_testkit::spawn_app;
+use tessera_verify::VerifyError;
 
 #[tokio::test]
 async fn access_and_id_tokens_from_a_sign_in_verify() {
@@ -47,7 +23,7 @@ async fn access_and_id_tokens_from_a_sign_in_verify() {
     let (tokens, issued) = app
         .sign_in(&web, &user, CodeOptions::scope("openid roles"))
         .await;
-    let verifier = verifier(&app).await;
+    let verifier = app.verifier().await;
 
     let access = verifier
         .verify_access_token(tokens["access_token"].as_str().unwrap())
@@ -100,7 +76,8 @@ async fn client_credentials_tokens_verify_and_are_not_user_tokens() {
         .json()
         .await
         .unwrap();
-    let token = verifier(&app)
+    let token = app
+        .verifier()
         .await
         .verify_access_token(body["access_token"].as_str().unwrap())
         .unwrap();

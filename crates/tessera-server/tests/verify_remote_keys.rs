@@ -5,24 +5,13 @@
 use futures_util::future::join_all;
 use serde_json::Value;
 use std::sync::Arc;
-use tessera_core::Clock as _;
 use tessera_jose::{b64, JoseError};
 use tessera_server::admin;
 use tessera_testkit::grants::CodeOptions;
 use tessera_testkit::{spawn_app, TestApp};
 use tessera_verify::remote::{RemoteError, RemoteOptions, RemoteVerifier};
-use tessera_verify::{Clock, VerifierOptions, VerifyError};
+use tessera_verify::{VerifierOptions, VerifyError};
 use time::Duration;
-
-/// The test server's manual clock, as tessera-verify reads time: moving it moves both.
-#[derive(Debug)]
-struct AppClock(tessera_core::ManualClock);
-
-impl Clock for AppClock {
-    fn now_unix(&self) -> i64 {
-        self.0.now().unix_timestamp()
-    }
-}
 
 async fn discover(app: &TestApp) -> Result<RemoteVerifier, RemoteError> {
     discover_issuer(app, &app.base_url).await
@@ -31,7 +20,7 @@ async fn discover(app: &TestApp) -> Result<RemoteVerifier, RemoteError> {
 async fn discover_issuer(app: &TestApp, issuer: &str) -> Result<RemoteVerifier, RemoteError> {
     RemoteVerifier::discover_with(
         VerifierOptions::new(issuer, &app.state.access_token_audience),
-        RemoteOptions::default().clock(Arc::new(AppClock(app.clock.clone()))),
+        RemoteOptions::default().clock(app.verify_clock()),
     )
     .await
 }

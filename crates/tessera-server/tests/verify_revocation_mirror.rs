@@ -9,45 +9,23 @@ use std::sync::Arc;
 use std::time::Duration;
 use tessera_core::Clock as _;
 use tessera_core::{RevocationReason, RevocationTarget};
-use tessera_jose::JwkSet;
 use tessera_testkit::grants::CodeOptions;
 use tessera_testkit::{spawn_app, TestApp};
 use tessera_verify::feed_sync::FeedSync;
 use tessera_verify::revocation::{RevocationCheckError, RevocationMirror};
-use tessera_verify::{AccessToken, Clock, Verifier, VerifierOptions};
+use tessera_verify::AccessToken;
 use tokio::task::JoinHandle;
 
 const MAX_STALENESS: Duration = Duration::from_secs(30);
 /// A hang guard only: the tests never assert how fast the mirror follows.
 const HANG_GUARD: Duration = Duration::from_secs(10);
 
-/// The test server's manual clock, as tessera-verify reads time.
-#[derive(Debug)]
-struct AppClock(tessera_core::ManualClock);
-
-impl Clock for AppClock {
-    fn now_unix(&self) -> i64 {
-        self.0.now().unix_timestamp()
-    }
-}
-
-async fn verifier(app: &TestApp) -> Verifier {
-    let jwks: JwkSet =
-        serde_json::from_value(app.get_json("/.well-known/jwks.json").await).unwrap();
-    Verifier::with_clock(
-        VerifierOptions::new(&app.base_url, &app.state.access_token_audience),
-        jwks,
-        Arc::new(AppClock(app.clock.clone())),
-    )
-    .unwrap()
-}
-
 /// Starts a FeedSync for the confidential client `api` and waits for its first snapshot.
 async fn start_sync(app: &TestApp) -> (Arc<RevocationMirror>, JoinHandle<()>) {
     let secret = app.add_service_client("api", &[]).await;
     let mirror = Arc::new(RevocationMirror::new());
     let sync = FeedSync::new(&app.base_url, "api", secret, mirror.clone())
-        .with_clock(Arc::new(AppClock(app.clock.clone())))
+        .with_clock(app.verify_clock())
         .on_error(|err| eprintln!("feed sync: {err}"))
         .spawn();
     wait_for("the first snapshot", || mirror.last_synced_at().is_some()).await;
@@ -90,7 +68,7 @@ async fn a_revoked_session_is_refused_from_memory_shortly_after() {
         .await;
     let web = app.add_web_client("web", false, &["openid"], &[]).await;
     let (tokens, issued) = app.sign_in(&web, &user, CodeOptions::scope("openid")).await;
-    let verifier = verifier(&app).await;
+    let verifier = app.verifier().await;
     let (mirror, sync) = start_sync(&app).await;
 
     let token = verifier
@@ -133,7 +111,7 @@ async fn a_credential_change_covers_older_tokens_but_not_newer_ones() {
         )
         .await;
     let web = app.add_web_client("web", false, &["openid"], &[]).await;
-    let verifier = verifier(&app).await;
+    let verifier = app.verifier().await;
     let (old, _) = app.sign_in(&web, &user, CodeOptions::scope("openid")).await;
     let old = verifier
         .verify_access_token(old["access_token"].as_str().unwrap())
@@ -182,7 +160,7 @@ async fn a_mirror_that_stopped_syncing_fails_closed() {
         .await;
     let web = app.add_web_client("web", false, &["openid"], &[]).await;
     let (tokens, _) = app.sign_in(&web, &user, CodeOptions::scope("openid")).await;
-    let verifier = verifier(&app).await;
+    let verifier = app.verifier().await;
 
     // Before any sync, a mirror cannot tell: it refuses.
     let token = verifier

@@ -197,3 +197,4 @@ impl TestApp {
 pub mod browser;
 pub mod grants;
 pub mod independent;
+pub mod verify;

@@ -44,7 +44,7 @@ pub use alg::Algorithm;
 pub use error::JoseError;
 pub use jwk::{Jwk, JwkSet};
 pub use signing::SigningKey;
-pub use verify::{verify_compact, VerifiedJws, MAX_TOKEN_LEN};
+pub use verify::{verify_compact, VerifiedJws, VerifyingKeys, MAX_TOKEN_LEN};
 
 #[cfg(test)]
 mod test_support;

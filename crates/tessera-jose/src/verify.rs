@@ -4,8 +4,8 @@ use std::cell::Cell;
 use std::fmt;
 
 use aws_lc_rs::signature::{
-    RsaPublicKeyComponents, UnparsedPublicKey, VerificationAlgorithm, ECDSA_P256_SHA256_FIXED,
-    ED25519, RSA_PKCS1_2048_8192_SHA256,
+    ParsedPublicKey, RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519,
+    RSA_PKCS1_2048_8192_SHA256,
 };
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
@@ -95,6 +95,90 @@ pub fn verify_compact(
     jwks: &JwkSet,
     allowed: &[Algorithm],
 ) -> Result<VerifiedJws, JoseError> {
+    verify_with(
+        token,
+        allowed,
+        |kid, alg| select_key(jwks.keys.iter().map(|k| (k, k)), kid, alg),
+        |key, alg, message, signature| parse_public_key(key, alg)?.verify(message, signature),
+    )
+}
+
+/// A JWK Set with each key's public key parsed once, for a verifier that checks many tokens:
+/// [`verify_compact`](Self::verify_compact) applies exactly the rules of the free function
+/// [`verify_compact`], without decoding and parsing the key material again for every token.
+///
+/// ```
+/// use tessera_jose::{Algorithm, JwkSet, SigningKey, VerifyingKeys};
+///
+/// # fn main() -> Result<(), tessera_jose::JoseError> {
+/// let key = SigningKey::generate(Algorithm::EdDSA, "k1")?;
+/// let keys = VerifyingKeys::new(JwkSet { keys: vec![key.public_jwk().clone()] });
+/// let token = key.sign_jwt("JWT", &serde_json::json!({ "sub": "alice" }))?;
+/// assert_eq!(keys.verify_compact(&token, &[Algorithm::EdDSA])?.typ(), Some("JWT"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct VerifyingKeys {
+    jwks: JwkSet,
+    /// One entry per key of `jwks`, in the same order: the parsed key, or why its material is
+    /// unusable (reported only when a token selects that key, as the free function does).
+    parsed: Vec<Result<PublicKey, JoseError>>,
+}
+
+impl VerifyingKeys {
+    /// Parses every key of `jwks` for the algorithm its `alg` names. Keys that name no
+    /// supported algorithm, or whose material is unusable, are kept but never verify anything.
+    pub fn new(jwks: JwkSet) -> Self {
+        let parsed = jwks
+            .keys
+            .iter()
+            .map(|key| match Algorithm::parse(&key.alg) {
+                Some(alg) if key_fits(key, alg) => parse_public_key(key, alg),
+                _ => Err(JoseError::KeyAlgorithmMismatch),
+            })
+            .collect();
+        Self { jwks, parsed }
+    }
+
+    /// The key set these keys were parsed from.
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
+    }
+
+    /// Verifies a JWS compact serialization under the rules of the free function
+    /// [`verify_compact`].
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_compact`].
+    pub fn verify_compact(
+        &self,
+        token: &str,
+        allowed: &[Algorithm],
+    ) -> Result<VerifiedJws, JoseError> {
+        verify_with(
+            token,
+            allowed,
+            |kid, alg| select_key(self.jwks.keys.iter().zip(&self.parsed), kid, alg),
+            |parsed, _alg, message, signature| match parsed {
+                Ok(key) => key.verify(message, signature),
+                Err(JoseError::KeyRejected(why)) => Err(JoseError::KeyRejected(why.clone())),
+                // `key_fits` held when the key was selected, so it was parsed.
+                Err(_) => Err(JoseError::KeyAlgorithmMismatch),
+            },
+        )
+    }
+}
+
+/// The rules of [`verify_compact`], with the key lookup (`select`, given the header's `kid`
+/// and algorithm) and the signature check (`verify`) supplied by the caller.
+fn verify_with<K>(
+    token: &str,
+    allowed: &[Algorithm],
+    select: impl FnOnce(&str, Algorithm) -> Result<K, JoseError>,
+    verify: impl FnOnce(K, Algorithm, &[u8], &[u8]) -> Result<(), JoseError>,
+) -> Result<VerifiedJws, JoseError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JoseError::TooLarge {
             len: token.len(),
@@ -143,7 +227,7 @@ pub fn verify_compact(
         .ok_or(JoseError::Malformed(
             "kid header is missing or not a string",
         ))?;
-    let key = select_key(jwks, kid, alg)?;
+    let key = select(kid, alg)?;
 
     let payload =
         b64::decode(payload_b64).map_err(|_| JoseError::Malformed("payload is not base64url"))?;
@@ -151,17 +235,22 @@ pub fn verify_compact(
         .map_err(|_| JoseError::Malformed("signature is not base64url"))?;
     let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
 
-    verify_with_jwk(key, alg, signing_input, &signature)?;
+    verify(key, alg, signing_input, &signature)?;
     Ok(VerifiedJws { header, payload })
 }
 
-/// Picks the key for `kid` that fits `alg`, distinguishing "no such kid" from "wrong key type".
-fn select_key<'a>(jwks: &'a JwkSet, kid: &str, alg: Algorithm) -> Result<&'a Jwk, JoseError> {
+/// Picks the key for `kid` that fits `alg` among `(jwk, handle)` pairs, returning its handle
+/// and distinguishing "no such kid" from "wrong key type".
+fn select_key<'a, H>(
+    keys: impl Iterator<Item = (&'a Jwk, H)>,
+    kid: &str,
+    alg: Algorithm,
+) -> Result<H, JoseError> {
     let mut found_kid = false;
-    for key in jwks.keys.iter().filter(|k| k.kid == kid) {
+    for (key, handle) in keys.filter(|(k, _)| k.kid == kid) {
         found_kid = true;
         if key_fits(key, alg) {
-            return Ok(key);
+            return Ok(handle);
         }
     }
     Err(if found_kid {
@@ -185,13 +274,20 @@ fn key_fits(key: &Jwk, alg: Algorithm) -> bool {
         && (key.use_.is_empty() || key.use_ == "sig")
 }
 
-/// Checks `signature` over `message` with the public key in `key` (already known to fit `alg`).
-fn verify_with_jwk(
-    key: &Jwk,
-    alg: Algorithm,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), JoseError> {
+/// A public key parsed by aws-lc-rs, ready to verify signatures of its algorithm.
+#[derive(Debug)]
+struct PublicKey(ParsedPublicKey);
+
+impl PublicKey {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
+        self.0
+            .verify_sig(message, signature)
+            .map_err(|_| JoseError::BadSignature)
+    }
+}
+
+/// Parses the public key in `key` (already known to fit `alg`).
+fn parse_public_key(key: &Jwk, alg: Algorithm) -> Result<PublicKey, JoseError> {
     let member = |value: &Option<String>, what: &'static str| -> Result<Vec<u8>, JoseError> {
         let text = value
             .as_deref()
@@ -199,7 +295,7 @@ fn verify_with_jwk(
         b64::decode(text)
             .map_err(|_| JoseError::KeyRejected(format!("JWK {what} is not base64url")))
     };
-    match alg {
+    let parsed = match alg {
         Algorithm::RS256 => {
             let n = member(&key.n, "n")?;
             let e = member(&key.e, "e")?;
@@ -210,12 +306,7 @@ fn verify_with_jwk(
                     "RSA modulus is shorter than 2048 bits".to_owned(),
                 ));
             }
-            let parsed = RsaPublicKeyComponents { n, e }
-                .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-                .map_err(JoseError::key_rejected)?;
-            parsed
-                .verify_sig(message, signature)
-                .map_err(|_| JoseError::BadSignature)
+            RsaPublicKeyComponents { n, e }.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         }
         Algorithm::ES256 => {
             let x = member(&key.x, "x")?;
@@ -229,7 +320,7 @@ fn verify_with_jwk(
             point[0] = 0x04;
             point[1..33].copy_from_slice(&x);
             point[33..].copy_from_slice(&y);
-            verify_unparsed(&ECDSA_P256_SHA256_FIXED, &point, message, signature)
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point).parse()
         }
         Algorithm::EdDSA => {
             let x = member(&key.x, "x")?;
@@ -238,22 +329,10 @@ fn verify_with_jwk(
                     "Ed25519 public key must be 32 bytes".to_owned(),
                 ));
             }
-            verify_unparsed(&ED25519, &x, message, signature)
+            UnparsedPublicKey::new(&ED25519, &x).parse()
         }
-    }
-}
-
-fn verify_unparsed(
-    algorithm: &'static dyn VerificationAlgorithm,
-    public_key: &[u8],
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), JoseError> {
-    UnparsedPublicKey::new(algorithm, public_key)
-        .parse()
-        .map_err(JoseError::key_rejected)?
-        .verify_sig(message, signature)
-        .map_err(|_| JoseError::BadSignature)
+    };
+    parsed.map(PublicKey).map_err(JoseError::key_rejected)
 }
 
 /// Removes leading zero octets, which some encoders add to RSA integers.
@@ -314,6 +393,19 @@ mod tests {
 
     const ALL: &[Algorithm] = &Algorithm::ALL;
 
+    /// Verifies with the free function and with pre-parsed [`VerifyingKeys`], demanding the
+    /// same answer, so every rule below is shown to hold on both paths.
+    fn verify_both(
+        token: &str,
+        jwks: &JwkSet,
+        allowed: &[Algorithm],
+    ) -> Result<VerifiedJws, JoseError> {
+        let free = verify_compact(token, jwks, allowed);
+        let parsed = VerifyingKeys::new(jwks.clone()).verify_compact(token, allowed);
+        assert_eq!(format!("{free:?}"), format!("{parsed:?}"), "{token}");
+        free
+    }
+
     fn jwks() -> JwkSet {
         Algorithm::ALL
             .iter()
@@ -333,7 +425,7 @@ mod tests {
         for alg in Algorithm::ALL {
             let k = key(alg);
             let t = forge(k, header(alg.as_str(), k.kid()).as_bytes(), PAYLOAD);
-            let v = verify_compact(&t, &jwks(), ALL).unwrap();
+            let v = verify_both(&t, &jwks(), ALL).unwrap();
             assert_eq!(v.payload, PAYLOAD);
         }
     }
@@ -342,7 +434,7 @@ mod tests {
     fn empty_payload_is_allowed() {
         let k = key(Algorithm::ES256);
         let t = forge(k, header("ES256", k.kid()).as_bytes(), b"");
-        assert!(verify_compact(&t, &jwks(), ALL).unwrap().payload.is_empty());
+        assert!(verify_both(&t, &jwks(), ALL).unwrap().payload.is_empty());
     }
 
     #[test]
@@ -364,7 +456,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    verify_compact(&bad, &jwks(), ALL),
+                    verify_both(&bad, &jwks(), ALL),
                     Err(JoseError::Malformed("expected exactly three segments"))
                 ),
                 "{bad}"
@@ -378,12 +470,12 @@ mod tests {
         let t = k.sign_jwt("JWT", &serde_json::json!({})).unwrap();
         let (rest, _sig) = t.rsplit_once('.').unwrap();
         assert!(matches!(
-            verify_compact(&format!("{rest}."), &jwks(), ALL),
+            verify_both(&format!("{rest}."), &jwks(), ALL),
             Err(JoseError::Malformed("empty signature segment"))
         ));
         let (_h, rest) = t.split_once('.').unwrap();
         assert!(matches!(
-            verify_compact(&format!(".{rest}"), &jwks(), ALL),
+            verify_both(&format!(".{rest}"), &jwks(), ALL),
             Err(JoseError::Malformed("empty header segment"))
         ));
     }
@@ -397,12 +489,12 @@ mod tests {
             h.push(' ');
         }
         let t = forge(k, h.as_bytes(), PAYLOAD);
-        verify_compact(&t, &jwks(), ALL).unwrap();
+        verify_both(&t, &jwks(), ALL).unwrap();
         let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
         let padding = "=".repeat((4 - parts[0].len() % 4) % 4);
         let padded = format!("{}{padding}.{}.{}", parts[0], parts[1], parts[2]);
         assert!(matches!(
-            verify_compact(&padded, &jwks(), ALL),
+            verify_both(&padded, &jwks(), ALL),
             Err(JoseError::Malformed("header is not base64url"))
         ));
 
@@ -413,7 +505,7 @@ mod tests {
         }
         let std_alphabet = parts.join(".");
         assert!(matches!(
-            verify_compact(&std_alphabet, &jwks(), ALL),
+            verify_both(&std_alphabet, &jwks(), ALL),
             Err(JoseError::Malformed("signature is not base64url"))
         ));
 
@@ -421,7 +513,7 @@ mod tests {
         // still happen before the signature is trusted).
         let bad_payload = format!("{}.{}*.{}", parts[0], parts[1], parts[2]);
         assert!(matches!(
-            verify_compact(&bad_payload, &jwks(), ALL),
+            verify_both(&bad_payload, &jwks(), ALL),
             Err(JoseError::Malformed(_))
         ));
     }
@@ -436,7 +528,7 @@ mod tests {
         h.splice(pos + 4..pos + 4, [b'"', 0xff, 0xfe, b'"']);
         let t = forge(k, &h, PAYLOAD);
         assert!(matches!(
-            verify_compact(&t, &jwks(), ALL),
+            verify_both(&t, &jwks(), ALL),
             Err(JoseError::Malformed("header is not valid UTF-8"))
         ));
     }
@@ -454,7 +546,7 @@ mod tests {
             let t = forge(k, h.as_bytes(), PAYLOAD);
             assert!(
                 matches!(
-                    verify_compact(&t, &jwks(), ALL),
+                    verify_both(&t, &jwks(), ALL),
                     Err(JoseError::Malformed("header is not a JSON object"))
                 ),
                 "{h}"
@@ -498,7 +590,7 @@ mod tests {
         let h = format!(r#"{{"alg":"HS256","alg":"EdDSA","kid":"{}"}}"#, k.kid());
         let t = forge(k, h.as_bytes(), PAYLOAD);
         assert!(matches!(
-            verify_compact(&t, &jwks(), ALL),
+            verify_both(&t, &jwks(), ALL),
             Err(JoseError::Malformed("header has duplicate members"))
         ));
     }
@@ -513,7 +605,7 @@ mod tests {
         ] {
             let t = forge(k, h.as_bytes(), PAYLOAD);
             assert!(matches!(
-                verify_compact(&t, &jwks(), ALL),
+                verify_both(&t, &jwks(), ALL),
                 Err(JoseError::Malformed(
                     "alg header is missing or not a string"
                 ))
@@ -528,7 +620,7 @@ mod tests {
             let t = forge(k, header(alg, k.kid()).as_bytes(), PAYLOAD);
             assert!(
                 matches!(
-                    verify_compact(&t, &jwks(), ALL),
+                    verify_both(&t, &jwks(), ALL),
                     Err(JoseError::UnsupportedAlgorithm(ref a)) if a == alg
                 ),
                 "{alg}"
@@ -540,14 +632,14 @@ mod tests {
             b64::encode(header("none", k.kid())),
             b64::encode(PAYLOAD)
         );
-        assert!(verify_compact(&unsigned, &jwks(), ALL).is_err());
+        assert!(verify_both(&unsigned, &jwks(), ALL).is_err());
         let unsigned = format!(
             "{}.{}.AA",
             b64::encode(header("none", k.kid())),
             b64::encode(PAYLOAD)
         );
         assert!(matches!(
-            verify_compact(&unsigned, &jwks(), ALL),
+            verify_both(&unsigned, &jwks(), ALL),
             Err(JoseError::UnsupportedAlgorithm(_))
         ));
     }
@@ -559,11 +651,11 @@ mod tests {
             let t = k.sign_jwt("JWT", &serde_json::json!({})).unwrap();
             let others: Vec<Algorithm> = ALL.iter().copied().filter(|a| *a != alg).collect();
             assert!(matches!(
-                verify_compact(&t, &jwks(), &others),
+                verify_both(&t, &jwks(), &others),
                 Err(JoseError::UnsupportedAlgorithm(ref a)) if a == alg.as_str()
             ));
             assert!(matches!(
-                verify_compact(&t, &jwks(), &[]),
+                verify_both(&t, &jwks(), &[]),
                 Err(JoseError::UnsupportedAlgorithm(_))
             ));
         }
@@ -580,7 +672,7 @@ mod tests {
             let t = forge(k, h.as_bytes(), PAYLOAD);
             assert!(
                 matches!(
-                    verify_compact(&t, &jwks(), ALL),
+                    verify_both(&t, &jwks(), ALL),
                     Err(JoseError::CriticalHeader)
                 ),
                 "{crit}"
@@ -594,7 +686,7 @@ mod tests {
         for h in [r#"{"alg":"ES256"}"#, r#"{"alg":"ES256","kid":7}"#] {
             let t = forge(k, h.as_bytes(), PAYLOAD);
             assert!(matches!(
-                verify_compact(&t, &jwks(), ALL),
+                verify_both(&t, &jwks(), ALL),
                 Err(JoseError::Malformed(
                     "kid header is missing or not a string"
                 ))
@@ -607,12 +699,12 @@ mod tests {
         let k = key(Algorithm::ES256);
         let t = forge(k, header("ES256", "someone-else").as_bytes(), PAYLOAD);
         assert!(matches!(
-            verify_compact(&t, &jwks(), ALL),
+            verify_both(&t, &jwks(), ALL),
             Err(JoseError::UnknownKey)
         ));
         let t = k.sign_jwt("JWT", &serde_json::json!({})).unwrap();
         assert!(matches!(
-            verify_compact(&t, &JwkSet::default(), ALL),
+            verify_both(&t, &JwkSet::default(), ALL),
             Err(JoseError::UnknownKey)
         ));
     }
@@ -628,14 +720,14 @@ mod tests {
         };
         let t = ec.sign_jwt("JWT", &serde_json::json!({})).unwrap();
         assert!(matches!(
-            verify_compact(&t, &set, ALL),
+            verify_both(&t, &set, ALL),
             Err(JoseError::KeyAlgorithmMismatch)
         ));
         // With both keys present, the EC one is selected.
         let set = JwkSet {
             keys: vec![rsa_jwk, ec.public_jwk().clone()],
         };
-        verify_compact(&t, &set, ALL).unwrap();
+        verify_both(&t, &set, ALL).unwrap();
     }
 
     #[test]
@@ -648,7 +740,7 @@ mod tests {
             let set = JwkSet { keys: vec![jwk] };
             assert!(
                 matches!(
-                    verify_compact(&t, &set, ALL),
+                    verify_both(&t, &set, ALL),
                     Err(JoseError::KeyAlgorithmMismatch)
                 ),
                 "{alg:?}"
@@ -667,7 +759,7 @@ mod tests {
         for jwk in [wrong_kty, wrong_crv] {
             let set = JwkSet { keys: vec![jwk] };
             assert!(matches!(
-                verify_compact(&t, &set, ALL),
+                verify_both(&t, &set, ALL),
                 Err(JoseError::KeyAlgorithmMismatch)
             ));
         }
@@ -680,7 +772,7 @@ mod tests {
         let mut jwk = k.public_jwk().clone();
         jwk.use_ = "enc".into();
         assert!(matches!(
-            verify_compact(
+            verify_both(
                 &t,
                 &JwkSet {
                     keys: vec![jwk.clone()]
@@ -691,7 +783,7 @@ mod tests {
         ));
         // An absent `use` is fine.
         jwk.use_.clear();
-        verify_compact(&t, &JwkSet { keys: vec![jwk] }, ALL).unwrap();
+        verify_both(&t, &JwkSet { keys: vec![jwk] }, ALL).unwrap();
     }
 
     #[test]
@@ -700,7 +792,7 @@ mod tests {
         let big = serde_json::json!({ "pad": "x".repeat(MAX_TOKEN_LEN) });
         let t = k.sign_jwt("JWT", &big).unwrap();
         assert!(matches!(
-            verify_compact(&t, &jwks(), ALL),
+            verify_both(&t, &jwks(), ALL),
             Err(JoseError::TooLarge {
                 max: MAX_TOKEN_LEN,
                 ..
@@ -714,7 +806,7 @@ mod tests {
             if t.len() > MAX_TOKEN_LEN {
                 break;
             }
-            verify_compact(&t, &jwks(), ALL).unwrap();
+            verify_both(&t, &jwks(), ALL).unwrap();
             size += 1000;
         }
     }
@@ -730,19 +822,19 @@ mod tests {
             let evil = b64::encode(br#"{"sub":"admin"}"#);
             let tampered = format!("{}.{evil}.{}", parts[0], parts[2]);
             assert!(matches!(
-                verify_compact(&tampered, &jwks(), ALL),
+                verify_both(&tampered, &jwks(), ALL),
                 Err(JoseError::BadSignature)
             ));
             let mut sig = b64::decode(parts[2]).unwrap();
             sig[10] ^= 1;
             let tampered = format!("{}.{}.{}", parts[0], parts[1], b64::encode(&sig));
             assert!(matches!(
-                verify_compact(&tampered, &jwks(), ALL),
+                verify_both(&tampered, &jwks(), ALL),
                 Err(JoseError::BadSignature)
             ));
             let truncated = format!("{}.{}.{}", parts[0], parts[1], b64::encode(&sig[..32]));
             assert!(matches!(
-                verify_compact(&truncated, &jwks(), ALL),
+                verify_both(&truncated, &jwks(), ALL),
                 Err(JoseError::BadSignature)
             ));
         }
@@ -754,7 +846,7 @@ mod tests {
             let impostor = SigningKey::generate(alg, key(alg).kid()).unwrap();
             let t = impostor.sign_jwt("JWT", &serde_json::json!({})).unwrap();
             assert!(matches!(
-                verify_compact(&t, &jwks(), ALL),
+                verify_both(&t, &jwks(), ALL),
                 Err(JoseError::BadSignature)
             ));
         }
@@ -772,7 +864,7 @@ mod tests {
         off_curve.y = Some(b64::encode([1u8; 32]));
         for jwk in [short, missing, off_curve] {
             assert!(matches!(
-                verify_compact(&t, &JwkSet { keys: vec![jwk] }, ALL),
+                verify_both(&t, &JwkSet { keys: vec![jwk] }, ALL),
                 Err(JoseError::KeyRejected(_))
             ));
         }
@@ -782,7 +874,7 @@ mod tests {
         let mut small = r.public_jwk().clone();
         small.n = Some(b64::encode([0xffu8; 128]));
         assert!(matches!(
-            verify_compact(&t, &JwkSet { keys: vec![small] }, ALL),
+            verify_both(&t, &JwkSet { keys: vec![small] }, ALL),
             Err(JoseError::KeyRejected(_))
         ));
         // A modulus with a leading zero octet is tolerated.
@@ -790,7 +882,7 @@ mod tests {
         let mut n = b64::decode(padded.n.as_ref().unwrap()).unwrap();
         n.insert(0, 0);
         padded.n = Some(b64::encode(n));
-        verify_compact(&t, &JwkSet { keys: vec![padded] }, ALL).unwrap();
+        verify_both(&t, &JwkSet { keys: vec![padded] }, ALL).unwrap();
     }
 
     #[test]
@@ -805,7 +897,7 @@ mod tests {
         });
         let t = forge(&attacker, h.to_string().as_bytes(), PAYLOAD);
         assert!(matches!(
-            verify_compact(&t, &jwks(), ALL),
+            verify_both(&t, &jwks(), ALL),
             Err(JoseError::BadSignature)
         ));
     }
@@ -817,7 +909,7 @@ mod tests {
         let t = k.sign_jwt("JWT", &serde_json::json!({})).unwrap();
         let mut jwk = k.public_jwk().clone();
         jwk.n = Some(format!("{n}!"));
-        let err = verify_compact(&t, &JwkSet { keys: vec![jwk] }, ALL).unwrap_err();
+        let err = verify_both(&t, &JwkSet { keys: vec![jwk] }, ALL).unwrap_err();
         let msg = err.to_string();
         assert!(!msg.contains(&n[..16]), "{msg}");
     }

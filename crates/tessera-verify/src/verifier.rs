@@ -7,7 +7,7 @@ use crate::freshness::StepUpRequired;
 use serde_json::{Map, Value};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tessera_jose::{verify_compact, Algorithm, JoseError, JwkSet, VerifiedJws};
+use tessera_jose::{Algorithm, JoseError, JwkSet, VerifiedJws, VerifyingKeys};
 
 /// The largest leeway a verifier accepts for clock differences (5 minutes): more would keep
 /// expired tokens alive.
@@ -58,13 +58,13 @@ impl VerifierOptions {
     }
 }
 
-/// Verifies Tessera's tokens against a set of keys. Cheap to share (`Arc`); the keys can be
-/// replaced while it is in use ([`replace_keys`](Self::replace_keys)).
+/// Verifies Tessera's tokens against a set of keys, each parsed once. Cheap to share (`Arc`);
+/// the keys can be replaced while it is in use ([`replace_keys`](Self::replace_keys)).
 #[derive(Debug)]
 pub struct Verifier {
     options: VerifierOptions,
     leeway: i64,
-    keys: RwLock<Arc<JwkSet>>,
+    keys: RwLock<Arc<VerifyingKeys>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -104,7 +104,7 @@ impl Verifier {
         Ok(Self {
             leeway: i64::try_from(options.leeway.as_secs()).unwrap_or(0),
             options,
-            keys: RwLock::new(Arc::new(keys)),
+            keys: RwLock::new(Arc::new(VerifyingKeys::new(keys))),
             clock,
         })
     }
@@ -114,16 +114,23 @@ impl Verifier {
         &self.options
     }
 
+    /// Now, by the verifier's clock (seconds since the epoch): the time to pass to
+    /// [`RevocationMirror::check`](crate::revocation::RevocationMirror::check), so that the
+    /// token's checks and the revocation check read the same clock.
+    pub fn now_unix(&self) -> i64 {
+        self.clock.now_unix()
+    }
+
     /// Replaces the keys (after the issuer rotated them).
     pub fn replace_keys(&self, keys: JwkSet) {
-        let keys = Arc::new(keys);
+        let keys = Arc::new(VerifyingKeys::new(keys));
         match self.keys.write() {
             Ok(mut guard) => *guard = keys,
             Err(poisoned) => *poisoned.into_inner() = keys,
         }
     }
 
-    fn current_keys(&self) -> Arc<JwkSet> {
+    fn current_keys(&self) -> Arc<VerifyingKeys> {
         match self.keys.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -137,8 +144,9 @@ impl Verifier {
         expected: &'static str,
         types: &[&str],
     ) -> Result<Map<String, Value>, VerifyError> {
-        let verified: VerifiedJws =
-            verify_compact(token, &self.current_keys(), &self.options.algorithms)?;
+        let verified: VerifiedJws = self
+            .current_keys()
+            .verify_compact(token, &self.options.algorithms)?;
         let typ = verified.typ();
         if !typ.is_some_and(|typ| types.iter().any(|t| t.eq_ignore_ascii_case(typ))) {
             return Err(VerifyError::WrongType {

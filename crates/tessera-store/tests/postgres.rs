@@ -41,11 +41,25 @@ async fn admin() -> PgConnection {
     match PgConnection::connect(&url).await {
         Ok(conn) => conn,
         Err(e) => panic!(
-            "PostgreSQL is not reachable for the tests ({e}).\n\
+            "PostgreSQL is not reachable for the tests at {} ({e}).\n\
              Start the local server with:\n    \
              pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
-             or point TESSERA_TEST_POSTGRES_URL at another server (default {DEFAULT_URL})."
+             or point TESSERA_TEST_POSTGRES_URL at another server (default {DEFAULT_URL}).",
+            where_(&url)
         ),
+    }
+}
+
+/// Host, port and database of a server URL, without its password.
+fn where_(url: &str) -> String {
+    match PgConnectOptions::from_str(url) {
+        Ok(o) => format!(
+            "{}:{}/{}",
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or("")
+        ),
+        Err(_) => "TESSERA_TEST_POSTGRES_URL (malformed)".into(),
     }
 }
 
@@ -77,10 +91,12 @@ impl Schema {
         Self { name }
     }
 
-    /// Connect options for the test server with this schema as the search path.
+    /// Connect options for the test server with this schema as the search path, and its name
+    /// as the application name (so that the guard can find the test's connections).
     fn options(&self) -> PgConnectOptions {
         PgConnectOptions::from_str(&server_url())
             .unwrap()
+            .application_name(&self.name)
             .options([("search_path", &self.name)])
     }
 
@@ -101,6 +117,10 @@ impl Drop for Schema {
         // Drop runs inside the test's runtime, which cannot be blocked on; a thread with a
         // runtime of its own does the work. Failing here only leaves the schema for the next
         // run's sweep.
+        //
+        // The test's connections are ended first. One may still be inside a transaction: sqlx
+        // rolls back a dropped transaction when the connection goes back to its pool, in a task
+        // of the test's runtime, which is blocked right here; its locks would hold up the drop.
         let name = self.name.clone();
         let dropped = std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
@@ -108,10 +128,21 @@ impl Drop for Schema {
                 .build()
                 .unwrap()
                 .block_on(async move {
-                    let Ok(mut conn) = PgConnection::connect(&server_url()).await else {
-                        return;
+                    let mut conn = match PgConnection::connect(&server_url()).await {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            eprintln!("left schema {name} for a later run to drop: {e}");
+                            return;
+                        }
                     };
-                    let _ = sqlx::query("SET lock_timeout = '5s'")
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1",
+                    )
+                    .bind(&name)
+                    .execute(&mut conn)
+                    .await;
+                    let _ = sqlx::query("SET lock_timeout = '10s'")
                         .execute(&mut conn)
                         .await;
                     let dropped = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))

@@ -6,7 +6,9 @@
 
 #![warn(missing_docs)]
 
+mod codec;
 pub mod error;
+pub mod postgres;
 pub mod sqlite;
 pub mod traits;
 
@@ -21,27 +23,43 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What [`connect`] accepts, for error messages.
-const SUPPORTED_URLS: &str = "supported: sqlite://PATH or sqlite:PATH";
+const SUPPORTED_URLS: &str =
+    "supported: sqlite://PATH, sqlite:PATH, postgres://USER@HOST/DATABASE or postgresql://…";
 
 /// Opens the store named by a URL, creating the database and running migrations.
 ///
 /// `sqlite://PATH` and `sqlite:PATH` open (or create) the SQLite file at `PATH`; its parent
-/// directory must exist. Anything else is [`StoreError::InvalidUrl`] with a message listing the
-/// supported schemes. The URL itself is never echoed back, since it may carry a password.
+/// directory must exist. `postgres://…` and `postgresql://…` open a PostgreSQL database (see
+/// [`postgres::PostgresStore::connect`]); it must exist. Anything else is
+/// [`StoreError::InvalidUrl`] with a message listing the supported schemes. The URL itself is
+/// never echoed back, since it may carry a password.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     match parse_url(url)? {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PostgresStore::connect(url).await?)),
     }
 }
 
 /// A parsed database URL.
-#[derive(Debug, PartialEq, Eq)]
-enum DatabaseUrl {
+#[derive(PartialEq, Eq)]
+enum DatabaseUrl<'a> {
     /// A SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL URL, handed whole to the PostgreSQL backend, which parses the rest.
+    Postgres(&'a str),
 }
 
-fn parse_url(url: &str) -> StoreResult<DatabaseUrl> {
+/// Never shows a PostgreSQL URL: it may carry a password.
+impl std::fmt::Debug for DatabaseUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+fn parse_url(url: &str) -> StoreResult<DatabaseUrl<'_>> {
     let invalid = |why: String| StoreError::InvalidUrl(format!("{why}; {SUPPORTED_URLS}"));
     let Some((scheme, rest)) = url.split_once(':') else {
         return Err(invalid("the database URL has no scheme".into()));
@@ -53,6 +71,9 @@ fn parse_url(url: &str) -> StoreResult<DatabaseUrl> {
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     if !is_scheme {
         return Err(invalid("the database URL is malformed".into()));
+    }
+    if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
+        return Ok(DatabaseUrl::Postgres(url));
     }
     if !scheme.eq_ignore_ascii_case("sqlite") {
         return Err(invalid(format!(
@@ -85,6 +106,7 @@ mod tests {
         let got = parse_url(url);
         match (got, expect) {
             (Ok(DatabaseUrl::Sqlite(p)), Ok(want)) => assert_eq!(p, PathBuf::from(want), "{url}"),
+            (Ok(DatabaseUrl::Postgres(u)), Ok(want)) => assert_eq!(u, want, "{url}"),
             (Err(StoreError::InvalidUrl(msg)), Err(fragment)) => {
                 assert!(msg.contains(fragment), "{url}: {msg}");
                 assert!(msg.contains("sqlite://PATH"), "{url}: {msg}");
@@ -117,10 +139,39 @@ mod tests {
     }
 
     #[test]
+    fn postgres_urls_are_accepted_whole() {
+        for url in [
+            "postgres://tessera:hunter2@db/tessera",
+            "postgresql://tessera@db:5433/tessera?sslmode=require",
+            "POSTGRES://db/tessera",
+        ] {
+            check(url, Ok(url));
+        }
+        let parsed = parse_url("postgres://tessera:hunter2@db/tessera").unwrap();
+        let shown = format!("{parsed:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
     fn passwords_in_urls_are_not_echoed() {
-        let Err(err) = parse_url("postgres://tessera:hunter2@db/tessera") else {
-            panic!("postgres is not supported yet");
+        for url in [
+            "mysql://tessera:hunter2@db/tessera",
+            "my sql://tessera:hunter2@db/tessera",
+            "tessera:hunter2@db/tessera",
+        ] {
+            let Err(err) = parse_url(url) else {
+                panic!("{url} was accepted");
+            };
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn malformed_postgres_urls_are_invalid_without_the_password() {
+        let Err(err) = connect("postgres://tessera:hunter2@db:99999999/tessera").await else {
+            panic!("a port out of range was accepted");
         };
+        assert!(matches!(err, StoreError::InvalidUrl(_)), "{err:?}");
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }

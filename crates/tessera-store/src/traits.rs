@@ -74,7 +74,9 @@ pub trait KeyStore: Send + Sync {
     /// still active (`rotated_at` is `None`) gets `rotated_at = now` and
     /// `expires_at = expires_at`; then `new` is inserted. Keys of other algorithms and keys
     /// already rotated are untouched. If anything fails (for example a duplicate kid, which is a
-    /// [`StoreError::Conflict`](crate::StoreError::Conflict)) nothing changes.
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict)) nothing changes. Concurrent
+    /// rotations (from several nodes too) take effect one after the other, so exactly one key
+    /// of the algorithm ends active.
     async fn rotate_signing_key(
         &self,
         new: &SigningKeyRecord,
@@ -321,6 +323,10 @@ pub trait RevocationStore: Send + Sync {
     /// Up to `limit` entries with a cursor greater than `after`, oldest first, whether expired
     /// or not (until swept); [`FeedRead::Behind`] if an entry after `after` was deleted,
     /// [`FeedRead::Ahead`] if `after` is beyond every cursor handed out.
+    ///
+    /// Entries become visible in cursor order, however many are made at once: once a reader
+    /// has been handed a cursor, no entry with a smaller one appears later, so a follower that
+    /// continues from the last cursor it read misses nothing.
     async fn revocations_after(&self, after: i64, limit: u32) -> StoreResult<FeedRead>;
 
     /// Every live entry and the newest cursor, from one consistent read.
@@ -344,7 +350,9 @@ pub trait AuditStore: Send + Sync {
     /// The newest `limit` records, oldest first.
     async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 
-    /// Up to `limit` records with an id greater than `after`, oldest first.
+    /// Up to `limit` records with an id greater than `after`, oldest first. Records become
+    /// visible in id order, as revocation entries do in cursor order, so a follower that
+    /// continues from the last id it read (`audit tail --follow`) misses nothing.
     async fn audit_after(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 }
 

@@ -125,7 +125,7 @@ async fn connect_opens_sqlite_urls() {
 async fn connect_rejects_other_urls() {
     for url in [
         "mysql://root@localhost/tessera",
-        "postgres://tessera:hunter2@db.example/tessera",
+        "mysql://tessera:hunter2@db.example/tessera",
         "garbage",
         "",
         "sqlite://",

@@ -1,13 +1,15 @@
 //! Conversions between SQLite values and domain values, and from sqlx errors to
-//! [`StoreError`].
+//! [`StoreError`]. The backend-independent encodings come from [`crate::codec`].
 
 use crate::{StoreError, StoreResult};
 use sqlx::error::ErrorKind;
 use sqlx::migrate::MigrateError;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Row, Sqlite, Type};
-use tessera_core::ScopeSet;
-use time::OffsetDateTime;
+
+pub(crate) use crate::codec::{
+    from_json, from_opt_secs, from_secs, scope_from_json, scope_to_json, to_json, to_secs,
+};
 
 // Primary SQLite result codes (the low byte of an extended code).
 const SQLITE_BUSY: i64 = 5;
@@ -93,47 +95,4 @@ where
 {
     row.try_get(col)
         .map_err(|e| StoreError::Backend(format!("cannot decode column {col}: {e}")))
-}
-
-/// A timestamp as stored: unix seconds (sub-second parts are dropped).
-pub(crate) fn to_secs(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
-
-/// A stored timestamp back as a UTC `OffsetDateTime`.
-pub(crate) fn from_secs(secs: i64, what: &str) -> StoreResult<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(secs)
-        .map_err(|_| StoreError::Backend(format!("{what}: timestamp {secs} is out of range")))
-}
-
-/// A list of strings as a JSON array.
-pub(crate) fn to_json<'a>(items: impl IntoIterator<Item = &'a str>) -> StoreResult<String> {
-    let items: Vec<&str> = items.into_iter().collect();
-    serde_json::to_string(&items)
-        .map_err(|e| StoreError::Backend(format!("cannot encode a list as JSON: {e}")))
-}
-
-/// A JSON array of strings back as a list.
-pub(crate) fn from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Backend(format!("{what}: not a JSON array of strings: {e}")))
-}
-
-/// An optional stored timestamp back as an optional `OffsetDateTime`.
-pub(crate) fn from_opt_secs(secs: Option<i64>, what: &str) -> StoreResult<Option<OffsetDateTime>> {
-    secs.map(|secs| from_secs(secs, what)).transpose()
-}
-
-/// A scope set as a JSON array of its tokens (sorted, as the set keeps them). JSON rather than
-/// the space-separated form because `ScopeSet::parse` caps the length of a request's scope
-/// string, and a stored set must always read back.
-pub(crate) fn scope_to_json(scope: &ScopeSet) -> StoreResult<String> {
-    to_json(scope.iter())
-}
-
-/// A stored JSON array of scope tokens back as a [`ScopeSet`]; a token the domain would refuse
-/// is a [`StoreError::Backend`].
-pub(crate) fn scope_from_json(text: &str, what: &str) -> StoreResult<ScopeSet> {
-    ScopeSet::from_tokens(from_json(text, what)?)
-        .map_err(|e| StoreError::Backend(format!("{what}: {e}")))
 }

@@ -13,7 +13,7 @@ use tessera_store::Store;
 const BC_URI: &str = "https://rp.example/bc";
 
 /// A stored public client that registered a back-channel logout URI.
-async fn rp_with_uri(store: &dyn Store, id: &str) -> Client {
+pub(super) async fn rp_with_uri(store: &dyn Store, id: &str) -> Client {
     let (client, _) = Client::register(
         NewClient {
             id: id.into(),
@@ -38,7 +38,7 @@ async fn rp_without_uri(store: &dyn Store, id: &str) -> Client {
 }
 
 /// A stored user with a stored session.
-async fn signed_in(store: &dyn Store, email: &str) -> (User, BrowserSession) {
+pub(super) async fn signed_in(store: &dyn Store, email: &str) -> (User, BrowserSession) {
     let user = user(email);
     store.create_user(&user).await.unwrap();
     let (session, _) = session(&user, 3600);
@@ -47,7 +47,12 @@ async fn signed_in(store: &dyn Store, email: &str) -> (User, BrowserSession) {
 }
 
 /// `client` takes part in `session`: it is given a code there.
-async fn take_part(store: &dyn Store, user: &User, client: &Client, session: &BrowserSession) {
+pub(super) async fn take_part(
+    store: &dyn Store,
+    user: &User,
+    client: &Client,
+    session: &BrowserSession,
+) {
     let mut issued = code(user, client, 60);
     issued.sid = session.sid.clone();
     store.create_code(&issued).await.unwrap();

@@ -26,6 +26,7 @@ mod cascades;
 mod codes;
 mod consents;
 mod login_requests;
+mod races;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
@@ -37,6 +38,7 @@ pub use cascades::*;
 pub use codes::*;
 pub use consents::*;
 pub use login_requests::*;
+pub use races::*;
 pub use refresh_tokens::*;
 pub use revocations::*;
 pub use sessions::*;
@@ -128,6 +130,14 @@ macro_rules! contract_suite {
             codes_concurrent_redemptions_have_one_winner,
             refresh_concurrent_rotations_have_one_winner,
             login_requests_concurrent_takers_have_one_winner,
+            revocations_concurrent_repeats_have_one_winner,
+            revocations_feed_followers_miss_no_entry_under_concurrent_writers,
+            audit_followers_miss_no_record_under_concurrent_appends,
+            refresh_family_revocation_racing_its_first_token_ends_revoked,
+            revocations_session_entry_racing_new_refresh_tokens_leaves_none_live,
+            keys_concurrent_rotations_leave_one_active_key,
+            backchannel_concurrent_claims_never_share_a_delivery,
+            codes_issued_while_their_session_is_revoked_are_stored,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {

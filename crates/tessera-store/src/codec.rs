@@ -1,0 +1,50 @@
+//! Backend-independent encodings of domain values as stored: timestamps as whole unix seconds,
+//! lists as JSON arrays of strings. Every backend stores them the same way, so these helpers are
+//! shared; each backend's own `convert` module adds what depends on its database.
+
+use crate::{StoreError, StoreResult};
+use tessera_core::ScopeSet;
+use time::OffsetDateTime;
+
+/// A timestamp as stored: unix seconds (sub-second parts are dropped).
+pub(crate) fn to_secs(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+/// A stored timestamp back as a UTC `OffsetDateTime`.
+pub(crate) fn from_secs(secs: i64, what: &str) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|_| StoreError::Backend(format!("{what}: timestamp {secs} is out of range")))
+}
+
+/// An optional stored timestamp back as an optional `OffsetDateTime`.
+pub(crate) fn from_opt_secs(secs: Option<i64>, what: &str) -> StoreResult<Option<OffsetDateTime>> {
+    secs.map(|secs| from_secs(secs, what)).transpose()
+}
+
+/// A list of strings as a JSON array.
+pub(crate) fn to_json<'a>(items: impl IntoIterator<Item = &'a str>) -> StoreResult<String> {
+    let items: Vec<&str> = items.into_iter().collect();
+    serde_json::to_string(&items)
+        .map_err(|e| StoreError::Backend(format!("cannot encode a list as JSON: {e}")))
+}
+
+/// A JSON array of strings back as a list.
+pub(crate) fn from_json(text: &str, what: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("{what}: not a JSON array of strings: {e}")))
+}
+
+/// A scope set as a JSON array of its tokens (sorted, as the set keeps them). JSON rather than
+/// the space-separated form because `ScopeSet::parse` caps the length of a request's scope
+/// string, and a stored set must always read back.
+pub(crate) fn scope_to_json(scope: &ScopeSet) -> StoreResult<String> {
+    to_json(scope.iter())
+}
+
+/// A stored JSON array of scope tokens back as a [`ScopeSet`]; a token the domain would refuse
+/// is a [`StoreError::Backend`].
+pub(crate) fn scope_from_json(text: &str, what: &str) -> StoreResult<ScopeSet> {
+    ScopeSet::from_tokens(from_json(text, what)?)
+        .map_err(|e| StoreError::Backend(format!("{what}: {e}")))
+}

@@ -1,0 +1,161 @@
+//! Conversions between PostgreSQL values and domain values, and from sqlx errors to
+//! [`StoreError`]. The backend-independent encodings come from [`crate::codec`].
+
+use crate::{StoreError, StoreResult};
+use sqlx::error::ErrorKind;
+use sqlx::migrate::MigrateError;
+use sqlx::postgres::{PgRow, Postgres};
+use sqlx::{Decode, Row, Type};
+
+pub(crate) use crate::codec::{
+    from_json, from_opt_secs, from_secs, scope_from_json, scope_to_json, to_json, to_secs,
+};
+
+/// Maps a sqlx error to a [`StoreError`]. Call sites that know what a unique violation means
+/// check [`unique_violation`] first and build a better [`StoreError::Conflict`].
+///
+/// A foreign-key violation becomes [`StoreError::NotFound`], as in the SQLite backend: every
+/// foreign key cascades on delete, so the only way to break one is to insert a row naming a
+/// user or client that does not exist. Anything that says the server cannot be reached or
+/// cannot serve right now is [`StoreError::Unavailable`] (the server answers 503).
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut => StoreError::Unavailable(
+            "timed out waiting for a PostgreSQL connection (is the server up?)".into(),
+        ),
+        sqlx::Error::PoolClosed => StoreError::Unavailable("the store has been closed".into()),
+        sqlx::Error::WorkerCrashed => {
+            StoreError::Unavailable("a PostgreSQL connection worker crashed".into())
+        }
+        sqlx::Error::Io(e) => {
+            StoreError::Unavailable(format!("lost the connection to PostgreSQL: {e}"))
+        }
+        sqlx::Error::Tls(e) => StoreError::Unavailable(format!("PostgreSQL TLS error: {e}")),
+        // A connection that breaks mid-message shows up as a protocol error.
+        sqlx::Error::Protocol(msg) => {
+            StoreError::Unavailable(format!("PostgreSQL protocol error: {msg}"))
+        }
+        sqlx::Error::Database(db) => {
+            match db.kind() {
+                ErrorKind::UniqueViolation => {
+                    return StoreError::Conflict(
+                        "a record with the same key already exists".into(),
+                    );
+                }
+                ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
+                _ => {}
+            }
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            if is_transient(&code) {
+                StoreError::Unavailable(format!("{} (SQLSTATE {code})", db.message()))
+            } else {
+                StoreError::Backend(db.to_string())
+            }
+        }
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+/// Whether a SQLSTATE means "the database cannot serve this right now; retrying later may
+/// succeed", as opposed to a bug or bad data.
+pub(crate) fn is_transient(sqlstate: &str) -> bool {
+    // 08: connection exceptions. 53: insufficient resources (too many connections, out of
+    // memory, disk full). 57P: the server is shutting down, restarting or not yet accepting
+    // connections.
+    ["08", "53", "57P"]
+        .iter()
+        .any(|class| sqlstate.starts_with(class))
+        || matches!(
+            sqlstate,
+            // statement_timeout (or a cancel) fired: the database is overloaded or locked.
+            "57014"
+            // lock_not_available (lock_timeout).
+            | "55P03"
+            // serialization_failure, deadlock_detected: the transaction lost a race.
+            | "40001" | "40P01"
+            // read_only_sql_transaction: a standby after a failover, before promotion.
+            | "25006"
+        )
+}
+
+/// The name of the violated constraint if `e` is a unique or primary-key violation (for example
+/// `users_email_key`); an empty name if the server did not say.
+pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<&str> {
+    match e {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+            Some(db.constraint().unwrap_or(""))
+        }
+        _ => None,
+    }
+}
+
+/// Maps a migration failure. An applied migration this binary does not know means a newer
+/// Tessera has migrated the database, and running on would risk corrupting it.
+pub(crate) fn migrate_err(e: MigrateError) -> StoreError {
+    match e {
+        MigrateError::VersionMissing(version) => StoreError::SchemaTooNew(format!(
+            "the database was migrated by a newer version of tessera (migration {version}); \
+             upgrade tessera"
+        )),
+        MigrateError::Execute(e) => match db_err(e) {
+            StoreError::Backend(msg) => {
+                StoreError::Backend(format!("while running migrations: {msg}"))
+            }
+            other => other,
+        },
+        other => StoreError::Backend(format!("database migration failed: {other}")),
+    }
+}
+
+/// Reads column `col`, mapping decode failures to [`StoreError::Backend`].
+pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> StoreResult<T>
+where
+    T: Decode<'r, Postgres> + Type<Postgres>,
+{
+    row.try_get(col)
+        .map_err(|e| StoreError::Backend(format!("cannot decode column {col}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_level_failures_are_unavailable() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for err in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+            sqlx::Error::Io(refused),
+            sqlx::Error::Protocol("unexpected end of stream".into()),
+        ] {
+            let mapped = db_err(err);
+            assert!(matches!(mapped, StoreError::Unavailable(_)), "{mapped:?}");
+        }
+        assert!(matches!(
+            db_err(sqlx::Error::RowNotFound),
+            StoreError::NotFound
+        ));
+        assert!(matches!(
+            db_err(sqlx::Error::ColumnNotFound("x".into())),
+            StoreError::Backend(_)
+        ));
+    }
+
+    #[test]
+    fn transient_sqlstates() {
+        for code in [
+            "08006", "08001", "53300", "53100", "57P01", "57P03", "57014", "55P03", "40001",
+            "40P01", "25006",
+        ] {
+            assert!(is_transient(code), "{code}");
+        }
+        // Bugs and bad data are not worth a retry: syntax error, undefined table, check
+        // violation, not-null violation, invalid text representation.
+        for code in ["42601", "42P01", "23514", "23502", "22P02", ""] {
+            assert!(!is_transient(code), "{code}");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The PostgreSQL backend: one database (and schema) shared by any number of Tessera nodes.
+//!
+//! # Concurrency
+//!
+//! SQLite runs one writer at a time, so the SQLite backend gets the contract's "exactly one
+//! wins" rules almost for free. PostgreSQL runs writers concurrently at READ COMMITTED, where
+//! each statement sees what was committed when it started. Each atomic operation of the
+//! contract is therefore built from one of these, always inside one transaction:
+//!
+//! - **A conditional write that decides by itself.** `redeem_code` is `UPDATE … WHERE
+//!   redeemed_at IS NULL RETURNING`: a second redeemer waits for the first's row lock, then
+//!   re-checks the condition on the committed row and matches nothing. `take_login_request`
+//!   is `DELETE … RETURNING`. Consents are an upsert.
+//! - **Row locks before the decision.** `rotate_refresh_token` reads the presented token
+//!   `FOR UPDATE`, so concurrent rotations decide one after the other, each on what the
+//!   previous one committed. Back-channel claims take due deliveries `FOR UPDATE SKIP LOCKED`,
+//!   so two workers never lease one delivery. `create_code` holds its session `FOR KEY SHARE`
+//!   and `revoke` locks the sessions it ends `FOR UPDATE` before reading who took part in them,
+//!   so a client that received a code in a session being revoked is either notified or never
+//!   recorded.
+//! - **Advisory locks where there is no row to lock** (`locks.rs`): the revocation lock,
+//!   exclusive for writes to the revocation feed (so cursors commit in order and a feed reader
+//!   can never skip one) and shared for storing or revoking refresh tokens (so a token is
+//!   never stored live next to a revocation that should cover it); a lock per refresh-token
+//!   family (so "revoke the family" and "store its first token" cannot interleave); and an
+//!   audit lock (audit ids are read like a feed too).
+//! - **A table lock for key rotation**: `rotate_signing_key` takes `signing_keys` in SHARE ROW
+//!   EXCLUSIVE mode, so two rotations of one algorithm cannot both leave their key active.
+//! - **One snapshot for feed reads**: `revocations_after` and `revocation_snapshot` run in a
+//!   REPEATABLE READ, READ ONLY transaction, so the horizon, the newest cursor and the rows
+//!   agree.
+//!
+//! A transaction that loses a race the database resolves by aborting (a deadlock, which the
+//! lock order above avoids among the store's own operations) comes back as
+//! [`StoreError::Unavailable`]: retrying may succeed.
+
+mod audit;
+mod backchannel;
+mod clients;
+mod codes;
+mod connect;
+mod consents;
+mod convert;
+mod keys;
+mod locks;
+mod login_requests;
+mod refresh_tokens;
+mod revocations;
+mod sessions;
+mod users;
+
+pub use sqlx::postgres::PgConnectOptions;
+
+use crate::{Store, StoreError, StoreResult};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection};
+use std::fmt;
+use std::time::Duration;
+
+/// The PostgreSQL schema migrations, compiled into the binary.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long opening the store waits for the server to accept the first connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an operation waits for a pooled connection (including reconnecting after the
+/// server went away) before failing with [`StoreError::Unavailable`].
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pooled connections per node. Several nodes share the server's `max_connections`.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// A store backed by a PostgreSQL database.
+pub struct PostgresStore {
+    pool: PgPool,
+    /// Where the pool points (host, port, database, user), for messages; never the password.
+    target: String,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Opens the database named by a `postgres://` or `postgresql://` URL (libpq's URL form,
+    /// as sqlx parses it, query parameters included) and applies pending migrations.
+    ///
+    /// Fails with [`StoreError::InvalidUrl`] for a malformed URL, and otherwise as
+    /// [`connect_with`](Self::connect_with). No error message contains the password.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(connect::parse_url(url)?).await
+    }
+
+    /// Opens the database `options` name and applies pending migrations.
+    ///
+    /// The store adds a statement timeout, an idle-in-transaction timeout and an application
+    /// name unless `options` set their own. Fails with [`StoreError::Unavailable`] (naming the
+    /// host, port, database and user, never the password) if the server cannot be reached or
+    /// refuses the connection within a few seconds, and with [`StoreError::SchemaTooNew`] if a
+    /// newer Tessera has migrated the database.
+    pub async fn connect_with(options: PgConnectOptions) -> StoreResult<Self> {
+        let options = connect::with_defaults(options);
+        let target = connect::describe(&options);
+        // A first connection of its own, so that an unreachable server fails fast with its
+        // real cause (the pool would retry until its acquire timeout and report only that).
+        let mut conn =
+            match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await
+            {
+                Ok(Ok(conn)) => conn,
+                Ok(Err(e)) => return Err(connect::connect_err(&target, e)),
+                Err(_) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "cannot connect to PostgreSQL at {target}: no answer within {}s",
+                        CONNECT_TIMEOUT.as_secs()
+                    )))
+                }
+            };
+        // The migrator holds a database-wide advisory lock while it runs, so nodes starting
+        // together migrate one after the other.
+        let migrated = MIGRATOR.run(&mut conn).await.map_err(convert::migrate_err);
+        // Closing is a courtesy to the server; the migration result is what matters.
+        let _ = conn.close().await;
+        migrated?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
+        tracing::info!(target = %target, "opened PostgreSQL store");
+        Ok(Self { pool, target })
+    }
+
+    /// Closes every pooled connection, waiting for them to finish. Later operations fail with
+    /// [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(convert::db_err)?;
+        Ok(())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+}

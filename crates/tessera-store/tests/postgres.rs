@@ -1,0 +1,529 @@
+//! The PostgreSQL backend: the shared contract suite against a real server, plus what only
+//! PostgreSQL has (URLs and connect errors, several pools on one database, a server that drops
+//! connections or is slow).
+//!
+//! The server comes from `TESSERA_TEST_POSTGRES_URL` (default [`DEFAULT_URL`]); that role must be
+//! able to create schemas. Every test gets a schema of its own, so tests run in parallel without
+//! sharing state, and drops it when done; schemas a crashed run left behind are dropped by the
+//! next run once they are an hour old. An unreachable server fails the tests (it does not skip
+//! them).
+
+mod contract;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tessera_core::{Client, ClientId, Email, NewClient, SigningKeyRecord, User};
+use tessera_store::postgres::PostgresStore;
+use tessera_store::{connect, ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
+use time::OffsetDateTime;
+
+/// The server the tests use unless `TESSERA_TEST_POSTGRES_URL` names another.
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Test schemas are named `PREFIX<unix seconds>_<hex>`.
+const PREFIX: &str = "tessera_test_";
+
+/// Schemas left behind this long ago by a run that crashed are dropped.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+fn server_url() -> String {
+    std::env::var("TESSERA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+}
+
+/// A connection for creating and dropping schemas; panics, saying how to start the server, if
+/// there is none.
+async fn admin() -> PgConnection {
+    let url = server_url();
+    match PgConnection::connect(&url).await {
+        Ok(conn) => conn,
+        Err(e) => panic!(
+            "PostgreSQL is not reachable for the tests at {} ({e}).\n\
+             Start the local server with:\n    \
+             pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
+             or point TESSERA_TEST_POSTGRES_URL at another server (default {DEFAULT_URL}).",
+            where_(&url)
+        ),
+    }
+}
+
+/// Host, port and database of a server URL, without its password.
+fn where_(url: &str) -> String {
+    match PgConnectOptions::from_str(url) {
+        Ok(o) => format!(
+            "{}:{}/{}",
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or("")
+        ),
+        Err(_) => "TESSERA_TEST_POSTGRES_URL (malformed)".into(),
+    }
+}
+
+/// A schema of its own for one test, dropped when the guard is.
+struct Schema {
+    name: String,
+}
+
+impl Schema {
+    async fn create() -> Self {
+        static SWEPT: AtomicBool = AtomicBool::new(false);
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let mut conn = admin().await;
+        if !SWEPT.swap(true, Ordering::SeqCst) {
+            drop_stale_schemas(&mut conn).await;
+        }
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let salt = u64::from(now.subsec_nanos())
+            ^ (u64::from(std::process::id()) << 32)
+            ^ COUNTER
+                .fetch_add(1, Ordering::SeqCst)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let name = format!("{PREFIX}{}_{salt:016x}", now.as_secs());
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        Self { name }
+    }
+
+    /// Connect options for the test server with this schema as the search path, and its name
+    /// as the application name (so that the guard can find the test's connections).
+    fn options(&self) -> PgConnectOptions {
+        PgConnectOptions::from_str(&server_url())
+            .unwrap()
+            .application_name(&self.name)
+            .options([("search_path", &self.name)])
+    }
+
+    /// A URL for the test server with this schema as the search path.
+    fn url(&self) -> String {
+        let base = server_url();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}options=-c%20search_path%3D{}", self.name)
+    }
+
+    async fn open(&self) -> PostgresStore {
+        PostgresStore::connect_with(self.options()).await.unwrap()
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, which cannot be blocked on; a thread with a
+        // runtime of its own does the work. Failing here only leaves the schema for the next
+        // run's sweep.
+        //
+        // The test's connections are ended first. One may still be inside a transaction: sqlx
+        // rolls back a dropped transaction when the connection goes back to its pool, in a task
+        // of the test's runtime, which is blocked right here; its locks would hold up the drop.
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let mut conn = match PgConnection::connect(&server_url()).await {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            eprintln!("left schema {name} for a later run to drop: {e}");
+                            return;
+                        }
+                    };
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1",
+                    )
+                    .bind(&name)
+                    .execute(&mut conn)
+                    .await;
+                    let _ = sqlx::query("SET lock_timeout = '10s'")
+                        .execute(&mut conn)
+                        .await;
+                    let dropped = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                        .execute(&mut conn)
+                        .await;
+                    if let Err(e) = dropped {
+                        eprintln!("left schema {name} for a later run to drop: {e}");
+                    }
+                    let _ = conn.close().await;
+                })
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// Drops test schemas older than [`STALE_AFTER`] (their name says when they were made).
+async fn drop_stale_schemas(conn: &mut PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, $1)")
+            .bind(PREFIX)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for name in names {
+        let made = name[PREFIX.len()..]
+            .split('_')
+            .next()
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if made.is_some_and(|made| made + STALE_AFTER.as_secs() < now) {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+}
+
+/// A fresh store on a schema of its own (dropped with the guard).
+async fn fresh_store() -> (Schema, Arc<dyn Store>) {
+    let schema = Schema::create().await;
+    let store = schema.open().await;
+    (schema, Arc::new(store))
+}
+
+contract::contract_suite!(fresh_store);
+
+fn t(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap()
+}
+
+fn sample_client(id: &str) -> Client {
+    Client::register(
+        NewClient {
+            id: id.into(),
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            scopes: vec!["openid".into()],
+            ..Default::default()
+        },
+        t(0),
+    )
+    .unwrap()
+    .0
+}
+
+fn sample_user(email: &str) -> User {
+    User::new(
+        Email::parse(email).unwrap(),
+        None,
+        vec!["admin".into()],
+        None,
+        t(0),
+    )
+    .unwrap()
+}
+
+fn sample_key(kid: &str, created: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        kid: kid.into(),
+        alg: "RS256".into(),
+        sealed_private_key: vec![0, 1, 2, 255],
+        created_at: t(created),
+        rotated_at: None,
+        expires_at: None,
+    }
+}
+
+/// A raw connection with `schema` as the search path, to tamper with the tables the way an
+/// older or newer binary (or a bug) would.
+async fn raw(schema: &Schema) -> PgConnection {
+    PgConnection::connect_with(&schema.options()).await.unwrap()
+}
+
+#[tokio::test]
+async fn data_survives_close_and_reopen() {
+    let schema = Schema::create().await;
+    let client = sample_client("app");
+    let user = sample_user("ada@example.com");
+    let key = SigningKeyRecord {
+        rotated_at: Some(t(10)),
+        expires_at: Some(t(20)),
+        ..sample_key("k1", 0)
+    };
+
+    let store = schema.open().await;
+    store.create_client(&client).await.unwrap();
+    store.create_user(&user).await.unwrap();
+    store.create_signing_key(&key).await.unwrap();
+    store.close().await;
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    drop(store);
+
+    // Reopening runs the migrator again; it must find nothing to do.
+    let store = schema.open().await;
+    assert_eq!(store.list_clients().await.unwrap(), vec![client]);
+    assert_eq!(store.list_users().await.unwrap(), vec![user]);
+    assert_eq!(store.list_signing_keys().await.unwrap(), vec![key]);
+    assert!(format!("{store:?}").contains("127.0.0.1") || !server_url().contains("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn connect_opens_postgres_urls() {
+    let schema = Schema::create().await;
+    let store = connect(&schema.url()).await.unwrap();
+    assert_eq!(store.backend_name(), "postgres");
+    store.create_client(&sample_client("app")).await.unwrap();
+
+    // The other spelling, on the same schema while the first store is open (a second node).
+    let url = schema.url();
+    let other = url.replacen("postgres://", "postgresql://", 1);
+    assert_ne!(url, other, "the test URL is expected to use postgres://");
+    let second = connect(&other).await.unwrap();
+    let found = second
+        .find_client(&ClientId::parse("app").unwrap())
+        .await
+        .unwrap();
+    assert!(found.is_some());
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable_and_the_password_stays_secret() {
+    // Port 1 on the loopback: nothing listens there, so the connection is refused at once.
+    let url = "postgres://tessera:hunter2@127.0.0.1:1/tessera";
+    let started = Instant::now();
+    let errors = [
+        PostgresStore::connect(url).await.unwrap_err(),
+        connect(url).await.unwrap_err(),
+        connect(&url.replacen("postgres:", "postgresql:", 1))
+            .await
+            .unwrap_err(),
+    ];
+    for err in errors {
+        let StoreError::Unavailable(msg) = &err else {
+            panic!("{err:?}");
+        };
+        assert!(msg.contains("127.0.0.1:1"), "names host and port: {msg}");
+        assert!(msg.contains("tessera"), "names database and user: {msg}");
+        assert!(!msg.contains("hunter2"), "the password leaked: {msg}");
+        assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(15), "fails fast");
+}
+
+#[tokio::test]
+async fn a_wrong_database_is_unavailable_and_named() {
+    let options = PgConnectOptions::from_str(&server_url())
+        .unwrap()
+        .database("tessera_no_such_database")
+        .password("hunter2");
+    let err = PostgresStore::connect_with(options).await.unwrap_err();
+    let StoreError::Unavailable(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("tessera_no_such_database"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let schema = Schema::create().await;
+    schema.open().await.close().await;
+
+    // Pretend a newer tessera applied a migration this binary does not know.
+    let mut conn = raw(&schema).await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', TRUE, '\\x00'::bytea, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let err = PostgresStore::connect_with(schema.options())
+        .await
+        .unwrap_err();
+    let StoreError::SchemaTooNew(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("newer version of tessera"), "{msg}");
+    assert!(msg.contains("9999") && msg.contains("upgrade"), "{msg}");
+    let err = connect(&schema.url()).await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn undecodable_rows_are_backend_errors() {
+    let schema = Schema::create().await;
+    let store = schema.open().await;
+    store.create_client(&sample_client("good")).await.unwrap();
+    let user = sample_user("good@example.com");
+    store.create_user(&user).await.unwrap();
+
+    let mut conn = raw(&schema).await;
+    sqlx::query(
+        "INSERT INTO clients (id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+         grant_types, scopes, is_first_party, created_at) \
+         VALUES ('bad', 'bad', NULL, '[]', '[]', '[\"password\"]', '[]', false, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO sessions (sid, secret_hash, user_id, auth_time, amr, created_at, \
+         expires_at) VALUES ('s-bad', 'h-bad', $1, 0, 'pwd', 0, 0)",
+    )
+    .bind(user.id.as_str())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let err = store
+        .find_client(&ClientId::parse("bad").unwrap())
+        .await
+        .unwrap_err();
+    let StoreError::Backend(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("password"), "{msg}");
+    assert!(matches!(
+        store.list_clients().await,
+        Err(StoreError::Backend(_))
+    ));
+    let good = store.find_client(&ClientId::parse("good").unwrap()).await;
+    assert!(good.unwrap().is_some());
+
+    let err = store
+        .find_session(&tessera_core::SessionId::from_stored("s-bad".into()))
+        .await
+        .unwrap_err();
+    let StoreError::Backend(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("s-bad") && msg.contains("amr"), "{msg}");
+}
+
+#[tokio::test]
+async fn conflicts_say_what_clashed_without_sql() {
+    let (_schema, store) = fresh_store().await;
+    let ada = sample_user("ada@example.com");
+    store.create_user(&ada).await.unwrap();
+    store.create_client(&sample_client("app")).await.unwrap();
+
+    let mut same_id = sample_user("other@example.com");
+    same_id.id = ada.id.clone();
+    let cases = [
+        (
+            store.create_user(&sample_user("ada@example.com")).await,
+            "email",
+        ),
+        (store.create_user(&same_id).await, ada.id.as_str()),
+        (
+            store.create_client(&sample_client("app")).await,
+            "client app",
+        ),
+    ];
+    for (result, fragment) in cases {
+        let Err(StoreError::Conflict(msg)) = result else {
+            panic!("{result:?}");
+        };
+        assert!(msg.contains(fragment), "{msg}");
+        assert!(
+            !msg.contains("INSERT") && !msg.contains("duplicate key"),
+            "{msg}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_write_one_database_concurrently() {
+    // Two nodes, each with its own pool, on the same database.
+    let schema = Schema::create().await;
+    let first = Arc::new(schema.open().await);
+    let second = Arc::new(schema.open().await);
+
+    let mut tasks = Vec::new();
+    for (who, store) in [("first", first.clone()), ("second", second.clone())] {
+        for i in 0..15 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .create_user(&sample_user(&format!("{who}-{i}@example.com")))
+                    .await
+                    .unwrap();
+                let key = sample_key(&format!("{who}-{i}"), i);
+                store
+                    .rotate_signing_key(&key, t(i), t(i + 60))
+                    .await
+                    .unwrap();
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(first.list_users().await.unwrap().len(), 30);
+    let keys = second.list_signing_keys().await.unwrap();
+    assert_eq!(keys.len(), 30);
+    // Every rotation retired the previous active key, so exactly one remains active.
+    assert_eq!(keys.iter().filter(|k| k.rotated_at.is_none()).count(), 1);
+}
+
+#[tokio::test]
+async fn the_pool_reconnects_after_the_server_drops_its_connections() {
+    let schema = Schema::create().await;
+    let app = format!("tessera-reconnect-{}", schema.name);
+    let store = PostgresStore::connect_with(schema.options().application_name(&app))
+        .await
+        .unwrap();
+    store.create_client(&sample_client("app")).await.unwrap();
+
+    // The server ends every connection of this store (a restart, a failover, an operator).
+    let mut admin = admin().await;
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(&app)
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&app)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the backends did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The pool notices the dead connections and opens new ones; no caller sees an error.
+    store.ping().await.unwrap();
+    assert_eq!(store.list_clients().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_statement_stuck_behind_a_lock_is_unavailable() {
+    let schema = Schema::create().await;
+    let store =
+        PostgresStore::connect_with(schema.options().options([("statement_timeout", "500ms")]))
+            .await
+            .unwrap();
+
+    // Another session holds the table for longer than the store's statement timeout.
+    let mut holder = raw(&schema).await;
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let err = store.list_users().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    assert!(store.list_users().await.unwrap().is_empty());
+}

@@ -1,6 +1,11 @@
 //! Dev-only helpers for flow tests: [`spawn_app`] starts a real Tessera server on
-//! `127.0.0.1:0` with a fresh SQLite file in a temporary directory and a [`ManualClock`], so
-//! tests talk real HTTP, share no state and never sleep to cross a lifetime.
+//! `127.0.0.1:0` with a fresh store and a [`ManualClock`], so tests talk real HTTP, share no
+//! state and never sleep to cross a lifetime.
+//!
+//! The store is a fresh SQLite file in a temporary directory, or, when the environment says
+//! `TESSERA_TEST_STORE=postgres`, a fresh schema of its own on the machine's PostgreSQL
+//! (`TESSERA_TEST_POSTGRES_URL`, see `tessera-pgtest`): the same flow tests run on both
+//! backends (`scripts/test.sh` runs them twice).
 
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -30,8 +35,19 @@ pub struct TestApp {
     config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
-    // Dropped last: the data directory lives as long as the app.
+    // Dropped last: the data directory and the PostgreSQL schema live as long as the app.
     dir: Arc<tempfile::TempDir>,
+    schema: Option<Arc<tessera_pgtest::Schema>>,
+}
+
+/// Which backend test servers use: PostgreSQL when `TESSERA_TEST_STORE=postgres`, else SQLite.
+/// Any other value is refused, so a typo cannot silently test SQLite twice.
+pub fn test_store_is_postgres() -> bool {
+    match std::env::var("TESSERA_TEST_STORE").as_deref() {
+        Err(_) | Ok("" | "sqlite") => false,
+        Ok("postgres") => true,
+        Ok(other) => panic!("TESSERA_TEST_STORE={other:?}: expected sqlite or postgres"),
+    }
 }
 
 /// The starting instant of every test clock: fixed, so tests are reproducible.
@@ -57,8 +73,15 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
     let mut config = test_config(dir.path());
+    let schema = if test_store_is_postgres() {
+        let schema = tessera_pgtest::Schema::create().await;
+        config.database_url = Some(schema.url());
+        Some(Arc::new(schema))
+    } else {
+        None
+    };
     customise(&mut config);
-    start(config, dir, ManualClock::new(test_epoch()))
+    start(config, dir, schema, ManualClock::new(test_epoch()))
         .await
         .expect("the test server starts")
 }
@@ -66,6 +89,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
 async fn start(
     config: Config,
     dir: Arc<tempfile::TempDir>,
+    schema: Option<Arc<tessera_pgtest::Schema>>,
     clock: ManualClock,
 ) -> anyhow::Result<TestApp> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -89,6 +113,7 @@ async fn start(
         shutdown: Some(tx),
         server: Some(server),
         dir,
+        schema,
     })
 }
 
@@ -131,10 +156,11 @@ impl TestApp {
         self.shutdown_inner().await;
         let config = self.config.clone();
         let dir = self.dir.clone();
+        let schema = self.schema.clone();
         let clock = self.clock.clone();
         // Close the old store's pool before reopening the file.
         drop(self);
-        start(config, dir, clock)
+        start(config, dir, schema, clock)
             .await
             .expect("the restarted server starts")
     }

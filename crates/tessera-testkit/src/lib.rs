@@ -224,3 +224,21 @@ pub mod browser;
 pub mod grants;
 pub mod independent;
 pub mod verify;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The switch the README's test command relies on to run the flow tests on both backends.
+    #[tokio::test]
+    async fn the_environment_picks_the_backend() {
+        let app = spawn_app().await;
+        let expected = if test_store_is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        assert_eq!(app.state.store.backend_name(), expected);
+        app.stop().await;
+    }
+}

@@ -18,7 +18,7 @@ pub(super) const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60)
 
 /// Parses a `postgres://` or `postgresql://` URL. A malformed URL is
 /// [`StoreError::InvalidUrl`]; neither the URL nor its password appears in the message.
-pub(super) fn parse_url(url: &str) -> Result<PgConnectOptions, StoreError> {
+pub(crate) fn parse_url(url: &str) -> Result<PgConnectOptions, StoreError> {
     PgConnectOptions::from_str(url).map_err(|e| {
         StoreError::InvalidUrl(format!(
             "the postgres URL is malformed: {}",

@@ -56,6 +56,11 @@ pub fn target_options(url: &str) -> StoreResult<PgConnectOptions> {
     }
 }
 
+/// Where `target` points (host and port, database, user), for messages; never the password.
+pub fn describe_target(target: &PgConnectOptions) -> String {
+    crate::postgres::connect::describe(target)
+}
+
 /// Copies the SQLite database at `source` into the PostgreSQL database `target` names, in
 /// batches of [`DEFAULT_BATCH_SIZE`] rows, calling `progress` as it goes. See
 /// [`SqliteToPostgres::run`].

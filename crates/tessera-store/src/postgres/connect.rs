@@ -91,7 +91,7 @@ pub(super) fn with_defaults(options: PgConnectOptions) -> PgConnectOptions {
 
 /// Where `options` point, for messages and `Debug`: host (or socket) and port, database and
 /// user. Never the password.
-pub(super) fn describe(options: &PgConnectOptions) -> String {
+pub(crate) fn describe(options: &PgConnectOptions) -> String {
     let place = match options.get_socket() {
         Some(socket) => format!("{} (port {})", socket.display(), options.get_port()),
         None => format!("{}:{}", options.get_host(), options.get_port()),

@@ -20,6 +20,10 @@ pub enum StoreError {
     /// The database was migrated by a newer version of Tessera than this one.
     #[error("{0}")]
     SchemaTooNew(String),
+    /// The database's schema is older than this version of Tessera and the operation will not
+    /// migrate it (the copy to PostgreSQL never writes to its source).
+    #[error("{0}")]
+    SchemaTooOld(String),
     /// Any other backend failure, including rows that cannot be decoded.
     #[error("store backend error: {0}")]
     Backend(String),

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod codec;
+pub mod copy;
 pub mod error;
 pub mod postgres;
 pub mod sqlite;

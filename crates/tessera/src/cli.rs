@@ -60,6 +60,9 @@ pub enum Command {
     /// Check or decode a token.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy a single-node SQLite database into PostgreSQL, then verify the copy table by table.
+    /// Stop the node first; run again to resume an interrupted copy.
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +73,37 @@ pub struct ServeArgs {
     /// Public issuer URL [default: http://<listen address>].
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
+}
+
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// The SQLite database to copy: sqlite://PATH. Opened read-only, never changed.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The PostgreSQL database to copy into: postgres://USER@HOST/DATABASE (its tables are
+    /// created if missing). Also read from TESSERA_MIGRATE_TO, which keeps a password off the
+    /// command line.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TESSERA_MIGRATE_TO",
+        hide_env_values = true
+    )]
+    pub to: String,
+    /// Rows per batch; each batch is one PostgreSQL transaction.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch_size: usize,
+}
+
+/// Never shows the target URL: it may carry a password.
+impl std::fmt::Debug for MigrateArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MigrateArgs")
+            .field("from", &self.from)
+            .field("to", &"<redacted>")
+            .field("batch_size", &self.batch_size)
+            .finish()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,7 +18,7 @@ pub(super) const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60)
 
 /// Parses a `postgres://` or `postgresql://` URL. A malformed URL is
 /// [`StoreError::InvalidUrl`]; neither the URL nor its password appears in the message.
-pub(super) fn parse_url(url: &str) -> Result<PgConnectOptions, StoreError> {
+pub(crate) fn parse_url(url: &str) -> Result<PgConnectOptions, StoreError> {
     PgConnectOptions::from_str(url).map_err(|e| {
         StoreError::InvalidUrl(format!(
             "the postgres URL is malformed: {}",
@@ -91,7 +91,7 @@ pub(super) fn with_defaults(options: PgConnectOptions) -> PgConnectOptions {
 
 /// Where `options` point, for messages and `Debug`: host (or socket) and port, database and
 /// user. Never the password.
-pub(super) fn describe(options: &PgConnectOptions) -> String {
+pub(crate) fn describe(options: &PgConnectOptions) -> String {
     let place = match options.get_socket() {
         Some(socket) => format!("{} (port {})", socket.display(), options.get_port()),
         None => format!("{}:{}", options.get_host(), options.get_port()),

@@ -38,9 +38,9 @@ mod audit;
 mod backchannel;
 mod clients;
 mod codes;
-mod connect;
+pub(crate) mod connect;
 mod consents;
-mod convert;
+pub(crate) mod convert;
 mod keys;
 mod locks;
 mod login_requests;
@@ -138,6 +138,17 @@ impl PostgresStore {
     /// [`StoreError::Unavailable`].
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The pool, for the copy from SQLite (`crate::copy`), which writes rows as they are
+    /// rather than through the contract.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Where the pool points (host, port, database, user; never the password), for messages.
+    pub(crate) fn target(&self) -> &str {
+        &self.target
     }
 }
 

@@ -6,7 +6,7 @@ mod backchannel;
 mod clients;
 mod codes;
 mod consents;
-mod convert;
+pub(crate) mod convert;
 mod keys;
 mod login_requests;
 mod refresh_tokens;
@@ -23,8 +23,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The SQLite schema migrations, compiled into the binary.
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The SQLite schema migrations, compiled into the binary. The copy to PostgreSQL
+/// (`crate::copy`) compares a source file's applied migrations with these.
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a statement waits for another connection (or process) to release a write lock
 /// before failing with [`StoreError::Unavailable`].

@@ -3,6 +3,7 @@
 mod audit;
 mod client;
 mod keys;
+mod migrate;
 mod serve;
 mod session;
 mod token;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Session(command) => session::run(&config, command).await,
         Command::Audit(command) => audit::run(&config, command).await,
         Command::Token(command) => token::run(&config, command).await,
+        Command::Migrate(args) => migrate::run(&config, args).await,
     }
 }
 

@@ -104,6 +104,17 @@ impl Schema {
         )
     }
 
+    /// A plain connection to this schema, for looking at what a store API does not show.
+    ///
+    /// # Panics
+    ///
+    /// If the server cannot be reached.
+    pub async fn raw(&self) -> PgConnection {
+        PgConnection::connect_with(&self.options())
+            .await
+            .expect("a connection to the test schema")
+    }
+
     /// The schema's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -2,99 +2,18 @@
 //! PostgreSQL server (`TESSERA_TEST_POSTGRES_URL`, as for the store's tests), each test in a
 //! schema of its own.
 
-use sqlx::{Connection, PgConnection};
+use sqlx::Connection as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 use tempfile::TempDir;
 use tessera_core::{Client, Email, NewClient, PasswordHash, SigningKeyRecord, User};
+use tessera_pgtest::Schema;
 use tessera_store::sqlite::SqliteStore;
 use tessera_store::{ClientStore, KeyStore, UserStore};
 use time::OffsetDateTime;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
-
-/// The server the tests use unless `TESSERA_TEST_POSTGRES_URL` names another.
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn server_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-async fn admin() -> PgConnection {
-    PgConnection::connect(&server_url())
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is not reachable for the tests ({e}); start it with\n    \
-             pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
-             or point TESSERA_TEST_POSTGRES_URL at another server (default {DEFAULT_URL})"
-            )
-        })
-}
-
-/// A schema of its own (named like `tests/postgres.rs`'s, so their sweeps drop stale ones),
-/// dropped when the guard is.
-struct Schema {
-    name: String,
-}
-
-impl Schema {
-    async fn create() -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-        let salt = u64::from(now.subsec_nanos())
-            ^ (u64::from(std::process::id()) << 32)
-            ^ COUNTER
-                .fetch_add(1, Ordering::SeqCst)
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let name = format!("tessera_test_{}_{salt:016x}", now.as_secs());
-        let mut conn = admin().await;
-        sqlx::query(&format!("CREATE SCHEMA {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        Self { name }
-    }
-
-    /// The URL an operator would give: the test server with this schema as the search path.
-    fn url(&self) -> String {
-        let base = server_url();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}options=-c%20search_path%3D{}", self.name)
-    }
-
-    /// A raw connection to this schema.
-    async fn raw(&self) -> PgConnection {
-        PgConnection::connect(&self.url()).await.unwrap()
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        // The binary has exited, so no connection of the test holds a lock; the drop still runs
-        // on a runtime of its own, since the test's cannot be blocked on.
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    let Ok(mut conn) = PgConnection::connect(&server_url()).await else {
-                        return;
-                    };
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                        .execute(&mut conn)
-                        .await;
-                    let _ = conn.close().await;
-                })
-        })
-        .join();
-    }
-}
 
 fn t(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap()

@@ -132,7 +132,7 @@ async fn every_aggregate_comes_back_through_the_postgres_store() {
     assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
 
     let source = SqliteStore::open(&path).await.unwrap();
-    let target = schema.open().await;
+    let target = pg::open(&schema).await;
     compare(&source, &target, &filled).await;
 
     // New feed entries and audit records continue above the swept newest cursor.
@@ -373,7 +373,7 @@ async fn an_interrupted_copy_resumes_without_duplicates() {
     assert!(fourth.verified());
     assert!(fourth.tables.iter().all(|r| r.inserted == 0), "{fourth:?}");
 
-    let target = schema.open().await;
+    let target = pg::open(&schema).await;
     let source = SqliteStore::open(&path).await.unwrap();
     assert_eq!(
         target.list_users().await.unwrap(),
@@ -397,7 +397,7 @@ async fn an_interrupted_copy_resumes_without_duplicates() {
 async fn a_target_with_foreign_data_is_refused() {
     let (_dir, path, _) = filled_file().await;
     let schema = Schema::create().await;
-    let target = schema.open().await;
+    let target = pg::open(&schema).await;
     target
         .create_user(&fixtures::user("eve@elsewhere.example"))
         .await
@@ -412,7 +412,7 @@ async fn a_target_with_foreign_data_is_refused() {
     };
     assert!(msg.contains("users (1)"), "{msg}");
     assert!(msg.contains("not in the source"), "{msg}");
-    let target = schema.open().await;
+    let target = pg::open(&schema).await;
     assert!(target.list_clients().await.unwrap().is_empty());
     assert_eq!(target.list_users().await.unwrap().len(), 1);
     target.close().await;
@@ -507,7 +507,7 @@ async fn a_source_of_another_schema_version_is_refused_unmigrated() {
     assert!(err.to_string().contains("9999"), "{err}");
 
     // Nothing reached the target.
-    let target = schema.open().await;
+    let target = pg::open(&schema).await;
     assert!(target.list_users().await.unwrap().is_empty());
     target.close().await;
 }

@@ -198,8 +198,7 @@ async fn a_revocation_on_one_node_reaches_another_nodes_introspection_and_feed_s
             serde_json::json!({"active": false})
         );
     }
-    // The token not revoked (the ID token is not an access token; use the refresh token) still
-    // works on any node: only what was revoked is dead.
+    // Revoking the access token revoked only it: the refresh token still works, on any node.
     let (status, body) = json_of(
         a.refresh(&c.web, field(&refreshed, "refresh_token"), None)
             .await,

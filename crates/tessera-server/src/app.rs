@@ -81,8 +81,13 @@ pub struct Inner {
     pub max_body_bytes: usize,
     /// Time limit per request.
     pub request_timeout: StdDuration,
-    /// How often the key ring is re-read from the store.
+    /// How often the key ring is re-read from the store. With a store that reports changes
+    /// (PostgreSQL) the ring is also re-read as soon as another node changes the keys; this
+    /// periodic refresh is then the safety net.
     pub key_refresh_interval: StdDuration,
+    /// How often [`feed::watch_store`](crate::feed::watch_store) polls the store; `None` for
+    /// its default, which depends on whether the store reports changes.
+    pub feed_poll_interval: Option<StdDuration>,
     /// Extra publication time of rotated-out keys.
     pub key_retirement_grace: Duration,
     /// The discovery document, serialised once.
@@ -97,8 +102,9 @@ pub struct Inner {
     /// so that the response takes as long as for a known one.
     pub dummy_password_hash: PasswordHash,
     /// The newest revocation-feed cursor this process knows of. Revocations made here announce
-    /// their cursor at once; a background poll picks up those made elsewhere (the CLI, other
-    /// nodes). Feed streams wait on it.
+    /// their cursor at once; [`feed::watch_store`](crate::feed::watch_store) picks up those
+    /// made elsewhere (the CLI, other nodes), on the store's change notification or by polling.
+    /// Feed streams wait on it.
     pub feed_cursor: tokio::sync::watch::Sender<i64>,
     /// Wakes the back-channel logout worker when a revocation here queued deliveries.
     pub backchannel_wake: Arc<tokio::sync::Notify>,
@@ -185,11 +191,32 @@ pub async fn open_key_ring(
     Ok((KeyRing::load(store, kek, clock.now()).await?, origin))
 }
 
+/// Start-up settings that are not in the configuration file, for tests and embedders.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// How often the revocation feed polls the store for entries written elsewhere (see
+    /// [`feed::watch_store`](crate::feed::watch_store)); `None` (the default) for
+    /// [`feed::POLL_INTERVAL`](crate::feed::POLL_INTERVAL), or
+    /// [`feed::SAFETY_POLL_INTERVAL`](crate::feed::SAFETY_POLL_INTERVAL) with a store that
+    /// reports changes.
+    pub feed_poll_interval: Option<StdDuration>,
+}
+
 /// Builds the application state for a server bound at `bound`.
 pub async fn open(
     config: &Config,
     bound: SocketAddr,
     clock: Arc<dyn Clock>,
+) -> Result<(AppState, StartupReport), StartupError> {
+    open_with(config, bound, clock, OpenOptions::default()).await
+}
+
+/// [`open`], with settings the configuration file does not have.
+pub async fn open_with(
+    config: &Config,
+    bound: SocketAddr,
+    clock: Arc<dyn Clock>,
+    options: OpenOptions,
 ) -> Result<(AppState, StartupReport), StartupError> {
     config.validate()?;
     let issuer = config.resolve_issuer(bound)?;
@@ -227,6 +254,7 @@ pub async fn open(
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: StdDuration::from_secs(config.http.request_timeout_seconds),
         key_refresh_interval: StdDuration::from_secs(config.keys.refresh_interval_seconds),
+        feed_poll_interval: options.feed_poll_interval,
         key_retirement_grace: grace,
         discovery_json,
         refresh_lifetimes: RefreshLifetimes {

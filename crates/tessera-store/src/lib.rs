@@ -17,7 +17,7 @@ pub use error::{StoreError, StoreResult};
 pub use traits::{
     AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FeedRead, FeedSnapshot,
     KeyStore, LoginRequestStore, RefreshTokenStore, RevocationOutcome, RevocationStore,
-    SessionStore, SessionSummary, Store, UserStore,
+    SessionStore, SessionSummary, Store, StoreChange, UserStore,
 };
 
 use std::path::PathBuf;

@@ -421,6 +421,23 @@ pub trait LoginRequestStore: Send + Sync {
     async fn delete_expired_login_requests(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// A change made through some store on the same database (by this process, another node or the
+/// CLI), as reported by [`Store::subscribe_changes`]. Each one means "re-read this"; it carries
+/// no data, so a missed or repeated one costs at most a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreChange {
+    /// Revocation feed entries were recorded, or swept
+    /// ([`RevocationStore::delete_expired_revocations`] deleted some).
+    Revocations,
+    /// Signing keys were created, rotated or deleted.
+    SigningKeys,
+    /// Changes may have gone unreported (the backend's listener has just started or
+    /// reconnected, or a newer Tessera reported a change this one cannot name): re-read
+    /// everything you follow.
+    Resync,
+}
+
 /// A complete store: every aggregate, plus health information for the server.
 #[async_trait::async_trait]
 pub trait Store:
@@ -444,4 +461,19 @@ pub trait Store:
 
     /// The backend's short name, e.g. `"sqlite"`.
     fn backend_name(&self) -> &'static str;
+
+    /// A receiver of the changes committed to this store's database by anyone (this process
+    /// included), if the backend can report them; `None` if it cannot (the default, and
+    /// SQLite's answer), and the caller must poll.
+    ///
+    /// A change is reported only after it has committed, so a receiver that reads on a report
+    /// sees it. Reports can still be missed (a lost connection, a receiver that falls behind):
+    /// a backend then sends [`StoreChange::Resync`], and a lagging
+    /// [`broadcast::Receiver`](tokio::sync::broadcast::Receiver) says `Lagged`, which a caller
+    /// must treat the same way. Callers should still poll, slowly, as a safety net: a
+    /// connection that hangs without failing is not noticed. Call it from within a tokio
+    /// runtime; a backend may need one to run its listener.
+    fn subscribe_changes(&self) -> Option<tokio::sync::broadcast::Receiver<StoreChange>> {
+        None
+    }
 }

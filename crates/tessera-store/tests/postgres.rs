@@ -1,6 +1,6 @@
 //! The PostgreSQL backend: the shared contract suite against a real server, plus what only
 //! PostgreSQL has (URLs and connect errors, several pools on one database, a server that drops
-//! connections or is slow).
+//! connections or is slow, change notifications between stores).
 //!
 //! The server comes from `TESSERA_TEST_POSTGRES_URL` (default [`DEFAULT_URL`]); that role must be
 //! able to create schemas. Every test gets a schema of its own, so tests run in parallel without
@@ -17,10 +17,17 @@ use sqlx::{Connection, PgConnection};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tessera_core::{Client, ClientId, Email, NewClient, SigningKeyRecord, User};
+use tessera_core::{
+    Client, ClientId, Email, NewClient, Revocation, RevocationReason, RevocationTarget,
+    SigningKeyRecord, User,
+};
 use tessera_store::postgres::PostgresStore;
-use tessera_store::{connect, ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
+use tessera_store::{
+    connect, ClientStore, KeyStore, RevocationStore, SessionStore, Store, StoreChange, StoreError,
+    UserStore,
+};
 use time::OffsetDateTime;
+use tokio::sync::broadcast;
 
 /// The PostgreSQL store on `schema`.
 async fn open(schema: &Schema) -> PostgresStore {
@@ -370,4 +377,150 @@ async fn a_statement_stuck_behind_a_lock_is_unavailable() {
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
     assert!(store.list_users().await.unwrap().is_empty());
+}
+
+/// The next change `changes` reports. The timeout only guards against a hang.
+async fn next_change(changes: &mut broadcast::Receiver<StoreChange>) -> StoreChange {
+    tokio::time::timeout(Duration::from_secs(10), changes.recv())
+        .await
+        .expect("a change is reported")
+        .expect("the listener runs")
+}
+
+fn global_revocation(at: OffsetDateTime) -> Revocation {
+    Revocation::new(
+        RevocationTarget::Global,
+        at,
+        time::Duration::minutes(5),
+        RevocationReason::AdminRevoke,
+        "test",
+    )
+}
+
+fn token_revocation(jti: &str, at: OffsetDateTime) -> Revocation {
+    Revocation::new(
+        RevocationTarget::Token {
+            jti: jti.into(),
+            expires_at: at + time::Duration::minutes(5),
+        },
+        at,
+        time::Duration::minutes(5),
+        RevocationReason::AdminRevoke,
+        "test",
+    )
+}
+
+#[tokio::test]
+async fn committed_changes_of_the_schema_are_reported_to_every_store_once_each() {
+    let schema = Schema::create().await;
+    let listening = open(&schema).await;
+    let writer = open(&schema).await;
+    let elsewhere_schema = Schema::create().await;
+    let elsewhere = open(&elsewhere_schema).await;
+    let mut changes = listening
+        .subscribe_changes()
+        .expect("PostgreSQL reports changes");
+    // The listener says when it listens: anything before may have been missed.
+    assert_eq!(next_change(&mut changes).await, StoreChange::Resync);
+
+    // Notifications arrive in commit order, so each expected change below also proves that
+    // nothing was reported for the steps before it that must not notify.
+    // Another schema on the same database (the channel is database-wide) is not ours.
+    elsewhere.revoke(&global_revocation(t(0))).await.unwrap();
+    // A revocation written by another store (node) is; a repeat, which writes nothing, is not.
+    writer
+        .revoke(&token_revocation("jti-1", t(0)))
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(next_change(&mut changes).await, StoreChange::Revocations);
+    assert_eq!(
+        writer
+            .revoke(&token_revocation("jti-1", t(1)))
+            .await
+            .unwrap(),
+        None
+    );
+    // A rotation that fails (duplicate kid) rolls back, and its notification with it.
+    writer
+        .create_signing_key(&sample_key("k1", 0))
+        .await
+        .unwrap();
+    assert_eq!(next_change(&mut changes).await, StoreChange::SigningKeys);
+    let err = writer
+        .rotate_signing_key(&sample_key("k1", 1), t(1), t(2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    writer
+        .rotate_signing_key(&sample_key("k2", 1), t(1), t(2))
+        .await
+        .unwrap();
+    assert_eq!(next_change(&mut changes).await, StoreChange::SigningKeys);
+    // Sweeps notify only when they delete something.
+    assert_eq!(writer.delete_expired_signing_keys(t(1)).await.unwrap(), 0);
+    assert_eq!(writer.delete_expired_revocations(t(0)).await.unwrap(), 0);
+    assert_eq!(
+        writer
+            .delete_expired_revocations(t(0) + time::Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(next_change(&mut changes).await, StoreChange::Revocations);
+    assert_eq!(writer.delete_expired_signing_keys(t(2)).await.unwrap(), 1);
+    assert_eq!(next_change(&mut changes).await, StoreChange::SigningKeys);
+    // The store's own writes are reported to it too, and to every subscriber.
+    let mut second = listening.subscribe_changes().unwrap();
+    listening
+        .revoke(&global_revocation(t(3)))
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(next_change(&mut changes).await, StoreChange::Revocations);
+    assert_eq!(next_change(&mut second).await, StoreChange::Revocations);
+    assert!(changes.try_recv().is_err(), "nothing else was reported");
+}
+
+#[tokio::test]
+async fn the_listener_reconnects_after_losing_its_connection_and_says_to_resync() {
+    let schema = Schema::create().await;
+    let store = open(&schema).await;
+    let mut changes = store.subscribe_changes().unwrap();
+    assert_eq!(next_change(&mut changes).await, StoreChange::Resync);
+
+    // The server ends the listener's connection (a restart, a failover, an operator).
+    let mut admin = admin().await;
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND query LIKE 'LISTEN %'",
+    )
+    .bind(schema.name())
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(ended, [true], "one listener connection");
+
+    // Whatever was committed while it was away went unheard: it says so once it listens again,
+    // and then hears new changes.
+    assert_eq!(next_change(&mut changes).await, StoreChange::Resync);
+    store
+        .revoke(&global_revocation(t(0)))
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(next_change(&mut changes).await, StoreChange::Revocations);
+}
+
+#[tokio::test]
+async fn closing_the_store_stops_its_listener() {
+    let schema = Schema::create().await;
+    let store = open(&schema).await;
+    let mut changes = store.subscribe_changes().unwrap();
+    assert_eq!(next_change(&mut changes).await, StoreChange::Resync);
+    store.close().await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), changes.recv())
+        .await
+        .expect("the channel closes");
+    assert_eq!(closed, Err(broadcast::error::RecvError::Closed));
 }

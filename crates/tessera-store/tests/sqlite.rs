@@ -541,3 +541,9 @@ async fn a_database_from_before_revocation_is_upgraded() {
         1
     );
 }
+
+#[tokio::test]
+async fn sqlite_reports_no_changes_so_callers_poll() {
+    let (_dir, store) = fresh_store().await;
+    assert!(store.subscribe_changes().is_none());
+}

@@ -6,13 +6,17 @@
 //! `TESSERA_TEST_STORE=postgres`, a fresh schema of its own on the machine's PostgreSQL
 //! (`TESSERA_TEST_POSTGRES_URL`, see `tessera-pgtest`): the same flow tests run on both
 //! backends (`scripts/test.sh` runs them twice).
+//!
+//! [`spawn_cluster`] starts several servers (nodes) on one fresh PostgreSQL schema, whatever
+//! `TESSERA_TEST_STORE` says, as a load-balanced deployment runs them.
 
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tessera_core::{ManualClock, NewClient};
-use tessera_server::{AppState, Config};
+use tessera_server::{AppState, Config, OpenOptions};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -22,7 +26,8 @@ pub use tessera_server;
 /// A running server and the handles a test needs.
 #[derive(Debug)]
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`, also the issuer.
+    /// `http://127.0.0.1:PORT`. Also the issuer, except on the nodes of a cluster after the
+    /// first, which share the first node's issuer (see [`spawn_cluster`]).
     pub base_url: String,
     /// The bound address.
     pub addr: SocketAddr,
@@ -33,6 +38,7 @@ pub struct TestApp {
     /// An HTTP client without cookies or redirects.
     pub http: reqwest::Client,
     config: Config,
+    options: OpenOptions,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     // Dropped last: the data directory and the PostgreSQL schema live as long as the app.
@@ -81,28 +87,90 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         None
     };
     customise(&mut config);
-    start(config, dir, schema, ManualClock::new(test_epoch()))
+    start(
+        config,
+        OpenOptions::default(),
+        dir,
+        schema,
+        ManualClock::new(test_epoch()),
+    )
+    .await
+    .expect("the test server starts")
+}
+
+/// Starts `n` servers (nodes) on one fresh PostgreSQL schema, as a deployment behind a load
+/// balancer runs them; see [`spawn_cluster_with`].
+pub async fn spawn_cluster(n: usize) -> Vec<TestApp> {
+    spawn_cluster_with(n, |_| {}).await
+}
+
+/// Starts `n` nodes on one fresh PostgreSQL schema (always PostgreSQL, whatever
+/// `TESSERA_TEST_STORE` says), after letting `customise` adjust each node's configuration.
+///
+/// The nodes share what a real deployment shares: the database, the key-encryption key (one
+/// data directory; the first node creates the KEK file and the signing keys, the others load
+/// them), the issuer (the first node's URL, standing for the load balancer's) and one
+/// [`ManualClock`]. Each listens on its own port: its `base_url` is where to send requests.
+///
+/// The periodic safety nets that would also carry changes between nodes (the key refresh and
+/// the revocation feed's poll) run only hourly, so that what reaches another node within a
+/// test has come by the store's change notifications. `customise` may set them back.
+pub async fn spawn_cluster_with(n: usize, customise: impl Fn(&mut Config)) -> Vec<TestApp> {
+    assert!(n > 0, "a cluster has at least one node");
+    let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+    let schema = Arc::new(tessera_pgtest::Schema::create().await);
+    let clock = ManualClock::new(test_epoch());
+    let options = OpenOptions {
+        feed_poll_interval: Some(Duration::from_secs(3600)),
+    };
+    let mut nodes: Vec<TestApp> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut config = test_config(dir.path());
+        config.database_url = Some(schema.url());
+        config.keys.refresh_interval_seconds = 3600;
+        if let Some(first) = nodes.first() {
+            config.issuer = Some(first.state.issuer.clone());
+        }
+        customise(&mut config);
+        let node = start(
+            config,
+            options.clone(),
+            dir.clone(),
+            Some(schema.clone()),
+            clock.clone(),
+        )
         .await
-        .expect("the test server starts")
+        .expect("the cluster node starts");
+        nodes.push(node);
+    }
+    nodes
 }
 
 async fn start(
     config: Config,
+    options: OpenOptions,
     dir: Arc<tempfile::TempDir>,
     schema: Option<Arc<tessera_pgtest::Schema>>,
     clock: ManualClock,
 ) -> anyhow::Result<TestApp> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let (state, _report) = tessera_server::app::open(&config, addr, Arc::new(clock.clone()))
-        .await
-        .context("opening the app")?;
+    let (state, _report) =
+        tessera_server::app::open_with(&config, addr, Arc::new(clock.clone()), options.clone())
+            .await
+            .context("opening the app")?;
+    // Where this node answers; the issuer unless the configuration names another (a cluster's).
+    let base_url = if config.issuer.is_some() {
+        format!("http://{addr}")
+    } else {
+        state.issuer.clone()
+    };
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(tessera_server::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
     Ok(TestApp {
-        base_url: state.issuer.clone(),
+        base_url,
         addr,
         state,
         clock,
@@ -110,6 +178,7 @@ async fn start(
             .redirect(reqwest::redirect::Policy::none())
             .build()?,
         config,
+        options,
         shutdown: Some(tx),
         server: Some(server),
         dir,
@@ -151,16 +220,18 @@ impl TestApp {
     }
 
     /// Stops the server and starts a new one on the same data directory and clock, as a restart
-    /// would (on a new port).
+    /// would (on a new port). (A cluster's first node gets a new issuer with its new port; the
+    /// other nodes keep the old one.)
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_inner().await;
         let config = self.config.clone();
+        let options = self.options.clone();
         let dir = self.dir.clone();
         let schema = self.schema.clone();
         let clock = self.clock.clone();
         // Close the old store's pool before reopening the file.
         drop(self);
-        start(config, dir, schema, clock)
+        start(config, options, dir, schema, clock)
             .await
             .expect("the restarted server starts")
     }

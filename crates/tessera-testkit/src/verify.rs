@@ -24,12 +24,12 @@ impl TestApp {
     }
 
     /// A verifier for this server's access tokens (its issuer and audience), with the keys its
-    /// JWKS publishes now and the server's clock.
+    /// JWKS publishes now (fetched from this server, or node) and the server's clock.
     pub async fn verifier(&self) -> Verifier {
         let jwks: JwkSet = serde_json::from_value(self.get_json("/.well-known/jwks.json").await)
             .expect("the JWKS parses");
         Verifier::with_clock(
-            VerifierOptions::new(&self.base_url, &self.state.access_token_audience),
+            VerifierOptions::new(&self.state.issuer, &self.state.access_token_audience),
             jwks,
             self.verify_clock(),
         )

@@ -1,8 +1,10 @@
-//! [`KeyStore`] for PostgreSQL.
+//! [`KeyStore`] for PostgreSQL. Every change to the keys notifies the other nodes
+//! ([`StoreChange::SigningKeys`], queued inside the changing transaction; see `notify.rs`), so
+//! they re-read their key ring at once.
 
 use super::convert::{db_err, from_secs, get, to_secs, unique_violation};
-use super::PostgresStore;
-use crate::{KeyStore, StoreError, StoreResult};
+use super::{notify, PostgresStore};
+use crate::{KeyStore, StoreChange, StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::PgConnection;
 use tessera_core::SigningKeyRecord;
@@ -43,8 +45,10 @@ impl KeyStore for PostgresStore {
     }
 
     async fn create_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        insert(&mut conn, key).await
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        insert(&mut tx, key).await?;
+        notify::queue(&mut tx, StoreChange::SigningKeys).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn rotate_signing_key(
@@ -74,18 +78,27 @@ impl KeyStore for PostgresStore {
         .map_err(db_err)?;
         // On error the transaction is dropped uncommitted, which rolls the update back.
         insert(&mut tx, new).await?;
+        // Delivered to other nodes when (and only if) the rotation commits.
+        notify::queue(&mut tx, StoreChange::SigningKeys).await?;
         tx.commit().await.map_err(db_err)
     }
 
     async fn delete_expired_signing_keys(&self, now: OffsetDateTime) -> StoreResult<u64> {
-        let done = sqlx::query(
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let deleted = sqlx::query(
             "DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND expires_at <= $1",
         )
         .bind(to_secs(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected())
+        .map_err(db_err)?
+        .rows_affected();
+        // Only a real change wakes the other nodes (each of them sweeps periodically too).
+        if deleted > 0 {
+            notify::queue(&mut tx, StoreChange::SigningKeys).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(deleted)
     }
 }
 

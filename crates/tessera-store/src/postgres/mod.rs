@@ -30,6 +30,12 @@
 //!   REPEATABLE READ, READ ONLY transaction, so the horizon, the newest cursor and the rows
 //!   agree.
 //!
+//! # Change notifications
+//!
+//! Nodes tell each other about new revocation entries and key changes with `LISTEN/NOTIFY`
+//! ([`Store::subscribe_changes`]); see `notify.rs` for why the notification is queued inside the
+//! writing transaction and what a listener does about missed ones.
+//!
 //! A transaction that loses a race the database resolves by aborting (a deadlock, which the
 //! lock order above avoids among the store's own operations) comes back as
 //! [`StoreError::Unavailable`]: retrying may succeed.
@@ -44,6 +50,7 @@ pub(crate) mod convert;
 mod keys;
 mod locks;
 mod login_requests;
+mod notify;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
@@ -51,7 +58,7 @@ mod users;
 
 pub use sqlx::postgres::PgConnectOptions;
 
-use crate::{Store, StoreError, StoreResult};
+use crate::{Store, StoreChange, StoreError, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
@@ -76,6 +83,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Where the pool points (host, port, database, user), for messages; never the password.
     target: String,
+    /// The change listener, started by the first [`Store::subscribe_changes`].
+    changes: notify::Changes,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -131,12 +140,17 @@ impl PostgresStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
         tracing::info!(target = %target, "opened PostgreSQL store");
-        Ok(Self { pool, target })
+        Ok(Self {
+            pool,
+            target,
+            changes: notify::Changes::default(),
+        })
     }
 
     /// Closes every pooled connection, waiting for them to finish. Later operations fail with
     /// [`StoreError::Unavailable`].
     pub async fn close(&self) {
+        self.changes.stop();
         self.pool.close().await;
     }
 
@@ -164,5 +178,12 @@ impl Store for PostgresStore {
 
     fn backend_name(&self) -> &'static str {
         "postgres"
+    }
+
+    /// Changes committed by any node on this database and schema, from `LISTEN/NOTIFY`; the
+    /// first call starts the listener (see `notify.rs`). `None` outside a tokio runtime and
+    /// after [`close`](Self::close).
+    fn subscribe_changes(&self) -> Option<tokio::sync::broadcast::Receiver<StoreChange>> {
+        self.changes.subscribe(&self.pool.connect_options())
     }
 }

@@ -1,11 +1,16 @@
 //! [`RevocationStore`] for PostgreSQL: entries, their effects on sessions and refresh tokens, and
-//! the feed.
+//! the feed. Writes to the feed (a new entry, a sweep that deleted some) notify the other nodes
+//! ([`StoreChange::Revocations`], queued inside the writing transaction; see `notify.rs`), so
+//! their feed streams read the entry at once instead of at their next poll.
 
 use super::audit::insert_audit;
 use super::convert::{db_err, from_secs, get, to_secs};
 use super::locks;
-use super::PostgresStore;
-use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreError, StoreResult};
+use super::{notify, PostgresStore};
+use crate::{
+    FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreChange, StoreError,
+    StoreResult,
+};
 use sqlx::postgres::PgPool;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -319,6 +324,9 @@ impl RevocationStore for PostgresStore {
             ),
         )
         .await?;
+        // Heard by every node when (and only if) the entry commits: one that reads on it finds
+        // the entry.
+        notify::queue(&mut tx, StoreChange::Revocations).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(RevocationOutcome {
             entry: RevocationEntry {
@@ -439,6 +447,10 @@ impl RevocationStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        // The horizon moved only if entries were deleted: only then can a reader be behind.
+        if done.rows_affected() > 0 {
+            notify::queue(&mut tx, StoreChange::Revocations).await?;
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected())
     }

@@ -82,7 +82,7 @@ enum Keys {
     Remote(Arc<crate::remote::RemoteVerifier>),
 }
 
-/// What every request's bearer token is checked against. Cheap to clone (one `Arc`).
+/// What every request's bearer token is checked against. Cheap to clone (a few `Arc`s).
 #[derive(Clone)]
 pub struct BearerAuth {
     keys: Keys,

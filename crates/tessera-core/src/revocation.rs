@@ -100,6 +100,35 @@ pub enum RevocationTarget {
     Global,
 }
 
+/// The identifiers a [`RevocationTarget`] names, each present only for the kinds that have it:
+/// how the store keeps a target in columns and the feed spells it on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetIds<'a> {
+    /// The token's `jti` ([`RevocationTarget::Token`]).
+    pub jti: Option<&'a str>,
+    /// The session ([`RevocationTarget::Session`]).
+    pub sid: Option<&'a str>,
+    /// The user (session, user and claims targets).
+    pub user_id: Option<&'a str>,
+}
+
+impl RevocationTarget {
+    /// The identifiers this target names.
+    pub fn ids(&self) -> TargetIds<'_> {
+        let (jti, sid, user_id) = match self {
+            RevocationTarget::Token { jti, .. } => (Some(jti.as_str()), None, None),
+            RevocationTarget::Session { sid, user_id } => {
+                (None, Some(sid.as_str()), Some(user_id.as_str()))
+            }
+            RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
+                (None, None, Some(user_id.as_str()))
+            }
+            RevocationTarget::Global => (None, None, None),
+        };
+        TargetIds { jti, sid, user_id }
+    }
+}
+
 /// The kind of a feed entry: one per [`RevocationTarget`] variant. The names of session, user
 /// and claims entries follow the OpenID Shared Signals / CAEP event vocabulary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

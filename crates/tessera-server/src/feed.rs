@@ -37,7 +37,8 @@ use serde::Serialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
-use tessera_core::{Client, RevocationEntry, RevocationTarget};
+use tessera_core::revocation::TargetIds;
+use tessera_core::{Client, RevocationEntry};
 use tessera_store::{FeedRead, FeedSnapshot, StoreChange, StoreError};
 use tokio::sync::{broadcast, watch};
 
@@ -78,16 +79,11 @@ struct WireEntry<'a> {
 impl<'a> WireEntry<'a> {
     fn of(entry: &'a RevocationEntry) -> Self {
         let r = &entry.revocation;
-        let (jti, sid, sub) = match &r.target {
-            RevocationTarget::Token { jti, .. } => (Some(jti.as_str()), None, None),
-            RevocationTarget::Session { sid, user_id } => {
-                (None, Some(sid.as_str()), Some(user_id.as_str()))
-            }
-            RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
-                (None, None, Some(user_id.as_str()))
-            }
-            RevocationTarget::Global => (None, None, None),
-        };
+        let TargetIds {
+            jti,
+            sid,
+            user_id: sub,
+        } = r.target.ids();
         Self {
             cursor: entry.cursor.to_string(),
             kind: r.kind().as_str(),

@@ -7,7 +7,7 @@ use super::SqliteStore;
 use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreError, StoreResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
-use tessera_core::revocation::new_jti;
+use tessera_core::revocation::{new_jti, TargetIds};
 use tessera_core::{
     AuditEvent, Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget,
     SessionId, TokenFacts, UserId,
@@ -239,16 +239,7 @@ impl RevocationStore for SqliteStore {
             tx.rollback().await.map_err(db_err)?;
             return Ok(None);
         }
-        let (jti, sid, user_id) = match &revocation.target {
-            RevocationTarget::Token { jti, .. } => (Some(jti.as_str()), None, None),
-            RevocationTarget::Session { sid, user_id } => {
-                (None, Some(sid.as_str()), Some(user_id.as_str()))
-            }
-            RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
-                (None, None, Some(user_id.as_str()))
-            }
-            RevocationTarget::Global => (None, None, None),
-        };
+        let TargetIds { jti, sid, user_id } = revocation.target.ids();
         let cursor: i64 = sqlx::query_scalar(
             "INSERT INTO revocations (kind, jti, sid, user_id, not_before, revoked_at, \
              expires_at, reason, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING cursor",

@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
-use tessera_core::{Clock, PasswordHash, PasswordHasher, RefreshLifetimes, TokenLifetimes};
+use tessera_core::{
+    Clock, LoginThrottlePolicy, PasswordHash, PasswordHasher, RefreshLifetimes, TokenLifetimes,
+};
 use tessera_jose::Algorithm;
 use tessera_store::{Store, StoreError};
 use time::Duration;
@@ -96,6 +98,8 @@ pub struct Inner {
     pub refresh_lifetimes: RefreshLifetimes,
     /// Browser-session lifetime.
     pub session_lifetime: Duration,
+    /// Brute-force limits on password sign-in.
+    pub login_throttle: LoginThrottlePolicy,
     /// Prefix of Tessera's own claims.
     pub claims_namespace: String,
     /// A real argon2id hash of a random password, verified when a login names an unknown user
@@ -128,7 +132,8 @@ impl AppState {
         algs
     }
 
-    /// Deletes records nothing can use any more: lapsed sign-in pages, sessions and refresh
+    /// Deletes records nothing can use any more: lapsed sign-in pages, forgotten sign-in attempt
+    /// counts, sessions and refresh
     /// tokens past their lifetime, codes a day after they expired (kept that long so a late
     /// replay still finds the code and revokes what it issued), access-token revocations past
     /// the token's expiry, and records of revoked refresh families once the absolute refresh
@@ -136,6 +141,7 @@ impl AppState {
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.store.delete_expired_login_requests(now).await?;
+        self.store.delete_forgotten_login_throttles(now).await?;
         self.store
             .delete_expired_codes(now - Duration::days(1))
             .await?;
@@ -262,6 +268,7 @@ pub async fn open_with(
             absolute: Duration::seconds(config.refresh_tokens.absolute_lifetime_seconds.into()),
         },
         session_lifetime: Duration::seconds(config.sessions.lifetime_seconds.into()),
+        login_throttle: config.login_throttle.policy(),
         claims_namespace: config.claims.namespace.clone(),
         dummy_password_hash,
         feed_cursor: tokio::sync::watch::Sender::new(0),

@@ -40,6 +40,8 @@ pub struct Config {
     pub passwords: PasswordConfig,
     /// Browser sessions.
     pub sessions: SessionConfig,
+    /// Brute-force limits on password sign-in.
+    pub login_throttle: LoginThrottleConfig,
     /// Refresh tokens.
     pub refresh_tokens: RefreshTokenConfig,
     /// Custom claims.
@@ -112,6 +114,49 @@ impl Default for SessionConfig {
     }
 }
 
+/// Brute-force limits on password sign-in, per account and shared by every node on the store
+/// (see `tessera_core::login_throttle`). The defaults admit 5 attempts, then lock the account's
+/// sign-in for 1 minute, doubling per further attempt up to 15 minutes, and forget the count
+/// after an hour without attempts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoginThrottleConfig {
+    /// Attempts admitted before the first lock (1 to 100).
+    pub free_attempts: u32,
+    /// The first lock (at least 1 second).
+    pub base_lockout_seconds: u32,
+    /// The longest lock (at least `base_lockout_seconds`, at most a day).
+    pub max_lockout_seconds: u32,
+    /// How long a count is kept after the last attempt or the end of the lock (at least 60).
+    pub forget_after_seconds: u32,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        let policy = tessera_core::LoginThrottlePolicy::default();
+        let secs = |d: time::Duration| u32::try_from(d.whole_seconds()).unwrap_or(u32::MAX);
+        Self {
+            free_attempts: policy.free_attempts,
+            base_lockout_seconds: secs(policy.base_lockout),
+            max_lockout_seconds: secs(policy.max_lockout),
+            forget_after_seconds: secs(policy.forget_after),
+        }
+    }
+}
+
+impl LoginThrottleConfig {
+    /// The policy these settings describe.
+    pub fn policy(&self) -> tessera_core::LoginThrottlePolicy {
+        let secs = |s: u32| time::Duration::seconds(s.into());
+        tessera_core::LoginThrottlePolicy {
+            free_attempts: self.free_attempts,
+            base_lockout: secs(self.base_lockout_seconds),
+            max_lockout: secs(self.max_lockout_seconds),
+            forget_after: secs(self.forget_after_seconds),
+        }
+    }
+}
+
 /// Refresh-token settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -174,6 +219,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             passwords: PasswordConfig::default(),
             sessions: SessionConfig::default(),
+            login_throttle: LoginThrottleConfig::default(),
             refresh_tokens: RefreshTokenConfig::default(),
             claims: ClaimsConfig::default(),
             insecure_allow_http_issuer: false,
@@ -229,6 +275,7 @@ impl fmt::Debug for Config {
             .field("http", &self.http)
             .field("passwords", &self.passwords)
             .field("sessions", &self.sessions)
+            .field("login_throttle", &self.login_throttle)
             .field("refresh_tokens", &self.refresh_tokens)
             .field("claims", &self.claims)
             .field(
@@ -308,6 +355,16 @@ impl Config {
         }
         if self.sessions.lifetime_seconds < 60 {
             return invalid("sessions.lifetime_seconds must be at least 60".into());
+        }
+        let l = &self.login_throttle;
+        if !(1..=100).contains(&l.free_attempts)
+            || l.base_lockout_seconds == 0
+            || !(l.base_lockout_seconds..=86_400).contains(&l.max_lockout_seconds)
+            || l.forget_after_seconds < 60
+        {
+            return invalid(
+                "login_throttle: free_attempts must be between 1 and 100, base_lockout_seconds at least 1, max_lockout_seconds between base_lockout_seconds and 86400, forget_after_seconds at least 60".into(),
+            );
         }
         if self.claims.namespace.is_empty() {
             return invalid("claims.namespace must not be empty".into());

@@ -412,3 +412,52 @@ async fn sessions_codes_and_refresh_tokens_work_across_nodes() {
     };
     assert_eq!(sid(&tokens), sid(&first));
 }
+
+/// Posts a wrong password for `email` through a fresh login page on `node` and returns the
+/// status. The page is fetched first, the post is what `go` sends, so callers can line posts up.
+async fn wrong_password_post(
+    node: &TestApp,
+    email: &str,
+) -> impl std::future::Future<Output = u16> {
+    let browser = Browser::new(&node.base_url);
+    let form = browser.get(&authorize_url(node, &[])).await.page().form();
+    let email = email.to_owned();
+    async move {
+        browser
+            .submit(
+                &form,
+                &[("username", &email), ("password", "wrong-password-123")],
+            )
+            .await
+            .page()
+            .status
+    }
+}
+
+/// The sign-in limit is one count per address for the whole service: failures made through
+/// different nodes add up, a lock made through one node holds on every node, and attempts sent
+/// to all nodes at once admit no more than the free ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_attempts_are_counted_once_for_every_node() {
+    let c = cluster().await;
+    for n in 0..5 {
+        let status = wrong_password_post(&c.nodes[n % 3], "ada@example.com")
+            .await
+            .await;
+        assert_eq!(status, 401, "attempt {} on node {}", n + 1, n % 3);
+    }
+    for (i, node) in c.nodes.iter().enumerate() {
+        let status = wrong_password_post(node, "ada@example.com").await.await;
+        assert_eq!(status, 429, "node {i} refuses the locked address");
+    }
+
+    // Fifteen attempts at another address, five per node, posted at once.
+    let mut posts = Vec::new();
+    for n in 0..15 {
+        posts.push(wrong_password_post(&c.nodes[n % 3], "grace@example.com").await);
+    }
+    let statuses = futures_util::future::join_all(posts).await;
+    let admitted = statuses.iter().filter(|s| **s == 401).count();
+    let locked = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((admitted, locked), (5, 10), "{statuses:?}");
+}

@@ -48,3 +48,19 @@ pub(crate) fn scope_from_json(text: &str, what: &str) -> StoreResult<ScopeSet> {
     ScopeSet::from_tokens(from_json(text, what)?)
         .map_err(|e| StoreError::Backend(format!("{what}: {e}")))
 }
+
+/// A login-throttle count from its stored columns; `what` names the row in errors.
+pub(crate) fn throttle_state(
+    attempts: i64,
+    last_attempt_at: i64,
+    locked_until: Option<i64>,
+    what: &str,
+) -> StoreResult<tessera_core::ThrottleState> {
+    Ok(tessera_core::ThrottleState {
+        attempts: u32::try_from(attempts).map_err(|_| {
+            StoreError::Backend(format!("{what}: attempts {attempts} is out of range"))
+        })?,
+        last_attempt_at: from_secs(last_attempt_at, what)?,
+        locked_until: from_opt_secs(locked_until, what)?,
+    })
+}

@@ -16,8 +16,8 @@ pub mod traits;
 pub use error::{StoreError, StoreResult};
 pub use traits::{
     AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FeedRead, FeedSnapshot,
-    KeyStore, LoginRequestStore, RefreshTokenStore, RevocationOutcome, RevocationStore,
-    SessionStore, SessionSummary, Store, StoreChange, UserStore,
+    KeyStore, LoginRequestStore, LoginThrottleStore, RefreshTokenStore, RevocationOutcome,
+    RevocationStore, SessionStore, SessionSummary, Store, StoreChange, UserStore,
 };
 
 use std::path::PathBuf;

@@ -8,9 +8,10 @@
 use crate::StoreResult;
 use tessera_core::client::SecretHash;
 use tessera_core::{
-    AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client, ClientId,
-    CodeRedemption, Consent, Email, LoginRequest, RefreshRotation, RefreshToken, Revocation,
-    RevocationEntry, SessionId, SigningKeyRecord, StoredRefreshToken, TokenFacts, User, UserId,
+    Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
+    ClientId, CodeRedemption, Consent, Email, LoginRequest, LoginThrottlePolicy, RefreshRotation,
+    RefreshToken, Revocation, RevocationEntry, SessionId, SigningKeyRecord, StoredRefreshToken,
+    ThrottleKey, ThrottleState, TokenFacts, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -421,6 +422,35 @@ pub trait LoginRequestStore: Send + Sync {
     async fn delete_expired_login_requests(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// Per-account sign-in attempt counts: the brute-force limit, shared by every node on the
+/// database. The policy (how many attempts, how long a lock) is the caller's; the store makes
+/// each decision atomic.
+#[async_trait::async_trait]
+pub trait LoginThrottleStore: Send + Sync {
+    /// Decides an attempt at `key` made at `now` with [`LoginThrottlePolicy::admit`] on the
+    /// stored count and stores the count it returns, in one atomic step: concurrent attempts
+    /// (through any number of stores on the same database) are decided one after the other,
+    /// each on the count the previous one stored, so no more attempts are admitted than the
+    /// policy allows however many arrive at once.
+    async fn admit_login_attempt(
+        &self,
+        key: &ThrottleKey,
+        policy: &LoginThrottlePolicy,
+        now: OffsetDateTime,
+    ) -> StoreResult<Admission>;
+
+    /// Forgets the count of `key` (after a successful sign-in). Forgetting a key without a count
+    /// is not an error.
+    async fn clear_login_attempts(&self, key: &ThrottleKey) -> StoreResult<()>;
+
+    /// The stored count of `key`, if any, forgettable or not (the caller judges).
+    async fn find_login_throttle(&self, key: &ThrottleKey) -> StoreResult<Option<ThrottleState>>;
+
+    /// Deletes every count whose [`ThrottleState::forgettable_at`] (under the policy it was
+    /// stored with) is at or before `now`; returns how many were deleted.
+    async fn delete_forgotten_login_throttles(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
 /// A change made through some store on the same database (by this process, another node or the
 /// CLI), as reported by [`Store::subscribe_changes`]. Each one means "re-read this"; it carries
 /// no data, so a missed or repeated one costs at most a read.
@@ -449,6 +479,7 @@ pub trait Store:
     + RefreshTokenStore
     + ConsentStore
     + LoginRequestStore
+    + LoginThrottleStore
     + RevocationStore
     + AuditStore
     + BackchannelStore

@@ -4,6 +4,11 @@
 //! Failures never say which half was wrong ("wrong email or password"), and an unknown or
 //! disabled account costs the same argon2 verification as a real one, so neither the message nor
 //! the response time tells an attacker which emails have accounts.
+//!
+//! Attempts are limited per email address typed, across every node (see
+//! [`tessera_core::login_throttle`]): each attempt is counted before its password is checked,
+//! and while an address is locked its password is not checked at all. Addresses without an
+//! account are counted exactly the same way.
 
 use crate::app::AppState;
 use crate::cookies;
@@ -12,10 +17,13 @@ use crate::routes;
 use crate::ui;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tessera_core::{BearerSecret, BrowserSession, Email, LoginRequest, SessionId, User};
+use tessera_core::{
+    Admission, BearerSecret, BrowserSession, Email, LoginRequest, SessionId, ThrottleKey, User,
+};
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 /// What failed sign-ins are told.
@@ -53,6 +61,7 @@ async fn render(
     csrf: &str,
     username: &str,
     error: Option<&str>,
+    extra_headers: Vec<(HeaderName, HeaderValue)>,
 ) -> Response {
     let client_name = match state.store.find_client(&pending.request.client_id).await {
         Ok(Some(client)) => client.name,
@@ -70,7 +79,7 @@ async fn render(
             username,
             error,
         },
-        Vec::new(),
+        extra_headers,
     )
 }
 
@@ -83,7 +92,16 @@ pub async fn get(
     match sign_in::pending_for_page(&state, &headers, query.request()).await {
         Ok(Some((pending, csrf))) => {
             let hint = pending.request.login_hint.clone().unwrap_or_default();
-            render(&state, StatusCode::OK, &pending, &csrf, &hint, None).await
+            render(
+                &state,
+                StatusCode::OK,
+                &pending,
+                &csrf,
+                &hint,
+                None,
+                Vec::new(),
+            )
+            .await
         }
         Ok(None) => expired_page(),
         Err(err) => store_failure(err),
@@ -99,6 +117,20 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     let csrf = params.get("csrf_token").unwrap_or_default();
     let username = params.get("username").unwrap_or_default();
     let password = Zeroizing::new(params.get("password").unwrap_or_default().to_owned());
+    let throttle_key = ThrottleKey::for_username(username);
+    let now = state.clock.now();
+    match state
+        .store
+        .admit_login_attempt(&throttle_key, &state.login_throttle, now)
+        .await
+    {
+        Ok(Admission::Admitted) => {}
+        Ok(Admission::Locked { until }) => {
+            tracing::warn!("sign-in refused: too many attempts at this address");
+            return locked_page(&state, &pending, csrf, username, now, until).await;
+        }
+        Err(err) => return store_failure(err),
+    }
     let user = match check_credentials(&state, username, password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
@@ -110,11 +142,15 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                 csrf,
                 username,
                 Some(WRONG_CREDENTIALS),
+                Vec::new(),
             )
             .await;
         }
         Err(err) => return store_failure(err),
     };
+    if let Err(err) = state.store.clear_login_attempts(&throttle_key).await {
+        return store_failure(err);
+    }
     // Consuming the pending request is atomic: a replayed POST finds nothing.
     let pending = match state.store.take_login_request(&pending.id).await {
         Ok(Some(pending)) => pending,
@@ -145,6 +181,34 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         &user,
         false,
         vec![(header::SET_COOKIE, cookie)],
+    )
+    .await
+}
+
+/// The login form again, with 429 and `Retry-After`, for an address whose attempts are used up.
+/// The same for every address, with an account or without.
+async fn locked_page(
+    state: &AppState,
+    pending: &LoginRequest,
+    csrf: &str,
+    username: &str,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Response {
+    let wait_seconds = (until - now).whole_seconds().max(1);
+    let wait_minutes = (wait_seconds + 59) / 60;
+    let message = format!(
+        "Too many sign-in attempts for this email address. Try again in {wait_minutes} minute{}.",
+        if wait_minutes == 1 { "" } else { "s" }
+    );
+    render(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        pending,
+        csrf,
+        username,
+        Some(&message),
+        vec![(header::RETRY_AFTER, HeaderValue::from(wait_seconds))],
     )
     .await
 }

@@ -1,6 +1,6 @@
 //! What the copy moves: every table of the schema, its columns with their SQLite-to-PostgreSQL
 //! type mapping, its key, and its identity column. Written from `migrations/sqlite/*.sql` (all
-//! applied) and `migrations/postgres/0001_initial.sql`. Before copying, the copy checks that
+//! applied) and `migrations/postgres/*.sql`. Before copying, the copy checks that
 //! this list still matches both databases' tables column for column (`schema.rs`), so a later
 //! migration that adds a table or a column makes it refuse, rather than silently leave data
 //! behind, until it learns about the change.
@@ -215,6 +215,18 @@ pub(crate) const TABLES: &[Table] = &[
             ("expires_at", Int),
         ],
         key: &["id"],
+        identity: None,
+    },
+    Table {
+        name: "login_throttles",
+        columns: &[
+            ("key", Text),
+            ("attempts", Int),
+            ("last_attempt_at", Int),
+            ("locked_until", Int),
+            ("forget_at", Int),
+        ],
+        key: &["key"],
         identity: None,
     },
     Table {

@@ -50,6 +50,7 @@ pub(crate) mod convert;
 mod keys;
 mod locks;
 mod login_requests;
+mod login_throttles;
 mod notify;
 mod refresh_tokens;
 mod revocations;

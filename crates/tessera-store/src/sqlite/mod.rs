@@ -9,6 +9,7 @@ mod consents;
 pub(crate) mod convert;
 mod keys;
 mod login_requests;
+mod login_throttles;
 mod refresh_tokens;
 mod revocations;
 mod sessions;

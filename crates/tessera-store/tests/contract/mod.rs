@@ -26,6 +26,7 @@ mod cascades;
 mod codes;
 mod consents;
 mod login_requests;
+mod login_throttles;
 mod races;
 mod refresh_tokens;
 mod revocations;
@@ -38,6 +39,7 @@ pub use cascades::*;
 pub use codes::*;
 pub use consents::*;
 pub use login_requests::*;
+pub use login_throttles::*;
 pub use races::*;
 pub use refresh_tokens::*;
 pub use revocations::*;
@@ -123,6 +125,9 @@ macro_rules! contract_suite {
             login_requests_need_an_existing_client,
             login_requests_take_once,
             login_requests_delete_expired_boundary,
+            login_throttles_count_lock_and_stay_per_key,
+            login_throttles_clear_forgets_one_key,
+            login_throttles_delete_forgotten_boundary,
             deleting_a_user_cascades,
             deleting_a_client_cascades,
         );
@@ -138,6 +143,7 @@ macro_rules! contract_suite {
             keys_concurrent_rotations_leave_one_active_key,
             backchannel_concurrent_claims_never_share_a_delivery,
             codes_issued_while_their_session_is_revoked_are_stored,
+            login_throttles_concurrent_attempts_admit_exactly_the_free_ones,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {

@@ -7,9 +7,9 @@ use tessera_core::refresh::REFRESH_TOKEN_BYTES;
 use tessera_core::revocation::new_jti;
 use tessera_core::{
     AuditEvent, AuthorizationCode, AuthorizationRequest, BearerSecret, BrowserSession, Client,
-    CodeChallenge, Consent, Email, LoginRequest, NewClient, PasswordHash, RefreshLifetimes,
-    RefreshToken, Revocation, RevocationReason, RevocationTarget, ScopeSet, SessionId,
-    SigningKeyRecord, User,
+    CodeChallenge, Consent, Email, LoginRequest, LoginThrottlePolicy, NewClient, PasswordHash,
+    RefreshLifetimes, RefreshToken, Revocation, RevocationReason, RevocationTarget, ScopeSet,
+    SessionId, SigningKeyRecord, ThrottleKey, User,
 };
 use tessera_store::Store;
 use time::{Duration, OffsetDateTime};
@@ -154,6 +154,8 @@ pub struct Filled {
     pub revoked_family: String,
     pub consent: Consent,
     pub login_requests: Vec<LoginRequest>,
+    /// An address locked by failed sign-ins.
+    pub throttled: ThrottleKey,
     /// The highest feed cursor handed out (its entry has been swept).
     pub last_cursor: i64,
 }
@@ -252,6 +254,13 @@ pub async fn fill(store: &dyn Store) -> Filled {
     for r in &login_requests {
         store.create_login_request(r).await.unwrap();
     }
+    let throttled = ThrottleKey::for_username("mallory-target@example.com");
+    for _ in 0..5 {
+        store
+            .admit_login_attempt(&throttled, &LoginThrottlePolicy::default(), t(35))
+            .await
+            .unwrap();
+    }
 
     // Revocations: bob's session (which queues a back-channel logout for the relying party and
     // revokes his refresh token), a live token entry, a claims entry, and last a token entry
@@ -314,6 +323,7 @@ pub async fn fill(store: &dyn Store) -> Filled {
         revoked_family,
         consent,
         login_requests,
+        throttled,
         last_cursor,
     }
 }

@@ -227,6 +227,13 @@ async fn compare(source: &dyn Store, target: &dyn Store, filled: &Filled) {
         );
     }
 
+    let lock = target.find_login_throttle(&filled.throttled).await.unwrap();
+    assert!(lock.as_ref().is_some_and(|l| l.locked_until.is_some()));
+    assert_eq!(
+        lock,
+        source.find_login_throttle(&filled.throttled).await.unwrap()
+    );
+
     let now = t(100);
     assert_eq!(
         target.revocation_snapshot(now).await.unwrap(),

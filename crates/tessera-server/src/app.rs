@@ -170,6 +170,14 @@ pub fn lifetimes(config: &Config) -> TokenLifetimes {
     }
 }
 
+/// Refresh-token lifetimes from the configuration.
+pub fn refresh_lifetimes(config: &Config) -> RefreshLifetimes {
+    RefreshLifetimes {
+        idle: Duration::seconds(config.refresh_tokens.idle_lifetime_seconds.into()),
+        absolute: Duration::seconds(config.refresh_tokens.absolute_lifetime_seconds.into()),
+    }
+}
+
 /// Opens the store named by the configuration, creating the data directory for the default
 /// SQLite database.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
@@ -263,10 +271,7 @@ pub async fn open_with(
         feed_poll_interval: options.feed_poll_interval,
         key_retirement_grace: grace,
         discovery_json,
-        refresh_lifetimes: RefreshLifetimes {
-            idle: Duration::seconds(config.refresh_tokens.idle_lifetime_seconds.into()),
-            absolute: Duration::seconds(config.refresh_tokens.absolute_lifetime_seconds.into()),
-        },
+        refresh_lifetimes: refresh_lifetimes(config),
         session_lifetime: Duration::seconds(config.sessions.lifetime_seconds.into()),
         login_throttle: config.login_throttle.policy(),
         claims_namespace: config.claims.namespace.clone(),

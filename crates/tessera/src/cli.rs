@@ -63,6 +63,28 @@ pub enum Command {
     /// Copy a single-node SQLite database into PostgreSQL, then verify the copy table by table.
     /// Stop the node first; run again to resume an interrupted copy.
     Migrate(MigrateArgs),
+    /// Fill the store with benchmark data: users, each with one browser session and one refresh
+    /// token of a client. For benchmarks and load tests (bench/run), never for real users.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many users to create (`bench-user-<n>@bench.example`, numbered from --first).
+    #[arg(long, default_value_t = 10_000)]
+    pub users: u64,
+    /// Number of the first user, to add to an earlier seed.
+    #[arg(long, default_value_t = 0)]
+    pub first: u64,
+    /// The client the refresh tokens are issued to (registered, allowed the refresh_token grant).
+    #[arg(long)]
+    pub client: String,
+    /// Where to write the refresh tokens, one per line (the file is created, mode 0600).
+    #[arg(long = "refresh-tokens-out", value_name = "FILE")]
+    pub refresh_tokens_out: std::path::PathBuf,
+    /// Read one password for every seeded user from stdin; without it they have none.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]

@@ -820,3 +820,99 @@ async fn token_verify_and_inspect() {
     ));
     assert!(err.contains("REVOKED"), "{err}");
 }
+
+#[tokio::test]
+async fn seed_creates_users_whose_refresh_tokens_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let web = secret_from(&ok(&tessera(
+        d,
+        &[
+            "client",
+            "add",
+            "web",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--scope",
+            "openid",
+        ],
+        None,
+    )));
+    ok(&tessera(
+        d,
+        &["client", "add", "svc", "--scope", "api:read"],
+        None,
+    ));
+    // A client without the refresh grant cannot be seeded for, and nothing is written.
+    let refused = fails(&tessera(
+        d,
+        &[
+            "seed",
+            "--users",
+            "2",
+            "--client",
+            "svc",
+            "--refresh-tokens-out",
+            "none.txt",
+        ],
+        None,
+    ));
+    assert!(refused.contains("refresh_token grant"), "{refused}");
+    assert!(!d.join("none.txt").exists());
+
+    ok(&tessera(
+        d,
+        &[
+            "seed",
+            "--users",
+            "3",
+            "--client",
+            "web",
+            "--refresh-tokens-out",
+            "tokens.txt",
+        ],
+        None,
+    ));
+    let tokens_file = d.join("tokens.txt");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&tokens_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let tokens: Vec<String> = std::fs::read_to_string(&tokens_file)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(tokens.len(), 3);
+    let users = ok(&tessera(d, &["user", "list"], None));
+    for n in 0..3 {
+        assert!(
+            users.contains(&format!("bench-user-{n}@bench.example")),
+            "{users}"
+        );
+    }
+
+    let server = Server::start(d, &[], &[]);
+    for token in &tokens {
+        let response = reqwest::Client::new()
+            .post(server.url("/oauth/token"))
+            .basic_auth("web", Some(&web))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(body["refresh_token"].is_string() && body["id_token"].is_string());
+    }
+}

@@ -4,6 +4,7 @@ mod audit;
 mod client;
 mod keys;
 mod migrate;
+mod seed;
 mod serve;
 mod session;
 mod token;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => audit::run(&config, command).await,
         Command::Token(command) => token::run(&config, command).await,
         Command::Migrate(args) => migrate::run(&config, args).await,
+        Command::Seed(args) => seed::run(&config, args).await,
     }
 }
 

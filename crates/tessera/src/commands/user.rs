@@ -94,7 +94,7 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
 
 /// Reads a password from standard input. Only one trailing line ending is removed; nothing else
 /// is trimmed or truncated, because spaces are legitimate password characters.
-fn read_password_stdin() -> anyhow::Result<Zeroizing<String>> {
+pub(super) fn read_password_stdin() -> anyhow::Result<Zeroizing<String>> {
     let mut input = Zeroizing::new(String::new());
     std::io::stdin()
         .read_to_string(&mut input)

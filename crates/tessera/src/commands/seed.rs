@@ -1,0 +1,99 @@
+//! `tessera seed`: benchmark data. Each seeded user gets what a finished sign-in leaves behind —
+//! a browser session and a refresh token of one client — so a benchmark can start refreshing at
+//! once, and the refresh grant can be measured as the store grows (bench/run).
+//!
+//! All seeded users share one argon2id hash (one salt): hashing a million passwords at
+//! tens of milliseconds each would take hours, and the data is not for real people.
+
+use crate::cli::SeedArgs;
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use tessera_core::{
+    BearerSecret, BrowserSession, Clock, Email, GrantType, PasswordHasher, RefreshToken, SessionId,
+    SystemClock, User,
+};
+use tessera_server::{app, tokens, Config};
+
+pub async fn run(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
+    let store = app::open_store(config).await?;
+    let client_id = tessera_core::ClientId::parse(&args.client)
+        .map_err(|e| anyhow::anyhow!("--client: {e}"))?;
+    let Some(client) = store.find_client(&client_id).await? else {
+        bail!("no client {client_id}: register it first (tessera client add)");
+    };
+    if !client.allows_grant(GrantType::RefreshToken) {
+        bail!("client {client_id} is not allowed the refresh_token grant");
+    }
+    let password_hash = if args.password_stdin {
+        let password = super::user::read_password_stdin()?;
+        Some(PasswordHasher::owasp().hash(&password))
+    } else {
+        None
+    };
+    let scope = client.scopes.clone();
+    let refresh = app::refresh_lifetimes(config);
+    let session_lifetime = time::Duration::seconds(config.sessions.lifetime_seconds.into());
+
+    let mut out = open_private(&args.refresh_tokens_out)?;
+    let bar = ProgressBar::new(args.users).with_style(
+        ProgressStyle::with_template("seeding [{bar:40}] {pos}/{len} users, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    for n in args.first..args.first + args.users {
+        let now = SystemClock.now();
+        let email = Email::parse(&format!("bench-user-{n}@bench.example"))?;
+        let user = User::new(email, None, Vec::new(), password_hash.clone(), now)?;
+        store.create_user(&user).await?;
+        let session = BrowserSession {
+            sid: SessionId::generate(),
+            secret_hash: BearerSecret::generate(32).hash(),
+            user_id: user.id.clone(),
+            auth_time: now,
+            amr: vec!["pwd".into()],
+            created_at: now,
+            expires_at: now + session_lifetime,
+        };
+        store.create_session(&session).await?;
+        let secret = tokens::new_refresh_token();
+        let token = RefreshToken {
+            token_hash: secret.hash(),
+            family_id: tessera_core::random::token(16),
+            client_id: client.id.clone(),
+            user_id: user.id,
+            sid: session.sid,
+            scope: scope.clone(),
+            auth_time: now,
+            amr: session.amr,
+            acr: None,
+            issued_at: now,
+            idle_expires_at: now + refresh.idle,
+            absolute_expires_at: now + refresh.absolute,
+        };
+        store.create_refresh_token(&token).await?;
+        writeln!(out, "{}", secret.expose()).context("writing the refresh tokens")?;
+        bar.inc(1);
+    }
+    bar.finish();
+    out.flush().context("writing the refresh tokens")?;
+    eprintln!(
+        "seeded {} users with a session and a refresh token of {client_id}; tokens in {}",
+        args.users,
+        args.refresh_tokens_out.display()
+    );
+    Ok(())
+}
+
+/// Creates `path` for writing, readable by its owner only: it holds live refresh tokens.
+fn open_private(path: &std::path::Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(std::io::BufWriter::new(file))
+}

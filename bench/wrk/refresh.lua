@@ -1,0 +1,43 @@
+-- The refresh_token grant with rotation. Each wrk thread takes its share of the seeded refresh
+-- tokens (BENCH_TOKENS, a file with one per line) into a pool; every request takes a token from
+-- the pool and every answer puts the rotated successor back, so each token is used exactly once
+-- and the pool stays the same size. A failed refresh loses its token (and counts as an error).
+-- Environment: BENCH_BASIC (base64 of id:secret), BENCH_TOKENS, BENCH_THREADS.
+local threads_started = 0
+
+function setup(thread)
+  thread:set("index", threads_started)
+  threads_started = threads_started + 1
+end
+
+local pool = {}
+local auth
+
+function init(args)
+  auth = "Basic " .. os.getenv("BENCH_BASIC")
+  local count = tonumber(os.getenv("BENCH_THREADS"))
+  local n = 0
+  for line in io.lines(os.getenv("BENCH_TOKENS")) do
+    if n % count == index then
+      pool[#pool + 1] = line
+    end
+    n = n + 1
+  end
+end
+
+function request()
+  local token = table.remove(pool) or "pool-exhausted"
+  return wrk.format("POST", nil, {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Authorization"] = auth,
+  }, "grant_type=refresh_token&refresh_token=" .. token)
+end
+
+function response(status, headers, body)
+  if status == 200 then
+    local successor = body:match('"refresh_token"%s*:%s*"([^"]+)"')
+    if successor then
+      pool[#pool + 1] = successor
+    end
+  end
+end

@@ -9,11 +9,25 @@ use crate::cli::SeedArgs;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
+use std::sync::Arc;
 use tessera_core::{
-    BearerSecret, BrowserSession, Clock, Email, GrantType, PasswordHasher, RefreshToken, SessionId,
-    SystemClock, User,
+    BearerSecret, BrowserSession, Client, Clock, Email, GrantType, PasswordHash, PasswordHasher,
+    RefreshLifetimes, RefreshToken, SessionId, SystemClock, User,
 };
 use tessera_server::{app, tokens, Config};
+use tessera_store::Store;
+
+/// Users seeded at once: PostgreSQL takes the inserts in parallel; SQLite queues them behind
+/// its one writer, which costs little.
+const IN_FLIGHT: usize = 16;
+
+/// What every seeded user shares.
+struct Template {
+    client: Client,
+    password_hash: Option<PasswordHash>,
+    refresh: RefreshLifetimes,
+    session_lifetime: time::Duration,
+}
 
 pub async fn run(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
     let store = app::open_store(config).await?;
@@ -31,9 +45,12 @@ pub async fn run(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let scope = client.scopes.clone();
-    let refresh = app::refresh_lifetimes(config);
-    let session_lifetime = time::Duration::seconds(config.sessions.lifetime_seconds.into());
+    let template = Arc::new(Template {
+        client,
+        password_hash,
+        refresh: app::refresh_lifetimes(config),
+        session_lifetime: time::Duration::seconds(config.sessions.lifetime_seconds.into()),
+    });
 
     let mut out = open_private(&args.refresh_tokens_out)?;
     let bar = ProgressBar::new(args.users).with_style(
@@ -41,37 +58,17 @@ pub async fn run(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    for n in args.first..args.first + args.users {
-        let now = SystemClock.now();
-        let email = Email::parse(&format!("bench-user-{n}@bench.example"))?;
-        let user = User::new(email, None, Vec::new(), password_hash.clone(), now)?;
-        store.create_user(&user).await?;
-        let session = BrowserSession {
-            sid: SessionId::generate(),
-            secret_hash: BearerSecret::generate(32).hash(),
-            user_id: user.id.clone(),
-            auth_time: now,
-            amr: vec!["pwd".into()],
-            created_at: now,
-            expires_at: now + session_lifetime,
+    let mut tasks = tokio::task::JoinSet::new();
+    let (mut next, end) = (args.first, args.first + args.users);
+    loop {
+        while tasks.len() < IN_FLIGHT && next < end {
+            tasks.spawn(seed_one(store.clone(), template.clone(), next));
+            next += 1;
+        }
+        let Some(done) = tasks.join_next().await else {
+            break;
         };
-        store.create_session(&session).await?;
-        let secret = tokens::new_refresh_token();
-        let token = RefreshToken {
-            token_hash: secret.hash(),
-            family_id: tessera_core::random::token(16),
-            client_id: client.id.clone(),
-            user_id: user.id,
-            sid: session.sid,
-            scope: scope.clone(),
-            auth_time: now,
-            amr: session.amr,
-            acr: None,
-            issued_at: now,
-            idle_expires_at: now + refresh.idle,
-            absolute_expires_at: now + refresh.absolute,
-        };
-        store.create_refresh_token(&token).await?;
+        let secret = done.context("a seeding task failed")??;
         writeln!(out, "{}", secret.expose()).context("writing the refresh tokens")?;
         bar.inc(1);
     }
@@ -83,6 +80,45 @@ pub async fn run(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
         args.refresh_tokens_out.display()
     );
     Ok(())
+}
+
+/// User number `n`, its session and its refresh token; returns the token.
+async fn seed_one(
+    store: Arc<dyn Store>,
+    template: Arc<Template>,
+    n: u64,
+) -> anyhow::Result<BearerSecret> {
+    let now = SystemClock.now();
+    let email = Email::parse(&format!("bench-user-{n}@bench.example"))?;
+    let user = User::new(email, None, Vec::new(), template.password_hash.clone(), now)?;
+    store.create_user(&user).await?;
+    let session = BrowserSession {
+        sid: SessionId::generate(),
+        secret_hash: BearerSecret::generate(32).hash(),
+        user_id: user.id.clone(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        created_at: now,
+        expires_at: now + template.session_lifetime,
+    };
+    store.create_session(&session).await?;
+    let secret = tokens::new_refresh_token();
+    let token = RefreshToken {
+        token_hash: secret.hash(),
+        family_id: tessera_core::random::token(16),
+        client_id: template.client.id.clone(),
+        user_id: user.id,
+        sid: session.sid,
+        scope: template.client.scopes.clone(),
+        auth_time: now,
+        amr: session.amr,
+        acr: None,
+        issued_at: now,
+        idle_expires_at: now + template.refresh.idle,
+        absolute_expires_at: now + template.refresh.absolute,
+    };
+    store.create_refresh_token(&token).await?;
+    Ok(secret)
 }
 
 /// Creates `path` for writing, readable by its owner only: it holds live refresh tokens.

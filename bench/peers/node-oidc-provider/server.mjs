@@ -10,12 +10,20 @@
 // - Introspection: it refuses to introspect JWT access tokens ("structured tokens"), so the
 //   introspection workload introspects an opaque access token issued for a second resource,
 //   urn:bench:opaque. Tessera introspects its JWT access token.
-// - Sign-in: no password check of its own (its interactions are bring-your-own); the seeded
-//   refresh tokens are created in-process from grants, as a finished sign-in would leave them.
+// - Sign-in: its interactions are bring-your-own, so this file brings a minimal one, like
+//   Tessera's hosted page: a login form whose password is checked with argon2id at Tessera's
+//   parameters (m = 19 MiB, t = 2, p = 1, via @node-rs/argon2), an unknown user costing the same
+//   verification, and consent taken as given (a first-party client). No CSRF token, no brute-force
+//   limit: less work than Tessera does per sign-in.
+// - The seeded refresh tokens are created in-process from grants, as a finished sign-in would
+//   leave them. Seeded users share one password hash, as with `tessera seed`.
 //
-// Environment: PORT (default 3000), SEED_REFRESH_TOKENS (how many to create at start) and
-// SEED_FILE (where to write them, one per line). Prints "listening on http://127.0.0.1:PORT".
+// Environment: PORT (default 3000); SEED_REFRESH_TOKENS (how many users to create at start, each
+// with a refresh token) and SEED_FILE (where to write the tokens, one per line); SEED_PASSWORD
+// (the seeded users' password; without it they cannot sign in). Users are named
+// bench-user-<n>@bench.example, as `tessera seed` names them. Prints "listening on …".
 import { writeFileSync } from 'node:fs';
+import { hash as argon2Hash, verify as argon2Verify, Algorithm } from '@node-rs/argon2';
 import { generateKeyPair, exportJWK } from 'jose';
 import Provider from 'oidc-provider';
 
@@ -94,13 +102,71 @@ const provider = new Provider(issuer, {
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
 });
 
-/** Refresh tokens as a finished sign-in leaves them: one grant and one token per user. */
+/** Tessera's argon2id parameters (OWASP): 19 MiB, two passes, one lane. */
+const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+/** Password hashes by account id (the email); one shared hash for seeded users. */
+const accounts = new Map();
+/** Verified when the account is unknown, so that costs the same. */
+const dummyHash = await argon2Hash('not-a-real-password', ARGON2);
+
+async function readForm(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+// The interaction: a login form, the password check, and consent taken as given.
+provider.use(async (ctx, next) => {
+  const route = ctx.path.match(/^\/interaction\/([^/]+)(\/login)?$/);
+  if (!route) return next();
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  if (ctx.method === 'GET' && !route[2]) {
+    ctx.type = 'html';
+    ctx.body = `<!doctype html><form method="post" action="/interaction/${escapeHtml(details.uid)}/login">`
+      + '<input name="username" type="email"><input name="password" type="password">'
+      + '<button>Sign in</button></form>';
+    return undefined;
+  }
+  if (ctx.method === 'POST' && route[2]) {
+    const form = await readForm(ctx.req);
+    const stored = accounts.get(form.username);
+    const matches = await argon2Verify(stored ?? dummyHash, form.password ?? '');
+    if (!stored || !matches) {
+      ctx.status = 401;
+      ctx.body = 'Wrong email or password.';
+      return undefined;
+    }
+    const grant = new provider.Grant({ accountId: form.username, clientId: details.params.client_id });
+    grant.addOIDCScope(details.params.scope);
+    grant.addResourceScope(API, 'api:read');
+    const grantId = await grant.save();
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: form.username }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+    ctx.respond = false;
+    return undefined;
+  }
+  return next();
+});
+
+/** Users as a finished sign-in leaves them: one grant and one refresh token each. */
 async function seedRefreshTokens(count) {
   const client = await provider.Client.find(CLIENTS.web.id);
+  const passwordHash = process.env.SEED_PASSWORD
+    ? await argon2Hash(process.env.SEED_PASSWORD, ARGON2)
+    : undefined;
   const tokens = [];
   const now = Math.floor(Date.now() / 1000);
   for (let i = 0; i < count; i += 1) {
-    const accountId = `user-${i}`;
+    const accountId = `bench-user-${i}@bench.example`;
+    if (passwordHash) accounts.set(accountId, passwordHash);
     const grant = new provider.Grant({ accountId, clientId: client.clientId });
     grant.addOIDCScope('openid offline_access');
     grant.addResourceScope(API, 'api:read');

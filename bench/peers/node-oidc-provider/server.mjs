@@ -5,8 +5,9 @@
 // - Access tokens: JWT (RFC 9068 via its resourceIndicators feature), 900 s, for the resource
 //   https://api.example. ID tokens 900 s. Refresh tokens rotate on every use (rotateRefreshToken
 //   true), 14 days. Codes 60 s.
-// - Storage: its built-in in-memory adapter (an LRU cache). Nothing is persisted, unlike Tessera,
-//   which writes every grant to SQLite or PostgreSQL. This favours the peer.
+// - Storage: in memory (unbounded_adapter.mjs; its own in-memory adapter is a 1000-entry LRU
+//   that evicts seeded refresh tokens mid-run). Nothing is persisted, unlike Tessera, which
+//   writes every grant to SQLite or PostgreSQL. This favours the peer.
 // - Introspection: it refuses to introspect JWT access tokens ("structured tokens"), so the
 //   introspection workload introspects an opaque access token issued for a second resource,
 //   urn:bench:opaque. Tessera introspects its JWT access token.
@@ -26,6 +27,7 @@ import { writeFileSync } from 'node:fs';
 import { hash as argon2Hash, verify as argon2Verify, Algorithm } from '@node-rs/argon2';
 import { generateKeyPair, exportJWK } from 'jose';
 import Provider from 'oidc-provider';
+import UnboundedAdapter from './unbounded_adapter.mjs';
 
 const port = Number(process.env.PORT || 3000);
 const issuer = `http://127.0.0.1:${port}`;
@@ -41,6 +43,7 @@ const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, ext
 const signingKey = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'bench-rs256' };
 
 const provider = new Provider(issuer, {
+  adapter: UnboundedAdapter,
   clients: [
     {
       client_id: CLIENTS.service.id,

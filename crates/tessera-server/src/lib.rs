@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod revocations;
 pub mod routes;
+pub mod run_to_completion;
 pub mod tokens;
 pub mod ui;
 
@@ -74,6 +75,9 @@ pub fn router(state: AppState) -> Router {
         .route(routes::READYZ, get(health::readyz))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .with_state(state)
+        // Innermost: a request whose client leaves (or whose time runs out) still finishes its
+        // store work; see run_to_completion.rs.
+        .layer(axum::middleware::from_fn(run_to_completion::middleware))
         // A bug must answer 500, not drop the connection (the panic is logged by the hook).
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(

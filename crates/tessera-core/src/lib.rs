@@ -37,7 +37,7 @@ pub use kek::{KekError, KeyEncryptionKey};
 pub use keys::{KeyState, SigningKeyRecord};
 pub use login::{AuthorizationRequest, LoginRequest};
 pub use login_throttle::{Admission, LoginThrottlePolicy, ThrottleKey, ThrottleState};
-pub use password::{PasswordHash, PasswordHasher, PasswordRejection};
+pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
 pub use pkce::{CodeChallenge, PkceError};
 pub use refresh::{RefreshLifetimes, RefreshRotation, RefreshToken, StoredRefreshToken};
 pub use revocation::{

@@ -102,8 +102,8 @@ pub struct Inner {
     pub login_throttle: LoginThrottlePolicy,
     /// Prefix of Tessera's own claims.
     pub claims_namespace: String,
-    /// A real argon2id hash of a random password, verified when a login names an unknown user
-    /// so that the response takes as long as for a known one.
+    /// A hash no password matches, with the real parameters, verified when a login names an
+    /// unknown user so that the response takes as long as for a known one.
     pub dummy_password_hash: PasswordHash,
     /// The newest revocation-feed cursor this process knows of. Revocations made here announce
     /// their cursor at once; [`feed::watch_store`](crate::feed::watch_store) picks up those
@@ -249,8 +249,9 @@ pub async fn open_with(
         .max_concurrent_hashes
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let discovery_json = crate::oidc::discovery::document(&issuer, &algs);
-    let passwords = HashingPool::new(PasswordHasher::owasp(), max_hashes);
-    let dummy_password_hash = passwords.hash(tessera_core::random::token(32).into()).await;
+    let hasher = PasswordHasher::owasp();
+    let dummy_password_hash = hasher.unmatchable_hash();
+    let passwords = HashingPool::new(hasher, max_hashes);
     let state = AppState(Arc::new(Inner {
         access_token_audience: config
             .tokens

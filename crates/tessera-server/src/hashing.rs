@@ -4,11 +4,12 @@
 //! async runtime would stall every other request on that worker, and running unboundedly many on
 //! blocking threads would let a login flood take all memory and cores. So: at most `permits` at
 //! once, on tokio's blocking threads, and everyone else waits their turn without holding a
-//! runtime worker.
+//! runtime worker. Each computation runs in scratch memory kept from one to the next (at most
+//! one per permit, made when first needed; see [`HashingMemory`] for why).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use tessera_core::{PasswordHash, PasswordHasher};
+use std::sync::{Arc, Mutex};
+use tessera_core::{HashingMemory, PasswordHash, PasswordHasher};
 use tokio::sync::Semaphore;
 
 /// Runs password hashing off the async runtime with bounded concurrency.
@@ -16,6 +17,9 @@ use tokio::sync::Semaphore;
 pub struct HashingPool {
     hasher: PasswordHasher,
     permits: Arc<Semaphore>,
+    /// Scratch memory not in use; a computation holds a permit while it holds memory, so there
+    /// are never more than the permits.
+    idle_memory: Arc<Mutex<Vec<HashingMemory>>>,
     completed: Arc<AtomicU64>,
 }
 
@@ -25,14 +29,15 @@ impl HashingPool {
         Self {
             hasher,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            idle_memory: Arc::new(Mutex::new(Vec::new())),
             completed: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Runs `work` on a blocking thread once a permit is free.
+    /// Runs `work` on a blocking thread once a permit is free, with scratch memory for it.
     pub async fn run<T, F>(&self, work: F) -> T
     where
-        F: FnOnce(&PasswordHasher) -> T + Send + 'static,
+        F: FnOnce(&PasswordHasher, &mut HashingMemory) -> T + Send + 'static,
         T: Send + 'static,
     {
         let _permit = self
@@ -41,21 +46,37 @@ impl HashingPool {
             .await
             .expect("the hashing semaphore is never closed");
         let hasher = self.hasher.clone();
-        let result = tokio::task::spawn_blocking(move || work(&hasher))
-            .await
-            .expect("password hashing panicked");
+        let idle_memory = self.idle_memory.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let taken = idle_memory.lock().map(|mut idle| idle.pop());
+            let mut memory = taken.ok().flatten().unwrap_or_else(|| hasher.new_memory());
+            let result = work(&hasher, &mut memory);
+            if let Ok(mut idle) = idle_memory.lock() {
+                idle.push(memory);
+            }
+            result
+        })
+        .await
+        .expect("password hashing panicked");
         self.completed.fetch_add(1, Ordering::Relaxed);
         result
     }
 
     /// Hashes a new password.
     pub async fn hash(&self, password: zeroize::Zeroizing<String>) -> PasswordHash {
-        self.run(move |h| h.hash(&password)).await
+        self.run(move |h, memory| h.hash_in(&password, memory))
+            .await
     }
 
     /// Verifies a password against a stored hash.
     pub async fn verify(&self, password: zeroize::Zeroizing<String>, hash: PasswordHash) -> bool {
-        self.run(move |h| h.verify(&password, &hash)).await
+        self.run(move |h, memory| h.verify_in(&password, &hash, memory))
+            .await
+    }
+
+    /// Scratch memories made so far (for tests): never more than the permits.
+    pub fn memories(&self) -> usize {
+        self.idle_memory.lock().map_or(0, |idle| idle.len())
     }
 
     /// How many computations have finished since start (for tests and metrics): a sign-in
@@ -86,10 +107,10 @@ mod tests {
                 let pool = pool.clone();
                 let (running, peak) = (running.clone(), peak.clone());
                 tokio::spawn(async move {
-                    pool.run(move |h| {
+                    pool.run(move |h, memory| {
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                         peak.fetch_max(now, Ordering::SeqCst);
-                        h.hash("a password long enough");
+                        h.hash_in("a password long enough", memory);
                         running.fetch_sub(1, Ordering::SeqCst);
                     })
                     .await
@@ -104,6 +125,7 @@ mod tests {
             2,
             "both permits used, never more"
         );
+        assert_eq!(pool.memories(), 2, "one scratch memory per permit, reused");
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -17,7 +17,8 @@ pub use error::{StoreError, StoreResult};
 pub use traits::{
     AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FeedRead, FeedSnapshot,
     KeyStore, LoginRequestStore, LoginThrottleStore, RefreshTokenStore, RevocationOutcome,
-    RevocationStore, SessionStore, SessionSummary, Store, StoreChange, UserStore,
+    RevocationStore, SeedStore, SessionStore, SessionSummary, SignedInUser, Store, StoreChange,
+    UserStore,
 };
 
 use std::path::PathBuf;

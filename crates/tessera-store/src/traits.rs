@@ -468,6 +468,30 @@ pub enum StoreChange {
     Resync,
 }
 
+/// A user as a finished sign-in leaves them: the account, a browser session and a refresh
+/// token of one client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedInUser {
+    /// The account.
+    pub user: User,
+    /// Its browser session; `session.user_id` is `user.id`.
+    pub session: BrowserSession,
+    /// Its refresh token, of the session `session.sid` and the user `user.id`, the first of a
+    /// new family.
+    pub refresh_token: RefreshToken,
+}
+
+/// Many signed-in users at once: benchmark and load-test data (`tessera seed`), where one
+/// committed transaction per row would take hours for a million users.
+#[async_trait::async_trait]
+pub trait SeedStore: Send + Sync {
+    /// Creates every user with its session and refresh token, in one transaction: all of them,
+    /// or on any error (an email already taken, say) none. Returns how many of the refresh
+    /// tokens were created live; a token is created revoked, as by
+    /// [`RefreshTokenStore::create_refresh_token`], when a revocation already covers it.
+    async fn create_signed_in_users(&self, users: &[SignedInUser]) -> StoreResult<u64>;
+}
+
 /// A complete store: every aggregate, plus health information for the server.
 #[async_trait::async_trait]
 pub trait Store:
@@ -480,6 +504,7 @@ pub trait Store:
     + ConsentStore
     + LoginRequestStore
     + LoginThrottleStore
+    + SeedStore
     + RevocationStore
     + AuditStore
     + BackchannelStore

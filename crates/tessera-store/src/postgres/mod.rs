@@ -54,6 +54,7 @@ mod login_throttles;
 mod notify;
 mod refresh_tokens;
 mod revocations;
+mod seed;
 mod sessions;
 mod users;
 

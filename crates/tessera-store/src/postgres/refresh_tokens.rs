@@ -27,7 +27,7 @@ const SELECT: &str = "SELECT token_hash, family_id, client_id, user_id, sid, sco
 /// `conn` must be an open transaction that took [`lock_for`] `token`'s family: the statement's
 /// check reads only what was committed when it started, and the locks make sure that no family
 /// revocation or revocation entry can commit between the check and this transaction's commit.
-async fn insert(conn: &mut PgConnection, token: &RefreshToken) -> StoreResult<bool> {
+pub(super) async fn insert(conn: &mut PgConnection, token: &RefreshToken) -> StoreResult<bool> {
     let row = sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, sid, scope, \
          auth_time, amr, acr, issued_at, idle_expires_at, absolute_expires_at, revoked_at) \

@@ -12,6 +12,7 @@ mod login_requests;
 mod login_throttles;
 mod refresh_tokens;
 mod revocations;
+mod seed;
 mod sessions;
 mod users;
 

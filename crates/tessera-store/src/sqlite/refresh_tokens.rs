@@ -25,7 +25,7 @@ const SELECT: &str = "SELECT token_hash, family_id, client_id, user_id, sid, sco
 ///
 /// The check and the insert are one statement, so one transaction: SQLite takes the write lock
 /// before the statement reads anything, so no family revocation can commit between the two.
-async fn insert(conn: &mut SqliteConnection, token: &RefreshToken) -> StoreResult<bool> {
+pub(super) async fn insert(conn: &mut SqliteConnection, token: &RefreshToken) -> StoreResult<bool> {
     let row = sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, sid, scope, \
          auth_time, amr, acr, issued_at, idle_expires_at, absolute_expires_at, revoked_at) \

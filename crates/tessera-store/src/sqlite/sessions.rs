@@ -3,7 +3,7 @@
 use super::convert::{db_err, from_json, from_secs, get, to_json, to_secs, unique_violation};
 use super::SqliteStore;
 use crate::{SessionStore, SessionSummary, StoreError, StoreResult};
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use tessera_core::client::SecretHash;
 use tessera_core::{BrowserSession, ClientId, SessionId, UserId};
 use time::OffsetDateTime;
@@ -23,24 +23,33 @@ fn conflict(e: sqlx::Error, sid: &SessionId) -> StoreError {
     }
 }
 
+/// Inserts one session on `conn` (a pooled connection or an open transaction).
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    session: &BrowserSession,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (sid, secret_hash, user_id, auth_time, amr, created_at, \
+         expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(session.sid.as_str())
+    .bind(session.secret_hash.as_str())
+    .bind(session.user_id.as_str())
+    .bind(to_secs(session.auth_time))
+    .bind(to_json(session.amr.iter().map(String::as_str))?)
+    .bind(to_secs(session.created_at))
+    .bind(to_secs(session.expires_at))
+    .execute(conn)
+    .await
+    .map_err(|e| conflict(e, &session.sid))?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &BrowserSession) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (sid, secret_hash, user_id, auth_time, amr, created_at, \
-             expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(session.sid.as_str())
-        .bind(session.secret_hash.as_str())
-        .bind(session.user_id.as_str())
-        .bind(to_secs(session.auth_time))
-        .bind(to_json(session.amr.iter().map(String::as_str))?)
-        .bind(to_secs(session.created_at))
-        .bind(to_secs(session.expires_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, &session.sid))?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert(&mut conn, session).await
     }
 
     async fn find_session(&self, sid: &SessionId) -> StoreResult<Option<BrowserSession>> {

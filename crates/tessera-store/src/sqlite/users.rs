@@ -3,7 +3,7 @@
 use super::convert::{db_err, from_json, from_secs, get, to_json, to_secs, unique_violation};
 use super::SqliteStore;
 use crate::{StoreError, StoreResult, UserStore};
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use tessera_core::{Email, PasswordHash, User, UserId};
 
 const SELECT: &str = "SELECT id, email, name, roles, password_hash, is_disabled, created_at, \
@@ -20,25 +20,31 @@ fn conflict(e: sqlx::Error, user: &User) -> StoreError {
     }
 }
 
+/// Inserts one user on `conn` (a pooled connection or an open transaction).
+pub(super) async fn insert(conn: &mut SqliteConnection, user: &User) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO users (id, email, name, roles, password_hash, is_disabled, created_at, \
+         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(user.id.as_str())
+    .bind(user.email.as_str())
+    .bind(user.name.as_deref())
+    .bind(to_json(user.roles.iter().map(String::as_str))?)
+    .bind(user.password_hash.as_ref().map(PasswordHash::as_str))
+    .bind(user.is_disabled)
+    .bind(to_secs(user.created_at))
+    .bind(to_secs(user.updated_at))
+    .execute(conn)
+    .await
+    .map_err(|e| conflict(e, user))?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO users (id, email, name, roles, password_hash, is_disabled, created_at, \
-             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(user.id.as_str())
-        .bind(user.email.as_str())
-        .bind(user.name.as_deref())
-        .bind(to_json(user.roles.iter().map(String::as_str))?)
-        .bind(user.password_hash.as_ref().map(PasswordHash::as_str))
-        .bind(user.is_disabled)
-        .bind(to_secs(user.created_at))
-        .bind(to_secs(user.updated_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| conflict(e, user))?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        insert(&mut conn, user).await
     }
 
     async fn find_user(&self, id: &UserId) -> StoreResult<Option<User>> {

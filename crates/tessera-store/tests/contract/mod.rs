@@ -30,6 +30,7 @@ mod login_throttles;
 mod races;
 mod refresh_tokens;
 mod revocations;
+mod seed;
 mod sessions;
 mod sign_in;
 
@@ -43,6 +44,7 @@ pub use login_throttles::*;
 pub use races::*;
 pub use refresh_tokens::*;
 pub use revocations::*;
+pub use seed::*;
 pub use sessions::*;
 
 /// Generates one `#[tokio::test]` per contract function, each on a store from `$fresh`, an
@@ -128,6 +130,9 @@ macro_rules! contract_suite {
             login_throttles_count_lock_and_stay_per_key,
             login_throttles_clear_forgets_one_key,
             login_throttles_delete_forgotten_boundary,
+            seed_creates_every_user_with_session_and_live_token,
+            seed_is_all_or_nothing,
+            seed_tokens_a_revocation_covers_are_born_revoked,
             deleting_a_user_cascades,
             deleting_a_client_cascades,
         );

@@ -15,11 +15,21 @@ use tessera_core::{
     RefreshLifetimes, RefreshToken, SessionId, SystemClock, User,
 };
 use tessera_server::{app, tokens, Config};
-use tessera_store::Store;
+use tessera_store::{SignedInUser, Store};
 
-/// Users seeded at once: PostgreSQL takes the inserts in parallel; SQLite queues them behind
-/// its one writer, which costs little.
-const IN_FLIGHT: usize = 16;
+/// Users created per transaction: large enough that commits cost little, small enough that
+/// the progress bar moves and a transaction holds SQLite's write lock only briefly.
+const BATCH: u64 = 1_000;
+
+/// Transactions in flight at once. PostgreSQL takes them in parallel; SQLite has one writer,
+/// so a second transaction would only wait for the first.
+fn batches_in_flight(store: &dyn Store) -> usize {
+    if store.backend_name() == "sqlite" {
+        1
+    } else {
+        4
+    }
+}
 
 /// What every seeded user shares.
 struct Template {
@@ -58,22 +68,34 @@ pub async fn run(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    let in_flight = batches_in_flight(store.as_ref());
     let mut tasks = tokio::task::JoinSet::new();
     let (mut next, end) = (args.first, args.first + args.users);
+    let mut born_revoked = 0;
     loop {
-        while tasks.len() < IN_FLIGHT && next < end {
-            tasks.spawn(seed_one(store.clone(), template.clone(), next));
-            next += 1;
+        while tasks.len() < in_flight && next < end {
+            let batch_end = end.min(next + BATCH);
+            tasks.spawn(seed_batch(store.clone(), template.clone(), next..batch_end));
+            next = batch_end;
         }
         let Some(done) = tasks.join_next().await else {
             break;
         };
-        let secret = done.context("a seeding task failed")??;
-        writeln!(out, "{}", secret.expose()).context("writing the refresh tokens")?;
-        bar.inc(1);
+        let (secrets, live) = done.context("a seeding task failed")??;
+        born_revoked += secrets.len() as u64 - live;
+        for secret in &secrets {
+            writeln!(out, "{}", secret.expose()).context("writing the refresh tokens")?;
+        }
+        bar.inc(secrets.len() as u64);
     }
     bar.finish();
     out.flush().context("writing the refresh tokens")?;
+    if born_revoked > 0 {
+        eprintln!(
+            "warning: {born_revoked} refresh tokens were created revoked: a revocation of \
+             everything (or of these users) is in effect"
+        );
+    }
     eprintln!(
         "seeded {} users with a session and a refresh token of {client_id}; tokens in {}",
         args.users,
@@ -82,16 +104,31 @@ pub async fn run(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// User number `n`, its session and its refresh token; returns the token.
-async fn seed_one(
+/// Users numbered `numbers`, each with a session and a refresh token, in one transaction;
+/// returns their refresh tokens and how many of them were created live.
+async fn seed_batch(
     store: Arc<dyn Store>,
     template: Arc<Template>,
-    n: u64,
-) -> anyhow::Result<BearerSecret> {
+    numbers: std::ops::Range<u64>,
+) -> anyhow::Result<(Vec<BearerSecret>, u64)> {
     let now = SystemClock.now();
+    let (batch, secrets): (Vec<SignedInUser>, Vec<BearerSecret>) = numbers
+        .map(|n| signed_in_user(&template, n, now))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    let live = store.create_signed_in_users(&batch).await?;
+    Ok((secrets, live))
+}
+
+/// User number `n` as a finished sign-in leaves it, and its refresh token's secret.
+fn signed_in_user(
+    template: &Template,
+    n: u64,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<(SignedInUser, BearerSecret)> {
     let email = Email::parse(&format!("bench-user-{n}@bench.example"))?;
     let user = User::new(email, None, Vec::new(), template.password_hash.clone(), now)?;
-    store.create_user(&user).await?;
     let session = BrowserSession {
         sid: SessionId::generate(),
         secret_hash: BearerSecret::generate(32).hash(),
@@ -101,24 +138,27 @@ async fn seed_one(
         created_at: now,
         expires_at: now + template.session_lifetime,
     };
-    store.create_session(&session).await?;
     let secret = tokens::new_refresh_token();
-    let token = RefreshToken {
+    let refresh_token = RefreshToken {
         token_hash: secret.hash(),
         family_id: tessera_core::random::token(16),
         client_id: template.client.id.clone(),
-        user_id: user.id,
-        sid: session.sid,
+        user_id: user.id.clone(),
+        sid: session.sid.clone(),
         scope: template.client.scopes.clone(),
         auth_time: now,
-        amr: session.amr,
+        amr: session.amr.clone(),
         acr: None,
         issued_at: now,
         idle_expires_at: now + template.refresh.idle,
         absolute_expires_at: now + template.refresh.absolute,
     };
-    store.create_refresh_token(&token).await?;
-    Ok(secret)
+    let signed_in = SignedInUser {
+        user,
+        session,
+        refresh_token,
+    };
+    Ok((signed_in, secret))
 }
 
 /// Creates `path` for writing, readable by its owner only: it holds live refresh tokens.

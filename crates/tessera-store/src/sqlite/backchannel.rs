@@ -14,11 +14,7 @@ impl BackchannelStore for SqliteStore {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> StoreResult<Vec<BackchannelDelivery>> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let (_writer, mut tx) = self.begin_immediate().await?;
         let rows = sqlx::query(
             "SELECT d.id, d.client_id, c.backchannel_logout_uri AS uri, d.user_id, d.sid, d.jti, \
              d.created_at, d.attempts FROM backchannel_deliveries d \

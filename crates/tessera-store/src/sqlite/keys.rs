@@ -55,11 +55,7 @@ impl KeyStore for SqliteStore {
     ) -> StoreResult<()> {
         // IMMEDIATE takes the write lock up front, so the busy timeout applies to waiting for
         // it instead of failing at the first write of a deferred transaction.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let (_writer, mut tx) = self.begin_immediate().await?;
         sqlx::query(
             "UPDATE signing_keys SET rotated_at = ?, expires_at = ? \
              WHERE alg = ? AND rotated_at IS NULL",

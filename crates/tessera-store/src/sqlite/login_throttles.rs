@@ -19,11 +19,7 @@ impl LoginThrottleStore for SqliteStore {
     ) -> StoreResult<Admission> {
         // IMMEDIATE takes the write lock before the read, so concurrent attempts (from this
         // process or another on the same file) decide one after the other.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let (_writer, mut tx) = self.begin_immediate().await?;
         let stored = read(&mut tx, key).await?;
         let (admission, next) = policy.admit(stored.as_ref(), now);
         if stored.as_ref() != Some(&next) {

@@ -117,11 +117,7 @@ impl RefreshTokenStore for SqliteStore {
     ) -> StoreResult<RefreshRotation> {
         // IMMEDIATE takes the write lock before the read, so concurrent rotations of one token
         // are decided one after the other, each seeing what the previous one committed.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let (_writer, mut tx) = self.begin_immediate().await?;
         let row = sqlx::query(&format!("{SELECT} WHERE token_hash = ?"))
             .bind(presented.as_str())
             .fetch_optional(&mut *tx)
@@ -170,11 +166,7 @@ impl RefreshTokenStore for SqliteStore {
         family_id: &str,
         now: OffsetDateTime,
     ) -> StoreResult<u64> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let (_writer, mut tx) = self.begin_immediate().await?;
         let revoked = revoke_family(&mut tx, family_id, now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(revoked)

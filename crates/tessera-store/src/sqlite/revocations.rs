@@ -230,11 +230,7 @@ fn audit_target(target: &RevocationTarget) -> String {
 #[async_trait::async_trait]
 impl RevocationStore for SqliteStore {
     async fn revoke(&self, revocation: &Revocation) -> StoreResult<Option<RevocationOutcome>> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let (_writer, mut tx) = self.begin_immediate().await?;
         if !check_target(&mut tx, &revocation.target).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(None);
@@ -380,11 +376,7 @@ impl RevocationStore for SqliteStore {
     }
 
     async fn delete_expired_revocations(&self, now: OffsetDateTime) -> StoreResult<u64> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let (_writer, mut tx) = self.begin_immediate().await?;
         sqlx::query(
             "UPDATE revocation_feed SET horizon = max(horizon, \
              coalesce((SELECT max(cursor) FROM revocations WHERE expires_at <= ?), 0)) \

@@ -27,6 +27,8 @@ const SELECT: &str = "SELECT token_hash, family_id, client_id, user_id, sid, sco
 /// `conn` must be an open transaction that took [`lock_for`] `token`'s family: the statement's
 /// check reads only what was committed when it started, and the locks make sure that no family
 /// revocation or revocation entry can commit between the check and this transaction's commit.
+/// (A family nobody else can know yet, as `SeedStore` creates them, needs only the revocation
+/// lock that [`lock_for`] takes first: no one can be revoking it.)
 pub(super) async fn insert(conn: &mut PgConnection, token: &RefreshToken) -> StoreResult<bool> {
     let row = sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, sid, scope, \

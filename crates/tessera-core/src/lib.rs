@@ -23,6 +23,7 @@ pub mod refresh;
 pub mod revocation;
 pub mod scope;
 pub mod session;
+pub mod sign_in;
 pub mod token;
 pub mod user;
 
@@ -35,7 +36,7 @@ pub use consent::Consent;
 pub use ids::{ClientId, UserId};
 pub use kek::{KekError, KeyEncryptionKey};
 pub use keys::{KeyState, SigningKeyRecord};
-pub use login::{AuthorizationRequest, LoginRequest};
+pub use login::AuthorizationRequest;
 pub use login_throttle::{Admission, LoginThrottlePolicy, ThrottleKey, ThrottleState};
 pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
 pub use pkce::{CodeChallenge, PkceError};
@@ -45,5 +46,6 @@ pub use revocation::{
 };
 pub use scope::{ScopeError, ScopeSet};
 pub use session::{BearerSecret, BrowserSession, SessionId};
+pub use sign_in::{Continuation, PendingSignIn, Stage};
 pub use token::{at_hash, AccessTokenClaims, IdTokenClaims, NamespacedClaim, TokenLifetimes};
 pub use user::{Email, EmailError, User};

@@ -1,17 +1,10 @@
-//! Pending sign-ins: an authorization request waiting for the user to log in or consent.
-//!
-//! The request is kept server-side under a random id; the login form carries that id and a CSRF
-//! token in hidden inputs, and the browser carries the same CSRF token's cookie. A login POST
-//! consumes the pending request, so a replayed POST finds nothing.
+//! The OpenID Connect authorization request a sign-in serves: validated by the authorization
+//! endpoint, kept in a pending sign-in ([`crate::sign_in::Continuation::Oidc`]) while the user
+//! is on the hosted pages, and answered with a code when the sign-in finishes.
 
-use crate::client::SecretHash;
 use crate::ids::ClientId;
 use crate::pkce::CodeChallenge;
 use crate::scope::ScopeSet;
-use time::{Duration, OffsetDateTime};
-
-/// How long a user has to complete a sign-in page.
-pub const LOGIN_REQUEST_LIFETIME: Duration = Duration::minutes(15);
 
 /// A validated authorization request (OpenID Connect Core §3.1.2.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,19 +33,4 @@ pub struct AuthorizationRequest {
     pub acr_values: Vec<String>,
     /// A hint for the login page's username field.
     pub login_hint: Option<String>,
-}
-
-/// A pending sign-in, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoginRequest {
-    /// Random id (128 bits), in the form's hidden input.
-    pub id: String,
-    /// Hash of the CSRF token the form and the cookie must both carry.
-    pub csrf_hash: SecretHash,
-    /// The authorization request being served.
-    pub request: AuthorizationRequest,
-    /// When it was created.
-    pub created_at: OffsetDateTime,
-    /// When it lapses.
-    pub expires_at: OffsetDateTime,
 }

@@ -3,6 +3,13 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+/// Scopes any client using the sign-in flow may ask for, on top of the ones it is registered
+/// for (and the ones discovery advertises).
+pub const STANDARD_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "roles"];
+
+/// The scope that asks for the user's roles in tokens and UserInfo.
+pub const ROLES_SCOPE: &str = "roles";
+
 /// A set of scope tokens. Kept sorted so that its string form is canonical.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScopeSet(BTreeSet<String>);

@@ -7,6 +7,12 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use time::Duration;
 
+/// The `typ` header of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The `typ` header of ID tokens: plain `JWT`, so an access token (`at+jwt`) or a logout token
+/// (`logout+jwt`) signed with the same keys is never taken for one.
+pub const ID_TOKEN_TYP: &str = "JWT";
+
 /// Lifetimes of the tokens Tessera issues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenLifetimes {

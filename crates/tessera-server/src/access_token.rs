@@ -60,7 +60,7 @@ pub fn verify(state: &AppState, token: &str) -> Result<AccessClaims, Refusal> {
         .keys
         .verify(token, &[state.access_token_alg])
         .map_err(|_| "signature")?;
-    if verified.typ() != Some("at+jwt") {
+    if verified.typ() != Some(tessera_core::token::ACCESS_TOKEN_TYP) {
         return Err("typ is not at+jwt");
     }
     let claims: AccessClaims = verified.claims().map_err(|_| "claims")?;

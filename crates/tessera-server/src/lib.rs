@@ -8,6 +8,7 @@
 pub mod access_token;
 pub mod admin;
 pub mod app;
+pub mod authn;
 pub mod backchannel;
 pub mod config;
 mod cookies;

@@ -1,22 +1,53 @@
-//! Issuing tokens to a signed-in user: the access token (RFC 9068), the ID token (OpenID Connect
-//! Core §2) and the opaque refresh token. Shared by the `authorization_code` and `refresh_token`
-//! grants, so both put exactly the same claims in their tokens.
+//! Minting tokens, in one place: a signed-in user's access token (RFC 9068), ID token (OpenID
+//! Connect Core §2) and opaque refresh token, shared by the `authorization_code` and
+//! `refresh_token` grants so both put exactly the same claims in their tokens; a client's own
+//! access token (`client_credentials`); and the token response (RFC 6749 §5.1) all grants answer.
 
 use crate::app::AppState;
 use crate::error::OAuthError;
-use crate::oauth::token::TokenResponse;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use tessera_core::refresh::REFRESH_TOKEN_BYTES;
+use tessera_core::scope::ROLES_SCOPE;
 use tessera_core::{
     AccessTokenClaims, BearerSecret, Client, IdTokenClaims, NamespacedClaim, ScopeSet, SessionId,
     User,
 };
 use time::OffsetDateTime;
 
-/// The scope that asks for the user's roles in tokens.
-pub const ROLES_SCOPE: &str = "roles";
-
 /// The suffix of Tessera's reauthentication claim; the configurable namespace goes in front.
 pub const CAN_REAUTHENTICATE: &str = "can_reauthenticate";
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The granted scope, when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The ID token, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// The refresh token, when the client may refresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl IntoResponse for TokenResponse {
+    fn into_response(self) -> Response {
+        let mut response = axum::Json(self).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
 
 /// Everything a token says about one sign-in, whichever grant is issuing.
 #[derive(Debug)]
@@ -107,7 +138,7 @@ pub fn issue(
         .signer(state.access_token_alg)
         .ok_or_else(|| OAuthError::internal("no active access-token signing key"))?;
     let access_token = access_signer
-        .sign_jwt("at+jwt", &access_claims)
+        .sign_jwt(tessera_core::token::ACCESS_TOKEN_TYP, &access_claims)
         .map_err(OAuthError::internal)?;
 
     let id_token = if scope.contains("openid") {
@@ -146,7 +177,7 @@ pub fn issue(
         };
         Some(
             id_signer
-                .sign_jwt(crate::oidc::sign_in::ID_TOKEN_TYP, &claims)
+                .sign_jwt(tessera_core::token::ID_TOKEN_TYP, &claims)
                 .map_err(OAuthError::internal)?,
         )
     } else {
@@ -166,5 +197,46 @@ pub fn issue(
         expires_in: access_lifetime,
         scope: scope_string,
         id_token,
+    })
+}
+
+/// A client's access token for itself (`client_credentials`): `sub` is the client, no user, no
+/// session. Waits out a fresh global revocation's `not_before` so the token is not born revoked.
+pub async fn client_access_token(
+    state: &AppState,
+    client: &Client,
+    scope: &ScopeSet,
+) -> Result<TokenResponse, OAuthError> {
+    let signer = state
+        .keys
+        .signer(state.access_token_alg)
+        .ok_or_else(|| OAuthError::internal("no active access-token signing key"))?;
+    let now = state.issuance_time(None).await?.unix_timestamp();
+    let lifetime = state.lifetimes.access_token.whole_seconds();
+    let scope = (!scope.is_empty()).then(|| scope.to_string());
+    let claims = AccessTokenClaims {
+        iss: state.issuer.clone(),
+        sub: client.id.to_string(),
+        aud: state.access_token_audience.clone(),
+        exp: now + lifetime,
+        iat: now,
+        jti: tessera_core::revocation::new_jti(),
+        client_id: client.id.to_string(),
+        scope: scope.clone(),
+        sid: None,
+        auth_time: None,
+        roles: None,
+    };
+    let access_token = signer
+        .sign_jwt(tessera_core::token::ACCESS_TOKEN_TYP, &claims)
+        .map_err(OAuthError::internal)?;
+    tracing::info!(client_id = %client.id, jti = %claims.jti, "issued access token (client_credentials)");
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        scope,
+        id_token: None,
+        refresh_token: None,
     })
 }

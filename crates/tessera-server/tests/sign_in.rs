@@ -710,3 +710,161 @@ async fn other_errors_go_back_to_the_client_with_state_and_iss() {
     let landing = browser.post_form(&s.app.url("/authorize"), &fields).await;
     assert!(landing.page().form().fields.contains_key("request"));
 }
+
+/// A pending sign-in advances only through the page the engine asked for: with a signed-in
+/// browser, `prompt=login` parks the request for the login page, and posting that request to the
+/// consent page instead (the attack pass's reauthentication bypass) gets no code and no tokens
+/// with the old `auth_time`. The login page still works afterwards.
+#[tokio::test]
+async fn a_sign_in_waiting_for_the_login_page_cannot_be_posted_to_consent() {
+    for first_party in [true, false] {
+        let s = setup(first_party).await;
+        let browser = Browser::new(&s.app.base_url);
+        let landing = log_in(
+            &browser,
+            browser.get(&authorize_url(&s.app, &[])).await,
+            "ada@example.com",
+            PASSWORD,
+        )
+        .await;
+        if !first_party {
+            let consent = landing.page().form();
+            browser
+                .submit(&consent, &[("decision", "allow")])
+                .await
+                .client();
+        }
+        s.app.clock.advance(Duration::minutes(10));
+
+        let login = browser
+            .get(&authorize_url(&s.app, &[("prompt", "login")]))
+            .await
+            .page();
+        let form = login.form();
+        let mut fields = form.fields.clone();
+        fields.insert("decision".into(), "allow".into());
+        let skipped = browser.post_form(&s.app.url("/consent"), &fields).await;
+        let Landing::Page(refused) = skipped else {
+            panic!("posting the login step to /consent must not reach the client: {skipped:?}")
+        };
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        assert!(refused.contains("expired"));
+
+        // The real step still works, and brings a new auth_time.
+        let landing = browser
+            .submit(
+                &form,
+                &[("username", "ada@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        // (For the third-party client, the consent remembered above covers the scope.)
+        let back = landing.client();
+        let (status, body) = exchange(&s, &query(&back)["code"]).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            id_token_claims(&s, &body).await["auth_time"],
+            s.app.clock.now_unix()
+        );
+    }
+}
+
+/// `max_age=0` asks for a fresh authentication, like `prompt=login` (OpenID Connect Core
+/// §3.1.2.1): even in the very second of the last login, the login page comes back.
+#[tokio::test]
+async fn max_age_zero_forces_a_login_even_in_the_same_second() {
+    let s = setup(true).await;
+    let browser = Browser::new(&s.app.base_url);
+    log_in(
+        &browser,
+        browser.get(&authorize_url(&s.app, &[])).await,
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await
+    .client();
+    let landing = browser
+        .get(&authorize_url(&s.app, &[("max_age", "0")]))
+        .await;
+    let Landing::Page(page) = landing else {
+        panic!("max_age=0 must not be satisfied by the session: {landing:?}")
+    };
+    assert_eq!(page.status, 200);
+    assert!(page.contains("Sign in to continue to Web App"));
+}
+
+/// The consent page of a sign-in belongs to the user who signed in: another user's browser that
+/// got hold of the form and its CSRF cookie cannot answer it.
+#[tokio::test]
+async fn a_consent_page_is_only_for_the_user_who_signed_in() {
+    let s = setup(false).await;
+    let ada = Browser::new(&s.app.base_url);
+    let consent = log_in(
+        &ada,
+        ada.get(&authorize_url(&s.app, &[])).await,
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await
+    .page()
+    .form();
+
+    let bob = Browser::new(&s.app.base_url);
+    let bobs_consent = log_in(
+        &bob,
+        bob.get(&authorize_url(&s.app, &[])).await,
+        "bob@example.com",
+        PASSWORD,
+    )
+    .await
+    .page();
+    assert!(bobs_consent.contains("bob@example.com"));
+    bob.set_cookie(
+        "__Host-tessera_csrf",
+        &ada.cookie("__Host-tessera_csrf").unwrap(),
+    );
+    let landing = bob.submit(&consent, &[("decision", "allow")]).await;
+    let Landing::Page(refused) = landing else {
+        panic!("bob must not answer ada's consent: {landing:?}")
+    };
+    assert_eq!(refused.status, 400);
+
+    // Ada's own answer still goes through.
+    let back = ada
+        .submit(&consent, &[("decision", "allow")])
+        .await
+        .client();
+    let (status, _) = exchange(&s, &query(&back)["code"]).await;
+    assert_eq!(status, 200);
+}
+
+/// The other way round: a sign-in waiting for the consent page cannot be posted to the login
+/// page either. Each page's POST is taken only in its own stage.
+#[tokio::test]
+async fn a_sign_in_waiting_for_consent_cannot_be_posted_to_the_login_page() {
+    let s = setup(false).await;
+    let browser = Browser::new(&s.app.base_url);
+    let consent = log_in(
+        &browser,
+        browser.get(&authorize_url(&s.app, &[])).await,
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await
+    .page()
+    .form();
+    let mut fields = consent.fields.clone();
+    fields.insert("username".into(), "ada@example.com".into());
+    fields.insert("password".into(), PASSWORD.into());
+    let landing = browser.post_form(&s.app.url("/login"), &fields).await;
+    let Landing::Page(refused) = landing else {
+        panic!("the consent step posted to /login must not reach the client: {landing:?}")
+    };
+    assert_eq!(refused.status, 400, "{}", refused.html);
+
+    let back = browser
+        .submit(&consent, &[("decision", "allow")])
+        .await
+        .client();
+    let (status, _) = exchange(&s, &query(&back)["code"]).await;
+    assert_eq!(status, 200);
+}

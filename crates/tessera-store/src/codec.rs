@@ -64,3 +64,18 @@ pub(crate) fn throttle_state(
         locked_until: from_opt_secs(locked_until, what)?,
     })
 }
+
+/// The methods a pending sign-in has proven, as a JSON array of `{"method", "at"}` objects.
+pub(crate) fn proofs_to_json(proofs: &[tessera_core::sign_in::Proof]) -> StoreResult<String> {
+    serde_json::to_string(proofs)
+        .map_err(|e| StoreError::Backend(format!("cannot encode proofs as JSON: {e}")))
+}
+
+/// Stored proofs back.
+pub(crate) fn proofs_from_json(
+    text: &str,
+    what: &str,
+) -> StoreResult<Vec<tessera_core::sign_in::Proof>> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("{what}: not a JSON array of proofs: {e}")))
+}

@@ -9,7 +9,7 @@ use crate::StoreResult;
 use tessera_core::client::SecretHash;
 use tessera_core::{
     Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
-    ClientId, CodeRedemption, Consent, Email, LoginRequest, LoginThrottlePolicy, RefreshRotation,
+    ClientId, CodeRedemption, Consent, Email, LoginThrottlePolicy, PendingSignIn, RefreshRotation,
     RefreshToken, Revocation, RevocationEntry, SessionId, SigningKeyRecord, StoredRefreshToken,
     ThrottleKey, ThrottleState, TokenFacts, User, UserId,
 };
@@ -409,14 +409,14 @@ pub trait LoginRequestStore: Send + Sync {
     /// Stores a new pending request. [`StoreError::Conflict`](crate::StoreError::Conflict) if
     /// the id exists; [`StoreError::NotFound`](crate::StoreError::NotFound) if the client does
     /// not exist.
-    async fn create_login_request(&self, request: &LoginRequest) -> StoreResult<()>;
+    async fn create_login_request(&self, request: &PendingSignIn) -> StoreResult<()>;
 
     /// The pending request with `id`, if there is one, lapsed or not (the caller judges expiry).
-    async fn find_login_request(&self, id: &str) -> StoreResult<Option<LoginRequest>>;
+    async fn find_login_request(&self, id: &str) -> StoreResult<Option<PendingSignIn>>;
 
     /// Deletes the request with `id` and returns it, in one atomic step: of any number of
     /// concurrent takers exactly one gets it, and a later call gets `None`.
-    async fn take_login_request(&self, id: &str) -> StoreResult<Option<LoginRequest>>;
+    async fn take_login_request(&self, id: &str) -> StoreResult<Option<PendingSignIn>>;
 
     /// Deletes every request with `expires_at <= now`; returns how many were deleted.
     async fn delete_expired_login_requests(&self, now: OffsetDateTime) -> StoreResult<u64>;

@@ -7,8 +7,7 @@
 use crate::app::AppState;
 use crate::error::OAuthError;
 use crate::oauth::form::FormParams;
-use crate::oauth::token::TokenResponse;
-use crate::tokens::{self, SignIn};
+use crate::tokens::{self, SignIn, TokenResponse};
 use tessera_core::audit::action;
 use tessera_core::client::SecretHash;
 use tessera_core::{

@@ -4,8 +4,8 @@
 use crate::app::AppState;
 use crate::error::OAuthError;
 use crate::oauth::form::FormParams;
-use crate::oauth::token::TokenResponse;
-use tessera_core::{AccessTokenClaims, Client, ScopeSet};
+use crate::tokens::TokenResponse;
+use tessera_core::{Client, ScopeSet};
 
 /// Issues an access token to an authenticated client.
 pub async fn grant(
@@ -35,37 +35,5 @@ pub async fn grant(
         // scope the client is registered for.
         None => client.scopes.clone(),
     };
-    let signer = state
-        .keys
-        .signer(state.access_token_alg)
-        .ok_or_else(|| OAuthError::internal("no active access-token signing key"))?;
-    // After a global revocation, wait for its `not_before` so the token is not born revoked.
-    let now = state.issuance_time(None).await?.unix_timestamp();
-    let lifetime = state.lifetimes.access_token.whole_seconds();
-    let scope = (!scope.is_empty()).then(|| scope.to_string());
-    let claims = AccessTokenClaims {
-        iss: state.issuer.clone(),
-        sub: client.id.to_string(),
-        aud: state.access_token_audience.clone(),
-        exp: now + lifetime,
-        iat: now,
-        jti: tessera_core::revocation::new_jti(),
-        client_id: client.id.to_string(),
-        scope: scope.clone(),
-        sid: None,
-        auth_time: None,
-        roles: None,
-    };
-    let access_token = signer
-        .sign_jwt("at+jwt", &claims)
-        .map_err(OAuthError::internal)?;
-    tracing::info!(client_id = %client.id, jti = %claims.jti, "issued access token (client_credentials)");
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: lifetime,
-        scope,
-        id_token: None,
-        refresh_token: None,
-    })
+    crate::tokens::client_access_token(state, client, &scope).await
 }

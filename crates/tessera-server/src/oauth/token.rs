@@ -5,42 +5,12 @@ use crate::error::OAuthError;
 use crate::oauth::client_auth::PresentedCredentials;
 use crate::oauth::form::FormParams;
 use crate::oauth::{authorization_code, client_credentials, refresh_token};
+use crate::tokens::TokenResponse;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use tessera_core::GrantType;
-
-/// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
-pub struct TokenResponse {
-    /// The access token.
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-    /// The granted scope, when any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// The ID token, when `openid` was granted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-    /// The refresh token, when the client may refresh.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-}
-
-impl IntoResponse for TokenResponse {
-    fn into_response(self) -> Response {
-        let mut response = axum::Json(self).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        response
-    }
-}
 
 /// The token endpoint.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {

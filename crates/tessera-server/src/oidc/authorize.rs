@@ -6,21 +6,24 @@
 //! with `error`, `state` and `iss` (RFC 9207).
 
 use crate::app::AppState;
+use crate::authn::flow::{self, SignIn};
+use crate::authn::session;
 use crate::oauth::form::FormParams;
-use crate::oidc::sign_in::{self, ClientRedirect};
+use crate::oidc::redirect::ClientRedirect;
 use crate::ui;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use tessera_core::{AuthorizationRequest, Client, ClientId, CodeChallenge, GrantType, ScopeSet};
+use tessera_core::sign_in::{Interaction, Progress};
+use tessera_core::{
+    AuthorizationRequest, Client, ClientId, CodeChallenge, Continuation, GrantType, ScopeSet,
+    UserId,
+};
 
 /// Longest `state` or `nonce` accepted; longer values are almost certainly abuse, and `state` must
 /// fit in the redirect back.
 const MAX_ECHOED_PARAM: usize = 2048;
-
-/// Scopes any client using the sign-in flow may ask for, on top of the ones it is registered for.
-pub const STANDARD_SCOPES: [&str; 5] = ["openid", "profile", "email", "offline_access", "roles"];
 
 /// A validated request plus what only the endpoint needs.
 #[derive(Debug)]
@@ -70,10 +73,36 @@ fn bad_request(message: &str) -> Response {
 
 async fn authorize(state: &AppState, headers: &HeaderMap, params: FormParams) -> Response {
     match validate(state, &params).await {
-        Ok(validated) => sign_in::proceed(state, headers, validated).await,
+        Ok(validated) => proceed(state, headers, validated).await,
         Err(Refusal::Page(message)) => bad_request(message),
         Err(Refusal::Redirect(redirect)) => redirect.into_response(&state.issuer),
     }
+}
+
+/// Hands a validated request to the sign-in engine, with this browser's session.
+async fn proceed(state: &AppState, headers: &HeaderMap, validated: ValidatedRequest) -> Response {
+    let ValidatedRequest {
+        client,
+        request,
+        prompt_none,
+        hinted_subject,
+    } = validated;
+    let session = match session::current_session(state, headers).await {
+        Ok(session) => session.map(|(session, _)| session),
+        Err(err) => return crate::ui::store_failure(err),
+    };
+    let sign_in = SignIn {
+        continuation: Continuation::Oidc(request),
+        client,
+        progress: Progress::default(),
+        interaction: if prompt_none {
+            Interaction::None
+        } else {
+            Interaction::Allowed
+        },
+        expected_user: hinted_subject.map(UserId::from_stored),
+    };
+    flow::advance(state, headers, sign_in, session, Vec::new()).await
 }
 
 /// Checks every parameter. Public for tests of the rules.
@@ -157,9 +186,10 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
     }
     let requested = ScopeSet::parse(params.get("scope").unwrap_or(""))
         .map_err(|e| refuse("invalid_scope", &e.to_string()))?;
-    let allowed = client
-        .scopes
-        .union(&ScopeSet::from_tokens(STANDARD_SCOPES).expect("standard scopes are valid"));
+    let allowed = client.scopes.union(
+        &ScopeSet::from_tokens(tessera_core::scope::STANDARD_SCOPES)
+            .expect("standard scopes are valid"),
+    );
     // OpenID Connect Core §5.4: scope values the provider does not understand (or this client may
     // not have) are ignored rather than refused; the token response's `scope` says what was
     // granted (RFC 6749 §3.3).
@@ -228,7 +258,7 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
     };
     let hinted_subject = match params.get("id_token_hint") {
         Some(hint) => Some(
-            sign_in::subject_of_id_token_hint(state, hint).ok_or_else(|| {
+            crate::oidc::id_token_hint::subject_of_id_token_hint(state, hint).ok_or_else(|| {
                 refuse(
                     "invalid_request",
                     "id_token_hint is not an ID token issued here",

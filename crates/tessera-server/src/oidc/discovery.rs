@@ -4,13 +4,13 @@
 //! advertised endpoint); it is built once at start-up.
 
 use crate::app::AppState;
-use crate::oidc::authorize::STANDARD_SCOPES;
 use crate::routes;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use serde_json::json;
+use tessera_core::scope::STANDARD_SCOPES;
 use tessera_jose::Algorithm;
 
 /// Discovery changes only on a restart with new configuration; an hour of caching is safe.

@@ -23,9 +23,9 @@
 use crate::app::AppState;
 use crate::cookies;
 use crate::oauth::form::FormParams;
-use crate::oidc::sign_in::store_failure;
 use crate::routes;
 use crate::ui;
+use crate::ui::store_failure;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -121,7 +121,7 @@ impl Hint {
 /// Verifies `hint`: an ID token signed by this issuer with a published key. Expiry is not
 /// checked. `None` if it is anything else.
 fn verify_hint(state: &AppState, hint: &str) -> Option<Hint> {
-    let claims = crate::oidc::sign_in::id_token_hint_claims(state, hint)?;
+    let claims = crate::oidc::id_token_hint::id_token_hint_claims(state, hint)?;
     let id = |value: &Value| {
         value
             .as_str()

@@ -2,8 +2,10 @@
 //! logout.
 
 pub mod authorize;
+pub mod code;
 pub mod discovery;
+pub mod id_token_hint;
 pub mod jwks;
 pub mod logout;
-pub mod sign_in;
+pub mod redirect;
 pub mod userinfo;

@@ -8,13 +8,13 @@
 use crate::app::AppState;
 use crate::error::OAuthError;
 use crate::oauth::form::FormParams;
-use crate::tokens::ROLES_SCOPE;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::borrow::Cow;
+use tessera_core::scope::ROLES_SCOPE;
 use tessera_core::{ScopeSet, UserId};
 
 /// `GET /userinfo`.

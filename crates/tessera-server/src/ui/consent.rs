@@ -1,17 +1,23 @@
 //! The consent page for clients not registered as first-party. A given consent is remembered
 //! per user and client, for the scopes allowed.
+//!
+//! The page is served only for a sign-in the engine parked in the consent stage, and only to the
+//! browser session of the user it authenticated: a pending sign-in waiting for the login page
+//! cannot be posted here to skip the login (`authn::pending` refuses a form for another stage).
 
 use crate::app::AppState;
-use crate::oidc::sign_in::{self, expired_page, store_failure, ClientRedirect};
+use crate::authn::flow::{self, SignIn};
+use crate::authn::{pending, session};
 use crate::routes;
-use crate::ui;
 use crate::ui::login::PageQuery;
+use crate::ui::{self, expired_page, store_failure};
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
-use tessera_core::Consent;
+use tessera_core::sign_in::{Interaction, SignInError};
+use tessera_core::{BrowserSession, Consent, Continuation, PendingSignIn, Stage, User};
 
 #[derive(Serialize)]
 struct ConsentPage<'a> {
@@ -29,20 +35,27 @@ pub async fn get(
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let (pending, csrf) = match sign_in::pending_for_page(&state, &headers, query.request()).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return expired_page(),
-        Err(err) => return store_failure(err),
+    let (pending, csrf) =
+        match pending::for_page(&state, &headers, query.request(), Stage::Consent).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return expired_page(),
+            Err(err) => return store_failure(err),
+        };
+    let (_, user) = match signed_in_user(&state, &headers, &pending).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let user = match sign_in::current_session(&state, &headers).await {
-        Ok(Some((_, user))) => user,
-        Ok(None) => return expired_page(),
-        Err(err) => return store_failure(err),
-    };
-    let client = match state.store.find_client(&pending.request.client_id).await {
+    let client = match state
+        .store
+        .find_client(pending.continuation.client_id())
+        .await
+    {
         Ok(Some(client)) => client,
         Ok(None) => return expired_page(),
         Err(err) => return store_failure(err),
+    };
+    let scopes = match &pending.continuation {
+        Continuation::Oidc(request) => request.scope.iter().collect(),
     };
     ui::page(
         StatusCode::OK,
@@ -51,7 +64,7 @@ pub async fn get(
             action: routes::CONSENT,
             client_name: &client.name,
             email: user.email.as_str(),
-            scopes: pending.request.scope.iter().collect(),
+            scopes,
             request_id: &pending.id,
             csrf_token: &csrf,
         },
@@ -61,7 +74,7 @@ pub async fn get(
 
 /// `POST /consent` with `decision=allow` or `decision=deny`.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let (params, pending) = match sign_in::read_page_form(&state, &headers, body).await {
+    let (params, pending) = match pending::read_form(&state, &headers, body, Stage::Consent).await {
         Ok(read) => read,
         Err(page) => return page,
     };
@@ -76,25 +89,23 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             )
         }
     };
-    let (session, user) = match sign_in::current_session(&state, &headers).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return expired_page(),
-        Err(err) => return store_failure(err),
+    let (session, user) = match signed_in_user(&state, &headers, &pending).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let request = match state.store.take_login_request(&pending.id).await {
-        Ok(Some(pending)) => pending.request,
-        Ok(None) => return expired_page(),
-        Err(err) => return store_failure(err),
+    let pending = match pending::take(&state, &pending).await {
+        Ok(pending) => pending,
+        Err(page) => return page,
     };
     if !allow {
-        return ClientRedirect::error(
-            &request.redirect_uri,
-            request.state.as_deref(),
-            "access_denied",
-            "the user denied access",
-        )
-        .into_response(&state.issuer);
+        return flow::fail(
+            &state,
+            &pending.continuation,
+            SignInError::AccessDenied,
+            Vec::new(),
+        );
     }
+    let Continuation::Oidc(request) = &pending.continuation;
     let previous = match state.store.find_consent(&user.id, &request.client_id).await {
         Ok(previous) => previous,
         Err(err) => return store_failure(err),
@@ -112,8 +123,38 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     if let Err(err) = state.store.save_consent(&consent).await {
         return store_failure(err);
     }
-    match sign_in::issue_code(&state, &request, &session).await {
-        Ok(redirect) => redirect.into_response(&state.issuer),
-        Err(err) => store_failure(err),
+    let client = match state.store.find_client(&request.client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return expired_page(),
+        Err(err) => return store_failure(err),
+    };
+    let mut progress = pending.progress();
+    progress.consented = true;
+    let sign_in = SignIn {
+        continuation: pending.continuation,
+        client,
+        progress,
+        interaction: Interaction::Allowed,
+        expected_user: None,
+    };
+    flow::advance(&state, &headers, sign_in, Some(session), Vec::new()).await
+}
+
+/// This browser's session, if it belongs to the user the pending sign-in authenticated; else the
+/// error page (the session ended, or another user signed in since in this browser).
+async fn signed_in_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    pending: &PendingSignIn,
+) -> Result<(BrowserSession, User), Response> {
+    match session::current_session(state, headers).await {
+        Ok(Some((session, user))) if pending.user_id.as_ref() == Some(&user.id) => {
+            Ok((session, user))
+        }
+        Ok(_) => {
+            tracing::warn!("consent page refused: not the signed-in user's sign-in");
+            Err(expired_page())
+        }
+        Err(err) => Err(store_failure(err)),
     }
 }

@@ -11,25 +11,22 @@
 //! account are counted exactly the same way.
 
 use crate::app::AppState;
-use crate::cookies;
-use crate::oidc::sign_in::{self, after_authentication, expired_page, store_failure};
+use crate::authn::flow::{self, SignIn};
+use crate::authn::{pending, session};
 use crate::routes;
-use crate::ui;
+use crate::ui::{self, expired_page, store_failure};
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tessera_core::{
-    Admission, BearerSecret, BrowserSession, Email, LoginRequest, SessionId, ThrottleKey, User,
-};
+use tessera_core::sign_in::{Interaction, Method, Proof, Step};
+use tessera_core::{Admission, Continuation, Email, PendingSignIn, Stage, ThrottleKey, User};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 /// What failed sign-ins are told.
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
-/// Authentication method reference for a password (RFC 8176).
-const AMR_PASSWORD: &str = "pwd";
 
 /// The query of `GET /login` and `GET /consent`.
 #[derive(Debug, Deserialize)]
@@ -57,13 +54,17 @@ struct LoginPage<'a> {
 async fn render(
     state: &AppState,
     status: StatusCode,
-    pending: &LoginRequest,
+    pending: &PendingSignIn,
     csrf: &str,
     username: &str,
     error: Option<&str>,
     extra_headers: Vec<(HeaderName, HeaderValue)>,
 ) -> Response {
-    let client_name = match state.store.find_client(&pending.request.client_id).await {
+    let client_name = match state
+        .store
+        .find_client(pending.continuation.client_id())
+        .await
+    {
         Ok(Some(client)) => client.name,
         Ok(None) => return expired_page(),
         Err(err) => return store_failure(err),
@@ -89,9 +90,11 @@ pub async fn get(
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    match sign_in::pending_for_page(&state, &headers, query.request()).await {
+    match pending::for_page(&state, &headers, query.request(), Stage::FirstFactor).await {
         Ok(Some((pending, csrf))) => {
-            let hint = pending.request.login_hint.clone().unwrap_or_default();
+            let hint = match &pending.continuation {
+                Continuation::Oidc(request) => request.login_hint.clone().unwrap_or_default(),
+            };
             render(
                 &state,
                 StatusCode::OK,
@@ -110,10 +113,11 @@ pub async fn get(
 
 /// `POST /login`.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let (params, pending) = match sign_in::read_page_form(&state, &headers, body).await {
-        Ok(read) => read,
-        Err(page) => return page,
-    };
+    let (params, pending) =
+        match pending::read_form(&state, &headers, body, Stage::FirstFactor).await {
+            Ok(read) => read,
+            Err(page) => return page,
+        };
     let csrf = params.get("csrf_token").unwrap_or_default();
     let username = params.get("username").unwrap_or_default();
     let password = Zeroizing::new(params.get("password").unwrap_or_default().to_owned());
@@ -151,45 +155,59 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     if let Err(err) = state.store.clear_login_attempts(&throttle_key).await {
         return store_failure(err);
     }
-    // Consuming the pending request is atomic: a replayed POST finds nothing.
-    let pending = match state.store.take_login_request(&pending.id).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return expired_page(),
-        Err(err) => return store_failure(err),
+    // Consuming the pending sign-in is atomic: a replayed POST finds nothing.
+    let pending = match pending::take(&state, &pending).await {
+        Ok(pending) => pending,
+        Err(page) => return page,
     };
-    let client = match state.store.find_client(&pending.request.client_id).await {
+    let client = match state
+        .store
+        .find_client(pending.continuation.client_id())
+        .await
+    {
         Ok(Some(client)) => client,
         Ok(None) => return expired_page(),
         Err(err) => return store_failure(err),
     };
-    let (session, secret) = match sign_in_session(&state, &headers, &user).await {
-        Ok(done) => done,
+    let mut progress = pending.progress();
+    progress.user_id = Some(user.id.clone());
+    progress.proofs.push(Proof {
+        method: Method::Password,
+        at: now,
+    });
+    let sign_in = SignIn {
+        continuation: pending.continuation,
+        client,
+        progress,
+        interaction: Interaction::Allowed,
+        expected_user: None,
+    };
+    let step = match flow::decide(&state, &sign_in, None).await {
+        Ok(step) => step,
         Err(err) => return store_failure(err),
     };
-    tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
-    let cookie = cookies::set(
-        cookies::SESSION,
-        secret.expose(),
-        state.session_lifetime.whole_seconds(),
-    );
-    after_authentication(
-        &state,
-        &headers,
-        &client,
-        pending.request,
-        &session,
-        &user,
-        false,
-        vec![(header::SET_COOKIE, cookie)],
-    )
-    .await
+    // Once the engine calls the user authenticated, the browser is signed in, before any
+    // consent page: declining consent to one app does not sign the user out of Tessera.
+    let (session, extra_headers) = match &step {
+        Step::Consent(authentication) | Step::Finish(authentication) => {
+            match session::establish(&state, &headers, authentication).await {
+                Ok((session, cookie)) => {
+                    tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
+                    (Some(session), vec![cookie])
+                }
+                Err(err) => return store_failure(err),
+            }
+        }
+        _ => (None, Vec::new()),
+    };
+    flow::carry_out(&state, &headers, sign_in, step, session, extra_headers).await
 }
 
 /// The login form again, with 429 and `Retry-After`, for an address whose attempts are used up.
 /// The same for every address, with an account or without.
 async fn locked_page(
     state: &AppState,
-    pending: &LoginRequest,
+    pending: &PendingSignIn,
     csrf: &str,
     username: &str,
     now: OffsetDateTime,
@@ -231,39 +249,4 @@ async fn check_credentials(
         .unwrap_or_else(|| state.dummy_password_hash.clone());
     let matches = state.passwords.verify(password, hash).await;
     Ok(usable.filter(|_| matches))
-}
-
-/// Starts a session, or re-authenticates this browser's session of the same user: a new cookie
-/// secret (no fixation), a new `auth_time`, the same `sid`.
-async fn sign_in_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    user: &User,
-) -> Result<(BrowserSession, BearerSecret), tessera_store::StoreError> {
-    let now = state.clock.now();
-    let secret = BearerSecret::generate(cookies::COOKIE_SECRET_BYTES);
-    let amr = vec![AMR_PASSWORD.to_owned()];
-    if let Some((mut session, current)) = sign_in::current_session(state, headers).await? {
-        if current.id == user.id {
-            state
-                .store
-                .reauthenticate_session(&session.sid, &secret.hash(), now, &amr)
-                .await?;
-            session.secret_hash = secret.hash();
-            session.auth_time = now;
-            session.amr = amr;
-            return Ok((session, secret));
-        }
-    }
-    let session = BrowserSession {
-        sid: SessionId::generate(),
-        secret_hash: secret.hash(),
-        user_id: user.id.clone(),
-        auth_time: now,
-        amr,
-        created_at: now,
-        expires_at: now + state.session_lifetime,
-    };
-    state.store.create_session(&session).await?;
-    Ok((session, secret))
 }

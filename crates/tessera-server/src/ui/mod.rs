@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 use std::sync::OnceLock;
+use tessera_store::StoreError;
 
 /// Content Security Policy of every page: nothing loads from anywhere, no script runs, and no
 /// page can be framed (clickjacking). `form-action` is left open on purpose: Chrome applies it to
@@ -85,4 +86,56 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
         message: &'a str,
     }
     page(status, "error.html", Ctx { title, message }, Vec::new())
+}
+
+/// A `303 See Other` to `location` with the page security headers.
+pub fn see_other(location: &str, extra: Vec<(HeaderName, HeaderValue)>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        Err(_) => {
+            return error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Error",
+                "Internal error.",
+            )
+        }
+    }
+    for (name, value) in extra {
+        response.headers_mut().append(name, value);
+    }
+    with_security_headers(response)
+}
+
+/// An error page for a store failure: 503 when the store is unreachable, 500 otherwise.
+pub fn store_failure(err: StoreError) -> Response {
+    match err {
+        StoreError::Unavailable(_) => {
+            tracing::warn!(error = %err, "store unavailable");
+            error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The service is temporarily unavailable. Try again in a moment.",
+            )
+        }
+        other => {
+            tracing::error!(error = %other, "store failure");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Error",
+                "Something went wrong on our side.",
+            )
+        }
+    }
+}
+
+/// An error page for a hosted page whose pending sign-in is gone (or was never this browser's).
+pub fn expired_page() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in page has expired",
+        "The sign-in request is unknown, has expired, was already completed, or was started in another browser.",
+    )
 }

@@ -5,23 +5,26 @@ use super::convert::{
     unique_violation,
 };
 use super::PostgresStore;
+use crate::codec::{proofs_from_json, proofs_to_json};
 use crate::{LoginRequestStore, StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use tessera_core::client::SecretHash;
-use tessera_core::{AuthorizationRequest, ClientId, CodeChallenge, LoginRequest};
+use tessera_core::{
+    AuthorizationRequest, ClientId, CodeChallenge, Continuation, PendingSignIn, Stage, UserId,
+};
 use time::OffsetDateTime;
 
 const COLUMNS: &str = "id, csrf_hash, client_id, redirect_uri, redirect_uri_in_request, scope, \
                        state, nonce, code_challenge, prompt_login, prompt_consent, max_age, \
-                       acr_values, login_hint, created_at, expires_at";
+                       acr_values, login_hint, created_at, expires_at, stage, user_id, proofs";
 
 #[async_trait::async_trait]
 impl LoginRequestStore for PostgresStore {
-    async fn create_login_request(&self, request: &LoginRequest) -> StoreResult<()> {
-        let auth = &request.request;
+    async fn create_login_request(&self, request: &PendingSignIn) -> StoreResult<()> {
+        let Continuation::Oidc(auth) = &request.continuation;
         sqlx::query(&format!(
             "INSERT INTO login_requests ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         ))
         .bind(&request.id)
         .bind(request.csrf_hash.as_str())
@@ -39,6 +42,9 @@ impl LoginRequestStore for PostgresStore {
         .bind(auth.login_hint.as_deref())
         .bind(to_secs(request.created_at))
         .bind(to_secs(request.expires_at))
+        .bind(request.stage.as_str())
+        .bind(request.user_id.as_ref().map(UserId::as_str))
+        .bind(proofs_to_json(&request.proofs)?)
         .execute(&self.pool)
         .await
         .map_err(|e| match unique_violation(&e) {
@@ -48,7 +54,7 @@ impl LoginRequestStore for PostgresStore {
         Ok(())
     }
 
-    async fn find_login_request(&self, id: &str) -> StoreResult<Option<LoginRequest>> {
+    async fn find_login_request(&self, id: &str) -> StoreResult<Option<PendingSignIn>> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM login_requests WHERE id = $1"
         ))
@@ -59,7 +65,7 @@ impl LoginRequestStore for PostgresStore {
         row.as_ref().map(decode).transpose()
     }
 
-    async fn take_login_request(&self, id: &str) -> StoreResult<Option<LoginRequest>> {
+    async fn take_login_request(&self, id: &str) -> StoreResult<Option<PendingSignIn>> {
         // One statement: only the taker whose DELETE removed the row gets it back. A row that
         // cannot be decoded is consumed all the same (and reported): it could never be served.
         let row = sqlx::query(&format!(
@@ -83,7 +89,7 @@ impl LoginRequestStore for PostgresStore {
 }
 
 /// Rebuilds a pending request from its row; a malformed row is a [`StoreError::Backend`].
-fn decode(row: &PgRow) -> StoreResult<LoginRequest> {
+fn decode(row: &PgRow) -> StoreResult<PendingSignIn> {
     let id: String = get(row, "id")?;
     let what = |col: &str| format!("login request {id:?}, column {col}");
     let request = AuthorizationRequest {
@@ -101,9 +107,14 @@ fn decode(row: &PgRow) -> StoreResult<LoginRequest> {
         acr_values: from_json(&get::<String>(row, "acr_values")?, &what("acr_values"))?,
         login_hint: get(row, "login_hint")?,
     };
-    Ok(LoginRequest {
+    let stage: String = get(row, "stage")?;
+    Ok(PendingSignIn {
         csrf_hash: SecretHash::from_stored(get(row, "csrf_hash")?),
-        request,
+        stage: Stage::parse(&stage)
+            .ok_or_else(|| StoreError::Backend(format!("{}: unknown {stage:?}", what("stage"))))?,
+        user_id: get::<Option<String>>(row, "user_id")?.map(UserId::from_stored),
+        proofs: proofs_from_json(&get::<String>(row, "proofs")?, &what("proofs"))?,
+        continuation: Continuation::Oidc(request),
         created_at: from_secs(get(row, "created_at")?, &what("created_at"))?,
         expires_at: from_secs(get(row, "expires_at")?, &what("expires_at"))?,
         id,

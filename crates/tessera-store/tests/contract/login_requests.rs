@@ -1,9 +1,13 @@
 //! Pending sign-ins.
 
 use super::race;
-use super::sign_in::{bare_login_request, login_request, random_id, user_and_client};
+use super::sign_in::{
+    bare_login_request, login_request, oidc, oidc_mut, random_id, user_and_client,
+};
 use super::{public, t};
 use std::sync::Arc;
+use tessera_core::sign_in::{Method, Proof};
+use tessera_core::Stage;
 use tessera_store::{Store, StoreError};
 
 /// Requests come back exactly as stored, every field of the authorization request included
@@ -14,7 +18,7 @@ pub async fn login_requests_round_trip(store: &dyn Store) {
     let full = login_request(&app, 900);
     let bare = bare_login_request(&app, 900);
     let mut long_lived = login_request(&app, 900);
-    long_lived.request.max_age = Some(400 * 24 * 3600);
+    oidc_mut(&mut long_lived).max_age = Some(400 * 24 * 3600);
     for request in [&full, &bare, &long_lived] {
         store.create_login_request(request).await.unwrap();
     }
@@ -22,14 +26,14 @@ pub async fn login_requests_round_trip(store: &dyn Store) {
     let found = store.find_login_request(&full.id).await.unwrap().unwrap();
     assert_eq!(found, full);
     assert_eq!(
-        found.request.scope.to_string(),
+        oidc(&found).scope.to_string(),
         "api:write email openid profile urn:x/y!#"
     );
-    assert_eq!(found.request.acr_values.len(), 3);
+    assert_eq!(oidc(&found).acr_values.len(), 3);
     let found = store.find_login_request(&bare.id).await.unwrap().unwrap();
     assert_eq!(found, bare);
-    assert!(found.request.scope.is_empty() && found.request.acr_values.is_empty());
-    assert!(!found.request.prompt_login && found.request.prompt_consent);
+    assert!(oidc(&found).scope.is_empty() && oidc(&found).acr_values.is_empty());
+    assert!(!oidc(&found).prompt_login && oidc(&found).prompt_consent);
     assert_eq!(
         store.find_login_request(&long_lived.id).await.unwrap(),
         Some(long_lived)
@@ -41,6 +45,45 @@ pub async fn login_requests_round_trip(store: &dyn Store) {
         Some(full)
     );
     assert_eq!(store.find_login_request(&random_id()).await.unwrap(), None);
+}
+
+/// The stage, the identified user and the proofs come back as stored, and a user's removal takes
+/// their pending sign-ins with it.
+pub async fn login_requests_keep_stage_user_and_proofs(store: &dyn Store) {
+    let (user, app) = user_and_client(store, "ada@example.com", "app").await;
+    let mut waiting = login_request(&app, 900);
+    waiting.stage = Stage::Consent;
+    waiting.user_id = Some(user.id.clone());
+    waiting.proofs = vec![
+        Proof {
+            method: Method::Password,
+            at: t(10),
+        },
+        Proof {
+            method: Method::Totp,
+            at: t(12),
+        },
+    ];
+    let mut second = bare_login_request(&app, 900);
+    second.stage = Stage::SecondFactor;
+    for pending in [&waiting, &second] {
+        store.create_login_request(pending).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .find_login_request(&waiting.id)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&waiting)
+    );
+    assert_eq!(
+        store.take_login_request(&second.id).await.unwrap(),
+        Some(second)
+    );
+
+    store.delete_user(&user.id).await.unwrap();
+    assert_eq!(store.find_login_request(&waiting.id).await.unwrap(), None);
 }
 
 /// A second request with an existing id is a conflict and leaves the first untouched.

@@ -123,6 +123,7 @@ macro_rules! contract_suite {
             consents_round_trip_and_upsert,
             consents_need_an_existing_user_and_client,
             login_requests_round_trip,
+            login_requests_keep_stage_user_and_proofs,
             login_requests_duplicate_id_conflicts,
             login_requests_need_an_existing_client,
             login_requests_take_once,

@@ -7,7 +7,7 @@ use tessera_core::code::CODE_BYTES;
 use tessera_core::refresh::REFRESH_TOKEN_BYTES;
 use tessera_core::{
     AuthorizationCode, AuthorizationRequest, BearerSecret, BrowserSession, Client, CodeChallenge,
-    LoginRequest, RefreshLifetimes, RefreshToken, ScopeSet, SessionId, User,
+    Continuation, PendingSignIn, RefreshLifetimes, RefreshToken, ScopeSet, SessionId, Stage, User,
 };
 use tessera_store::Store;
 
@@ -137,11 +137,14 @@ pub(super) fn successor(token: &RefreshToken, now: i64) -> RefreshToken {
 
 /// A pending request for `client`, created at `t(0)` and lapsing at `t(expires)`, with every
 /// optional field set.
-pub(super) fn login_request(client: &Client, expires: i64) -> LoginRequest {
-    LoginRequest {
+pub(super) fn login_request(client: &Client, expires: i64) -> PendingSignIn {
+    PendingSignIn {
         id: random_id(),
         csrf_hash: fresh_hash(),
-        request: AuthorizationRequest {
+        stage: Stage::FirstFactor,
+        user_id: None,
+        proofs: Vec::new(),
+        continuation: Continuation::Oidc(AuthorizationRequest {
             client_id: client.id.clone(),
             redirect_uri: client.redirect_uris[0].as_str().into(),
             redirect_uri_in_request: true,
@@ -159,17 +162,18 @@ pub(super) fn login_request(client: &Client, expires: i64) -> LoginRequest {
                 "urn:example:loa:3",
             ]),
             login_hint: Some("ada@example.com".into()),
-        },
+        }),
         created_at: t(0),
         expires_at: t(expires),
     }
 }
 
 /// The same with every optional field empty and the other prompt flag set.
-pub(super) fn bare_login_request(client: &Client, expires: i64) -> LoginRequest {
+pub(super) fn bare_login_request(client: &Client, expires: i64) -> PendingSignIn {
     let full = login_request(client, expires);
-    LoginRequest {
-        request: AuthorizationRequest {
+    let request = oidc(&full).clone();
+    PendingSignIn {
+        continuation: Continuation::Oidc(AuthorizationRequest {
             redirect_uri_in_request: false,
             scope: scope(""),
             state: None,
@@ -180,8 +184,24 @@ pub(super) fn bare_login_request(client: &Client, expires: i64) -> LoginRequest 
             max_age: None,
             acr_values: vec![],
             login_hint: None,
-            ..full.request
-        },
+            ..request
+        }),
         ..full
+    }
+}
+
+/// The authorization request a pending sign-in serves.
+pub(super) fn oidc(pending: &PendingSignIn) -> &AuthorizationRequest {
+    match &pending.continuation {
+        Continuation::Oidc(request) => request,
+        other => panic!("not an OpenID Connect sign-in: {other:?}"),
+    }
+}
+
+/// The same as [`oidc`], mutable.
+pub(super) fn oidc_mut(pending: &mut PendingSignIn) -> &mut AuthorizationRequest {
+    match &mut pending.continuation {
+        Continuation::Oidc(request) => request,
+        other => panic!("not an OpenID Connect sign-in: {other:?}"),
     }
 }

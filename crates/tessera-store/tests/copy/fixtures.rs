@@ -5,12 +5,14 @@ use tessera_core::client::SecretHash;
 use tessera_core::code::CODE_BYTES;
 use tessera_core::refresh::REFRESH_TOKEN_BYTES;
 use tessera_core::revocation::new_jti;
+use tessera_core::sign_in::{Method, Proof};
 use tessera_core::{
     AuditEvent, AuthorizationCode, AuthorizationRequest, BearerSecret, BrowserSession, Client,
-    CodeChallenge, Consent, Email, LoginRequest, LoginThrottlePolicy, NewClient, PasswordHash,
+    CodeChallenge, Consent, Email, LoginThrottlePolicy, NewClient, PasswordHash, PendingSignIn,
     RefreshLifetimes, RefreshToken, Revocation, RevocationReason, RevocationTarget, ScopeSet,
     SessionId, SigningKeyRecord, ThrottleKey, User,
 };
+use tessera_core::{Continuation, Stage};
 use tessera_store::Store;
 use time::{Duration, OffsetDateTime};
 
@@ -112,11 +114,26 @@ fn refresh(user: &User, client: &Client, sid: &SessionId, family: &str) -> Refre
     }
 }
 
-fn login_request(client: &Client, full: bool) -> LoginRequest {
-    LoginRequest {
+/// A pending sign-in; the full one waits for consent after a password (its user is `user`).
+fn login_request(client: &Client, full: bool, user: &User) -> PendingSignIn {
+    PendingSignIn {
         id: tessera_core::random::token(16),
         csrf_hash: BearerSecret::generate(32).hash(),
-        request: AuthorizationRequest {
+        stage: if full {
+            Stage::Consent
+        } else {
+            Stage::FirstFactor
+        },
+        user_id: full.then(|| user.id.clone()),
+        proofs: if full {
+            vec![Proof {
+                method: Method::Password,
+                at: t(5),
+            }]
+        } else {
+            Vec::new()
+        },
+        continuation: Continuation::Oidc(AuthorizationRequest {
             client_id: client.id.clone(),
             redirect_uri: client.redirect_uris[0].as_str().into(),
             redirect_uri_in_request: full,
@@ -133,7 +150,7 @@ fn login_request(client: &Client, full: bool) -> LoginRequest {
                 vec![]
             },
             login_hint: None,
-        },
+        }),
         created_at: t(0),
         expires_at: t(600),
     }
@@ -153,7 +170,7 @@ pub struct Filled {
     /// A family revoked before any token of it existed.
     pub revoked_family: String,
     pub consent: Consent,
-    pub login_requests: Vec<LoginRequest>,
+    pub login_requests: Vec<PendingSignIn>,
     /// An address locked by failed sign-ins.
     pub throttled: ThrottleKey,
     /// The highest feed cursor handed out (its entry has been swept).
@@ -250,7 +267,10 @@ pub async fn fill(store: &dyn Store) -> Filled {
         granted_at: t(30),
     };
     store.save_consent(&consent).await.unwrap();
-    let login_requests = vec![login_request(&spa, true), login_request(&rp, false)];
+    let login_requests = vec![
+        login_request(&spa, true, &ada),
+        login_request(&rp, false, &ada),
+    ];
     for r in &login_requests {
         store.create_login_request(r).await.unwrap();
     }

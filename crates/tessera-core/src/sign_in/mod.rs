@@ -1,0 +1,385 @@
+//! The sign-in engine: given what a pending sign-in has proven so far, the browser's session,
+//! the user's enrolled methods, the policy of the client and the request, and `now`, it decides
+//! the next step — identify the user, ask for a first or a second factor, ask for consent,
+//! finish, or fail (`login_required`, `consent_required`).
+//!
+//! It is a pure decision: the hosted pages (`tessera-server`'s `ui/`) gather its inputs from the
+//! store and the cookies, render the step it answers, and come back with a proof. A new kind of
+//! proof (a second factor, a passkey) is a new [`Method`] and one page; a new protocol asking for
+//! a sign-in (SAML, the device flow) is a new [`Continuation`] variant and its own
+//! [`SignInPolicy`] constructor. Nothing here knows HTTP or the store.
+//!
+//! The decision is in two halves because consent depends on who signed in: [`authenticate`]
+//! settles who the user is and how (or the step that would tell), then the caller looks up the
+//! remembered consent of that user and [`complete`] decides between consent and finishing.
+//! [`decide`] chains the two when the consent is already known (tests, simple callers).
+
+mod pending;
+#[cfg(test)]
+mod tests;
+
+pub use pending::{Continuation, PendingSignIn, Stage, StageMismatch, PENDING_SIGN_IN_LIFETIME};
+
+use crate::ids::UserId;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The `acr` of a sign-in with one factor (a password).
+pub const ACR_PASSWORD: &str = "urn:tessera:acr:password";
+/// The `acr` of a sign-in with two factors of different kinds.
+pub const ACR_MFA: &str = "urn:tessera:acr:mfa";
+/// The `amr` value added when two or more factors were proven (RFC 8176).
+pub const AMR_MFA: &str = "mfa";
+
+/// A way of proving who one is. Its `amr` value is RFC 8176's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// A password: a first factor, and it identifies the user with the typed address.
+    Password,
+    /// A time-based one-time password (RFC 6238): a second factor.
+    Totp,
+}
+
+impl Method {
+    /// The `amr` value (RFC 8176).
+    pub fn amr(self) -> &'static str {
+        match self {
+            Method::Password => "pwd",
+            Method::Totp => "otp",
+        }
+    }
+
+    /// Whether this method can start a sign-in on its own (else it only follows a first factor).
+    pub fn is_first_factor(self) -> bool {
+        matches!(self, Method::Password)
+    }
+
+    /// The method whose `amr` value this is, for reading a session's stored `amr` back.
+    pub fn from_amr(amr: &str) -> Option<Self> {
+        match amr {
+            "pwd" => Some(Method::Password),
+            "otp" => Some(Method::Totp),
+            _ => None,
+        }
+    }
+}
+
+/// A method proven during this sign-in, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    /// The method.
+    pub method: Method,
+    /// When it was proven (whole seconds, as every stored time).
+    #[serde(with = "time::serde::timestamp")]
+    pub at: OffsetDateTime,
+}
+
+/// Whether a page may be shown to the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interaction {
+    /// Pages may be shown.
+    Allowed,
+    /// `prompt=none`: answer without any page, or fail.
+    None,
+}
+
+/// When the user must consent to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentPolicy {
+    /// First-party clients: never asked.
+    NotNeeded,
+    /// Asked unless a remembered consent covers the requested scope.
+    UnlessRemembered,
+    /// `prompt=consent`: asked in this sign-in whatever is remembered.
+    Always,
+}
+
+/// What the client and the request ask of this sign-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInPolicy {
+    /// Whether pages may be shown.
+    pub interaction: Interaction,
+    /// Authenticate again whatever the session says (`prompt=login`, `prompt=select_account`,
+    /// `max_age=0`).
+    pub reauthenticate: bool,
+    /// The session's authentication must be at most this many seconds old.
+    pub max_age: Option<i64>,
+    /// The user a valid `id_token_hint` names: a session of another user does not count.
+    pub expected_user: Option<UserId>,
+    /// When consent is asked.
+    pub consent: ConsentPolicy,
+    /// Whether a second factor is wanted, when the user has one enrolled (`acr_values`
+    /// naming [`ACR_MFA`]). Voluntary, as `acr_values` are (OpenID Connect Core §5.5.1.1): a
+    /// user without a second factor signs in with one, and the `acr` says so.
+    pub wants_second_factor: bool,
+    /// Whether the answer carries an `acr` (the client sent `acr_values`).
+    pub reports_acr: bool,
+}
+
+/// The live browser session, as the engine sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionFacts {
+    /// Who is signed in.
+    pub user_id: UserId,
+    /// When they last authenticated.
+    pub auth_time: OffsetDateTime,
+    /// How (`amr` values).
+    pub amr: Vec<String>,
+}
+
+/// What this pending sign-in has established so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// The user a first factor identified.
+    pub user_id: Option<UserId>,
+    /// Methods proven in this sign-in, oldest first.
+    pub proofs: Vec<Proof>,
+    /// The user answered the consent page with "allow" in this sign-in.
+    pub consented: bool,
+}
+
+/// The methods a user has enrolled besides the password.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnrolledMethods {
+    /// Second factors the user can prove.
+    pub second_factors: Vec<Method>,
+}
+
+/// Who signed in and how: what the code, and then the tokens, will say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authentication {
+    /// The user.
+    pub user_id: UserId,
+    /// When the user last proved a factor (`auth_time`).
+    pub auth_time: OffsetDateTime,
+    /// How (`amr`, RFC 8176).
+    pub amr: Vec<String>,
+    /// The `acr`, when the client asked for one.
+    pub acr: Option<String>,
+    /// Whether it comes from the browser session rather than from proofs in this sign-in.
+    pub from_session: bool,
+}
+
+/// Why a sign-in cannot go on, in OpenID Connect's terms (Core §3.1.2.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignInError {
+    /// The user must sign in, and no page may be shown.
+    #[error("the user must sign in")]
+    LoginRequired,
+    /// The user must consent, and no page may be shown.
+    #[error("the user must consent")]
+    ConsentRequired,
+    /// The user refused consent.
+    #[error("the user denied access")]
+    AccessDenied,
+}
+
+impl SignInError {
+    /// The OAuth `error` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SignInError::LoginRequired => "login_required",
+            SignInError::ConsentRequired => "consent_required",
+            SignInError::AccessDenied => "access_denied",
+        }
+    }
+}
+
+/// The next step of a sign-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nobody is known: ask who the user is, with a first factor.
+    Identify,
+    /// The user is known (a session to renew) and must prove a first factor again.
+    FirstFactor {
+        /// The user.
+        user_id: UserId,
+    },
+    /// A first factor is proven; a second is wanted.
+    SecondFactor {
+        /// The user.
+        user_id: UserId,
+        /// The second factors the user may choose from.
+        methods: Vec<Method>,
+    },
+    /// Ask the user to consent to the client.
+    Consent(Authentication),
+    /// Done: answer the continuation.
+    Finish(Authentication),
+    /// Stop with this error.
+    Fail(SignInError),
+}
+
+impl Step {
+    /// The stage a pending sign-in waits in while this step's page is shown; `None` for the
+    /// steps that show no page.
+    pub fn stage(&self) -> Option<Stage> {
+        match self {
+            Step::Identify | Step::FirstFactor { .. } => Some(Stage::FirstFactor),
+            Step::SecondFactor { .. } => Some(Stage::SecondFactor),
+            Step::Consent(_) => Some(Stage::Consent),
+            Step::Finish(_) | Step::Fail(_) => None,
+        }
+    }
+}
+
+/// The answer of [`authenticate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Authenticated {
+    /// The user is authenticated as the policy asks.
+    Done(Authentication),
+    /// Not yet: this is the step to take.
+    Next(Step),
+}
+
+/// Who the user is and how, or the step that would tell.
+///
+/// Proofs made in this sign-in come first: they satisfy `prompt=login` and any `max_age`
+/// (they are from now). Otherwise the browser session counts if the policy lets it: no forced
+/// reauthentication, recent enough for `max_age`, and the user an `id_token_hint` names.
+pub fn authenticate(
+    policy: &SignInPolicy,
+    progress: &Progress,
+    session: Option<&SessionFacts>,
+    enrolled: &EnrolledMethods,
+    now: OffsetDateTime,
+) -> Authenticated {
+    let next = |step: Step| match policy.interaction {
+        Interaction::Allowed => Authenticated::Next(step),
+        Interaction::None => Authenticated::Next(Step::Fail(SignInError::LoginRequired)),
+    };
+    let wanted_second = |proven: &[Method]| -> Option<Vec<Method>> {
+        let has_second = proven.iter().any(|m| !m.is_first_factor());
+        (policy.wants_second_factor && !has_second && !enrolled.second_factors.is_empty())
+            .then(|| enrolled.second_factors.clone())
+    };
+
+    if let Some(user_id) = &progress.user_id {
+        let proven: Vec<Method> = progress.proofs.iter().map(|p| p.method).collect();
+        if proven.iter().any(|m| m.is_first_factor()) {
+            if let Some(methods) = wanted_second(&proven) {
+                return next(Step::SecondFactor {
+                    user_id: user_id.clone(),
+                    methods,
+                });
+            }
+            let auth_time = progress.proofs.iter().map(|p| p.at).max().unwrap_or(now);
+            return Authenticated::Done(authentication(
+                policy,
+                user_id.clone(),
+                auth_time,
+                &proven,
+                false,
+            ));
+        }
+    }
+
+    if let Some(session) = session {
+        let fresh_enough = policy
+            .max_age
+            .is_none_or(|max_age| (now - session.auth_time).whole_seconds() <= max_age);
+        let expected_user = policy
+            .expected_user
+            .as_ref()
+            .is_none_or(|user| *user == session.user_id);
+        if !policy.reauthenticate && fresh_enough && expected_user {
+            let proven: Vec<Method> = session
+                .amr
+                .iter()
+                .filter_map(|amr| Method::from_amr(amr))
+                .collect();
+            if let Some(methods) = wanted_second(&proven) {
+                // Step-up: the session's first factor stands; only the second is asked.
+                return next(Step::SecondFactor {
+                    user_id: session.user_id.clone(),
+                    methods,
+                });
+            }
+            let mut auth = authentication(
+                policy,
+                session.user_id.clone(),
+                session.auth_time,
+                &proven,
+                true,
+            );
+            // The session's own record is what it proved, even for values this engine does
+            // not know (kept as stored).
+            auth.amr = session.amr.clone();
+            return Authenticated::Done(auth);
+        }
+        if expected_user {
+            return next(Step::FirstFactor {
+                user_id: session.user_id.clone(),
+            });
+        }
+    }
+    next(Step::Identify)
+}
+
+/// After [`authenticate`]: consent, or finish. `remembered_consent_covers` says whether the
+/// user's remembered consent to this client covers the requested scope.
+pub fn complete(
+    policy: &SignInPolicy,
+    progress: &Progress,
+    authentication: Authentication,
+    remembered_consent_covers: bool,
+) -> Step {
+    let needs_consent = match policy.consent {
+        ConsentPolicy::NotNeeded => false,
+        ConsentPolicy::UnlessRemembered => !remembered_consent_covers && !progress.consented,
+        ConsentPolicy::Always => !progress.consented,
+    };
+    match (needs_consent, policy.interaction) {
+        (false, _) => Step::Finish(authentication),
+        (true, Interaction::Allowed) => Step::Consent(authentication),
+        (true, Interaction::None) => Step::Fail(SignInError::ConsentRequired),
+    }
+}
+
+/// [`authenticate`] then [`complete`], for a caller that knows the consent already.
+pub fn decide(
+    policy: &SignInPolicy,
+    progress: &Progress,
+    session: Option<&SessionFacts>,
+    enrolled: &EnrolledMethods,
+    remembered_consent_covers: bool,
+    now: OffsetDateTime,
+) -> Step {
+    match authenticate(policy, progress, session, enrolled, now) {
+        Authenticated::Done(auth) => complete(policy, progress, auth, remembered_consent_covers),
+        Authenticated::Next(step) => step,
+    }
+}
+
+/// `amr` and `acr` from the methods proven.
+fn authentication(
+    policy: &SignInPolicy,
+    user_id: UserId,
+    auth_time: OffsetDateTime,
+    proven: &[Method],
+    from_session: bool,
+) -> Authentication {
+    let mut amr: Vec<String> = Vec::new();
+    for method in proven {
+        if !amr.iter().any(|a| a == method.amr()) {
+            amr.push(method.amr().to_owned());
+        }
+    }
+    let factors = proven.iter().any(|m| m.is_first_factor()) as usize
+        + proven.iter().any(|m| !m.is_first_factor()) as usize;
+    if factors >= 2 {
+        amr.push(AMR_MFA.to_owned());
+    }
+    let acr = policy
+        .reports_acr
+        .then(|| if factors >= 2 { ACR_MFA } else { ACR_PASSWORD }.to_owned());
+    Authentication {
+        user_id,
+        auth_time,
+        amr,
+        acr,
+        from_session,
+    }
+}

@@ -1,0 +1,563 @@
+//! Table tests of the sign-in engine: every `prompt`, `max_age`, `id_token_hint`, consent and
+//! `acr_values` combination the server's flow tests drive over HTTP, decided here without IO.
+
+use super::*;
+use crate::client::{Client, NewClient};
+use crate::login::AuthorizationRequest;
+use crate::scope::ScopeSet;
+use crate::ClientId;
+use time::Duration;
+
+fn t(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
+}
+
+fn ada() -> UserId {
+    UserId::from_stored("ada".into())
+}
+
+fn bob() -> UserId {
+    UserId::from_stored("bob".into())
+}
+
+fn request() -> AuthorizationRequest {
+    AuthorizationRequest {
+        client_id: ClientId::parse("app").unwrap(),
+        redirect_uri: "https://app.example/cb".into(),
+        redirect_uri_in_request: true,
+        scope: ScopeSet::parse("openid").unwrap(),
+        state: None,
+        nonce: None,
+        code_challenge: None,
+        prompt_login: false,
+        prompt_consent: false,
+        max_age: None,
+        acr_values: Vec::new(),
+        login_hint: None,
+    }
+}
+
+fn client(first_party: bool) -> Client {
+    let (client, _) = Client::register(
+        NewClient {
+            id: "app".into(),
+            name: Some("App".into()),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            is_first_party: first_party,
+            ..NewClient::default()
+        },
+        t(0),
+    )
+    .unwrap();
+    client
+}
+
+/// The policy of an OIDC request, shaped by `edit`, for a first-party client or not.
+fn policy(
+    first_party: bool,
+    prompt_none: bool,
+    hint: Option<UserId>,
+    edit: impl FnOnce(&mut AuthorizationRequest),
+) -> SignInPolicy {
+    let mut request = request();
+    edit(&mut request);
+    let interaction = if prompt_none {
+        Interaction::None
+    } else {
+        Interaction::Allowed
+    };
+    Continuation::Oidc(request).policy(&client(first_party), interaction, hint)
+}
+
+fn session(user: UserId, auth_time: OffsetDateTime) -> SessionFacts {
+    SessionFacts {
+        user_id: user,
+        auth_time,
+        amr: vec!["pwd".into()],
+    }
+}
+
+fn password_at(user: UserId, at: OffsetDateTime) -> Progress {
+    Progress {
+        user_id: Some(user),
+        proofs: vec![Proof {
+            method: Method::Password,
+            at,
+        }],
+        consented: false,
+    }
+}
+
+fn no_second_factor() -> EnrolledMethods {
+    EnrolledMethods::default()
+}
+
+fn with_totp() -> EnrolledMethods {
+    EnrolledMethods {
+        second_factors: vec![Method::Totp],
+    }
+}
+
+fn finish(user: UserId, auth_time: OffsetDateTime, from_session: bool) -> Step {
+    Step::Finish(Authentication {
+        user_id: user,
+        auth_time,
+        amr: vec!["pwd".into()],
+        acr: None,
+        from_session,
+    })
+}
+
+/// One row: the inputs and the expected step.
+struct Case {
+    name: &'static str,
+    policy: SignInPolicy,
+    progress: Progress,
+    session: Option<SessionFacts>,
+    enrolled: EnrolledMethods,
+    consent_covers: bool,
+    now: OffsetDateTime,
+    expect: Step,
+}
+
+fn check(cases: Vec<Case>) {
+    for case in cases {
+        let step = decide(
+            &case.policy,
+            &case.progress,
+            case.session.as_ref(),
+            &case.enrolled,
+            case.consent_covers,
+            case.now,
+        );
+        assert_eq!(step, case.expect, "{}", case.name);
+    }
+}
+
+#[test]
+fn sessions_prompt_and_max_age() {
+    let fp = |none: bool, edit: fn(&mut AuthorizationRequest)| policy(true, none, None, edit);
+    let plain = |_: &mut AuthorizationRequest| {};
+    let prompt_login = |r: &mut AuthorizationRequest| r.prompt_login = true;
+    let max_age_900 = |r: &mut AuthorizationRequest| r.max_age = Some(900);
+    let max_age_300 = |r: &mut AuthorizationRequest| r.max_age = Some(300);
+    let max_age_0 = |r: &mut AuthorizationRequest| r.max_age = Some(0);
+    let base = |name, policy, session: Option<SessionFacts>, now, expect| Case {
+        name,
+        policy,
+        progress: Progress::default(),
+        session,
+        enrolled: no_second_factor(),
+        consent_covers: false,
+        now,
+        expect,
+    };
+    check(vec![
+        base(
+            "no session: identify",
+            fp(false, plain),
+            None,
+            t(0),
+            Step::Identify,
+        ),
+        base(
+            "no session, prompt=none: login_required",
+            fp(true, plain),
+            None,
+            t(0),
+            Step::Fail(SignInError::LoginRequired),
+        ),
+        base(
+            "a live session answers silently",
+            fp(false, plain),
+            Some(session(ada(), t(0))),
+            t(5),
+            finish(ada(), t(0), true),
+        ),
+        base(
+            "and with prompt=none too",
+            fp(true, plain),
+            Some(session(ada(), t(0))),
+            t(5),
+            finish(ada(), t(0), true),
+        ),
+        base(
+            "max_age=900 ten minutes later: satisfied, old auth_time",
+            fp(false, max_age_900),
+            Some(session(ada(), t(0))),
+            t(600),
+            finish(ada(), t(0), true),
+        ),
+        base(
+            "max_age=300 ten minutes later: the user logs in again",
+            fp(false, max_age_300),
+            Some(session(ada(), t(0))),
+            t(600),
+            Step::FirstFactor { user_id: ada() },
+        ),
+        base(
+            "max_age=300 exactly at the limit: satisfied",
+            fp(false, max_age_300),
+            Some(session(ada(), t(0))),
+            t(300),
+            finish(ada(), t(0), true),
+        ),
+        base(
+            "prompt=login right after a login: the page again",
+            fp(false, prompt_login),
+            Some(session(ada(), t(0))),
+            t(0),
+            Step::FirstFactor { user_id: ada() },
+        ),
+        base(
+            "max_age=0 in the same second as the login: the page again",
+            fp(false, max_age_0),
+            Some(session(ada(), t(0))),
+            t(0),
+            Step::FirstFactor { user_id: ada() },
+        ),
+        base(
+            "prompt=none cannot meet max_age=0",
+            fp(true, max_age_0),
+            Some(session(ada(), t(0))),
+            t(5),
+            Step::Fail(SignInError::LoginRequired),
+        ),
+        base(
+            "prompt=none cannot meet prompt=login... (never both: refused earlier) or max_age",
+            fp(true, max_age_300),
+            Some(session(ada(), t(0))),
+            t(600),
+            Step::Fail(SignInError::LoginRequired),
+        ),
+    ]);
+}
+
+#[test]
+fn proofs_in_this_sign_in_satisfy_prompt_login_and_max_age() {
+    let cases = [
+        (
+            "prompt=login",
+            policy(true, false, None, |r| r.prompt_login = true),
+        ),
+        (
+            "max_age=0",
+            policy(true, false, None, |r| r.max_age = Some(0)),
+        ),
+        (
+            "max_age=300",
+            policy(true, false, None, |r| r.max_age = Some(300)),
+        ),
+    ];
+    for (name, policy) in cases {
+        check(vec![Case {
+            name,
+            policy,
+            progress: password_at(ada(), t(700)),
+            // The session is the one the login just renewed or an old one: proofs decide.
+            session: Some(session(ada(), t(0))),
+            enrolled: no_second_factor(),
+            consent_covers: false,
+            now: t(701),
+            expect: finish(ada(), t(700), false),
+        }]);
+    }
+}
+
+#[test]
+fn id_token_hint_must_name_the_session_user() {
+    let hinted = |user: UserId, none: bool| policy(true, none, Some(user), |_| {});
+    let case = |name, policy, expect| Case {
+        name,
+        policy,
+        progress: Progress::default(),
+        session: Some(session(ada(), t(0))),
+        enrolled: no_second_factor(),
+        consent_covers: false,
+        now: t(5),
+        expect,
+    };
+    check(vec![
+        case(
+            "hint of the session user, prompt=none: silent",
+            hinted(ada(), true),
+            finish(ada(), t(0), true),
+        ),
+        case(
+            "hint of another user, prompt=none: login_required",
+            hinted(bob(), true),
+            Step::Fail(SignInError::LoginRequired),
+        ),
+        case(
+            "hint of another user: the login page, for whoever signs in",
+            hinted(bob(), false),
+            Step::Identify,
+        ),
+    ]);
+}
+
+#[test]
+fn consent_is_asked_unless_first_party_or_remembered() {
+    let auth = |from_session| Authentication {
+        user_id: ada(),
+        auth_time: t(0),
+        amr: vec!["pwd".into()],
+        acr: None,
+        from_session,
+    };
+    let third = |none: bool, prompt_consent: bool| {
+        policy(false, none, None, move |r| {
+            r.prompt_consent = prompt_consent
+        })
+    };
+    let case = |name, policy, progress: Progress, covers, expect| Case {
+        name,
+        policy,
+        progress,
+        session: Some(session(ada(), t(0))),
+        enrolled: no_second_factor(),
+        consent_covers: covers,
+        now: t(5),
+        expect,
+    };
+    let consented = Progress {
+        consented: true,
+        ..Progress::default()
+    };
+    check(vec![
+        case(
+            "first party: never asked",
+            policy(true, false, None, |r| r.prompt_consent = true),
+            Progress::default(),
+            false,
+            finish(ada(), t(0), true),
+        ),
+        case(
+            "third party, nothing remembered: asked",
+            third(false, false),
+            Progress::default(),
+            false,
+            Step::Consent(auth(true)),
+        ),
+        case(
+            "third party, prompt=none, nothing remembered: consent_required",
+            third(true, false),
+            Progress::default(),
+            false,
+            Step::Fail(SignInError::ConsentRequired),
+        ),
+        case(
+            "remembered and covering: straight through, prompt=none too",
+            third(true, false),
+            Progress::default(),
+            true,
+            finish(ada(), t(0), true),
+        ),
+        case(
+            "prompt=consent asks although remembered",
+            third(false, true),
+            Progress::default(),
+            true,
+            Step::Consent(auth(true)),
+        ),
+        case(
+            "prompt=consent after the user allowed in this sign-in: finish",
+            third(false, true),
+            consented.clone(),
+            true,
+            finish(ada(), t(0), true),
+        ),
+        case(
+            "allowed in this sign-in: finish",
+            third(false, false),
+            consented,
+            false,
+            finish(ada(), t(0), true),
+        ),
+    ]);
+}
+
+#[test]
+fn consent_after_a_login_carries_the_new_authentication() {
+    let step = decide(
+        &policy(false, false, None, |_| {}),
+        &password_at(ada(), t(30)),
+        None,
+        &no_second_factor(),
+        false,
+        t(31),
+    );
+    assert_eq!(
+        step,
+        Step::Consent(Authentication {
+            user_id: ada(),
+            auth_time: t(30),
+            amr: vec!["pwd".into()],
+            acr: None,
+            from_session: false,
+        })
+    );
+    assert_eq!(step.stage(), Some(Stage::Consent));
+}
+
+#[test]
+fn acr_is_reported_when_asked_and_follows_the_factors() {
+    let with_acr = |values: &[&str]| {
+        let values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+        policy(true, false, None, move |r| r.acr_values = values)
+    };
+    let done = |policy: &SignInPolicy, progress: &Progress, enrolled: &EnrolledMethods| {
+        decide(policy, progress, None, enrolled, false, t(10))
+    };
+
+    // Any acr_values: the password's acr is reported.
+    let step = done(
+        &with_acr(&["urn:example:gold"]),
+        &password_at(ada(), t(9)),
+        &no_second_factor(),
+    );
+    let Step::Finish(auth) = step else {
+        panic!("finish expected, got {step:?}")
+    };
+    assert_eq!(auth.acr.as_deref(), Some(ACR_PASSWORD));
+
+    // None asked: no acr.
+    let Step::Finish(auth) = done(
+        &with_acr(&[]),
+        &password_at(ada(), t(9)),
+        &no_second_factor(),
+    ) else {
+        panic!("finish expected")
+    };
+    assert_eq!(auth.acr, None);
+
+    // MFA asked, no second factor enrolled: voluntary, so the password's acr.
+    let mfa = with_acr(&[ACR_MFA]);
+    let Step::Finish(auth) = done(&mfa, &password_at(ada(), t(9)), &no_second_factor()) else {
+        panic!("finish expected")
+    };
+    assert_eq!(auth.acr.as_deref(), Some(ACR_PASSWORD));
+
+    // MFA asked and a TOTP enrolled: the second factor is asked after the password.
+    assert_eq!(
+        done(&mfa, &password_at(ada(), t(9)), &with_totp()),
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![Method::Totp]
+        }
+    );
+    assert_eq!(
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![]
+        }
+        .stage(),
+        Some(Stage::SecondFactor)
+    );
+
+    // Both proven: mfa in amr and acr, auth_time the later proof.
+    let mut both = password_at(ada(), t(9));
+    both.proofs.push(Proof {
+        method: Method::Totp,
+        at: t(10),
+    });
+    assert_eq!(
+        done(&mfa, &both, &with_totp()),
+        Step::Finish(Authentication {
+            user_id: ada(),
+            auth_time: t(10),
+            amr: vec!["pwd".into(), "otp".into(), AMR_MFA.into()],
+            acr: Some(ACR_MFA.into()),
+            from_session: false,
+        })
+    );
+
+    // Not asked: a user with a TOTP signs in with the password alone.
+    assert_eq!(
+        done(&with_acr(&[]), &password_at(ada(), t(9)), &with_totp()),
+        finish(ada(), t(9), false)
+    );
+}
+
+#[test]
+fn a_session_without_the_wanted_second_factor_steps_up() {
+    let mfa = policy(true, false, None, |r| r.acr_values = vec![ACR_MFA.into()]);
+    let step = decide(
+        &mfa,
+        &Progress::default(),
+        Some(&session(ada(), t(0))),
+        &with_totp(),
+        false,
+        t(5),
+    );
+    assert_eq!(
+        step,
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![Method::Totp]
+        }
+    );
+    // prompt=none cannot ask it.
+    let mfa_none = policy(true, true, None, |r| r.acr_values = vec![ACR_MFA.into()]);
+    assert_eq!(
+        decide(
+            &mfa_none,
+            &Progress::default(),
+            Some(&session(ada(), t(0))),
+            &with_totp(),
+            false,
+            t(5)
+        ),
+        Step::Fail(SignInError::LoginRequired)
+    );
+}
+
+#[test]
+fn a_progress_without_a_first_factor_does_not_authenticate() {
+    // A second factor alone (or nothing) proves nobody: the login page.
+    let progress = Progress {
+        user_id: Some(ada()),
+        proofs: vec![Proof {
+            method: Method::Totp,
+            at: t(1),
+        }],
+        consented: true,
+    };
+    assert_eq!(
+        decide(
+            &policy(true, false, None, |_| {}),
+            &progress,
+            None,
+            &with_totp(),
+            true,
+            t(2)
+        ),
+        Step::Identify
+    );
+}
+
+#[test]
+fn pages_only_advance_their_own_stage() {
+    let pending = PendingSignIn {
+        id: "p".into(),
+        csrf_hash: crate::client::SecretHash::of("csrf"),
+        stage: Stage::FirstFactor,
+        user_id: None,
+        proofs: Vec::new(),
+        continuation: Continuation::Oidc(request()),
+        created_at: t(0),
+        expires_at: t(0) + Duration::minutes(15),
+    };
+    assert!(pending.expect_stage(Stage::FirstFactor).is_ok());
+    assert_eq!(
+        pending.expect_stage(Stage::Consent),
+        Err(StageMismatch {
+            expected: Stage::FirstFactor,
+            posted: Stage::Consent
+        })
+    );
+    for stage in [Stage::FirstFactor, Stage::SecondFactor, Stage::Consent] {
+        assert_eq!(Stage::parse(stage.as_str()), Some(stage));
+    }
+    assert_eq!(Stage::parse("finish"), None);
+}

@@ -87,7 +87,7 @@ pub struct Inner {
     /// (PostgreSQL) the ring is also re-read as soon as another node changes the keys; this
     /// periodic refresh is then the safety net.
     pub key_refresh_interval: StdDuration,
-    /// How often [`feed::watch_store`](crate::feed::watch_store) polls the store; `None` for
+    /// How often [`watch_store`](crate::workers::feed_watcher::watch_store) polls the store; `None` for
     /// its default, which depends on whether the store reports changes.
     pub feed_poll_interval: Option<StdDuration>,
     /// Extra publication time of rotated-out keys.
@@ -106,7 +106,7 @@ pub struct Inner {
     /// unknown user so that the response takes as long as for a known one.
     pub dummy_password_hash: PasswordHash,
     /// The newest revocation-feed cursor this process knows of. Revocations made here announce
-    /// their cursor at once; [`feed::watch_store`](crate::feed::watch_store) picks up those
+    /// their cursor at once; [`watch_store`](crate::workers::feed_watcher::watch_store) picks up those
     /// made elsewhere (the CLI, other nodes), on the store's change notification or by polling.
     /// Feed streams wait on it.
     pub feed_cursor: tokio::sync::watch::Sender<i64>,
@@ -209,9 +209,9 @@ pub async fn open_key_ring(
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
     /// How often the revocation feed polls the store for entries written elsewhere (see
-    /// [`feed::watch_store`](crate::feed::watch_store)); `None` (the default) for
-    /// [`feed::POLL_INTERVAL`](crate::feed::POLL_INTERVAL), or
-    /// [`feed::SAFETY_POLL_INTERVAL`](crate::feed::SAFETY_POLL_INTERVAL) with a store that
+    /// [`watch_store`](crate::workers::feed_watcher::watch_store)); `None` (the default) for
+    /// [`POLL_INTERVAL`](crate::workers::feed_watcher::POLL_INTERVAL), or
+    /// [`SAFETY_POLL_INTERVAL`](crate::workers::feed_watcher::SAFETY_POLL_INTERVAL) with a store that
     /// reports changes.
     pub feed_poll_interval: Option<StdDuration>,
 }

@@ -25,6 +25,7 @@ pub mod routes;
 pub mod run_to_completion;
 pub mod tokens;
 pub mod ui;
+pub mod workers;
 
 pub use app::{AppState, OpenOptions, StartupError, StartupReport};
 pub use config::Config;
@@ -33,9 +34,7 @@ use axum::http::{HeaderName, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
-use tessera_store::StoreChange;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -108,22 +107,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
-/// Background tasks re-read the signing keys from the store, so a rotation made by
-/// `tessera keys rotate` (another process) or another node takes effect without a restart: at
-/// once when the store reports the change (PostgreSQL), and every `key_refresh_interval` in any
-/// case (the safety net, and the only way with SQLite); purge expired records; watch the store
-/// for revocations made elsewhere (for the feed streams, see [`feed::watch_store`]); and deliver
-/// back-channel logout tokens.
+/// The background workers ([`workers`]) run beside it and stop with it.
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let background = [
-        tokio::spawn(housekeeping(state.clone())),
-        tokio::spawn(feed::watch_store(state.clone())),
-        tokio::spawn(follow_key_changes(state.clone())),
-        tokio::spawn(backchannel::run_worker(state.clone())),
-    ];
+    let background = workers::spawn_all(&state);
     let shutting_down = state.shutting_down.clone();
     let shutdown = async move {
         shutdown.await;
@@ -136,46 +125,4 @@ where
         task.abort();
     }
     result
-}
-
-async fn housekeeping(state: AppState) {
-    let mut ticker = tokio::time::interval(state.key_refresh_interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await;
-    loop {
-        ticker.tick().await;
-        if let Err(err) = state.refresh_keys().await {
-            tracing::warn!(error = %err, "could not refresh signing keys; keeping the current set");
-        }
-        if let Err(err) = state.purge_expired().await {
-            tracing::warn!(error = %err, "could not purge expired records");
-        }
-    }
-}
-
-/// Re-reads the key ring whenever the store reports that signing keys changed (or that reports
-/// may have been missed), so that a rotation on another node is published and used here at
-/// once. Ends at once with a store that reports no changes; `housekeeping` still refreshes
-/// periodically.
-async fn follow_key_changes(state: AppState) {
-    let Some(mut changes) = state.store.subscribe_changes() else {
-        return;
-    };
-    loop {
-        match changes.recv().await {
-            Ok(StoreChange::Revocations) => continue,
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-            Err(broadcast::error::RecvError::Closed) => {
-                tracing::warn!("the store stopped reporting key changes; refreshing periodically");
-                return;
-            }
-        }
-        if let Err(err) = state
-            .keys
-            .reload(state.store.as_ref(), state.clock.now())
-            .await
-        {
-            tracing::warn!(error = %err, "could not re-read changed signing keys; keeping the current set");
-        }
-    }
 }

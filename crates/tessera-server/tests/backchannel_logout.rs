@@ -18,7 +18,8 @@ use tessera_core::backchannel::{retry_delay, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TO
 use tessera_core::{
     AuditEvent, BrowserSession, NewClient, RevocationReason, RevocationTarget, User,
 };
-use tessera_server::backchannel::{LOGOUT_TOKEN_LIFETIME, MAX_ATTEMPTS, SEND_TIMEOUT};
+use tessera_server::backchannel::LOGOUT_TOKEN_LIFETIME;
+use tessera_server::workers::backchannel::{MAX_ATTEMPTS, SEND_TIMEOUT};
 use tessera_store::RevocationOutcome;
 use tessera_testkit::grants::{CodeOptions, WebClient, REDIRECT_URI};
 use tessera_testkit::independent::{verify_via_discovery, Verified};

@@ -23,14 +23,13 @@
 use crate::app::AppState;
 use crate::cookies;
 use crate::oauth::form::FormParams;
-use crate::routes;
 use crate::ui;
+use crate::ui::logout::Prompt;
 use crate::ui::store_failure;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::Value;
 use tessera_core::client::SecretHash;
 use tessera_core::{
@@ -47,13 +46,6 @@ const MAX_HINT_ID: usize = 256;
 const CONFIRM: &str = "confirm";
 /// The form field carrying the CSRF token.
 const CSRF_FIELD: &str = "csrf_token";
-/// The request parameters the confirmation form carries back.
-const CARRIED: [&str; 4] = [
-    "id_token_hint",
-    "client_id",
-    "post_logout_redirect_uri",
-    "state",
-];
 
 /// `GET /logout`.
 pub async fn get(
@@ -164,6 +156,13 @@ struct LogoutRequest {
     /// The registered post-logout redirect URI to send the browser to.
     redirect_uri: Option<String>,
     state: Option<String>,
+}
+
+impl LogoutRequest {
+    /// The client's display name, for the pages.
+    fn client_name(&self) -> Option<&str> {
+        self.client.as_ref().map(|c| c.name.as_str())
+    }
 }
 
 /// Checks every parameter; the error page to answer with if one is wrong.
@@ -288,11 +287,11 @@ async fn end_session(
                 // Telling this user "you are signed out" would be false: offer to end theirs.
                 let notice = "The application's session has ended, but this browser is \
                               signed in with another session.";
-                return confirmation_page(
+                return ui::logout::confirmation_page(
                     state,
                     headers,
                     params,
-                    &request,
+                    request.client_name(),
                     Some(other),
                     Prompt::notice(notice),
                 )
@@ -307,11 +306,11 @@ async fn end_session(
     if confirmed {
         if !csrf_matches(headers, params.get(CSRF_FIELD)) {
             tracing::info!("logout confirmation without a valid CSRF token");
-            return confirmation_page(
+            return ui::logout::confirmation_page(
                 state,
                 headers,
                 params,
-                &request,
+                request.client_name(),
                 browser_session.as_ref(),
                 Prompt::error("This sign-out page has expired. Confirm again to sign out."),
             )
@@ -331,11 +330,11 @@ async fn end_session(
     // (it is SameSite=Lax), so "no session" cannot be told apart from "cookie withheld": ask,
     // and the confirming POST, from this origin, carries the cookie.
     if browser_session.is_some() || method == Method::Post {
-        return confirmation_page(
+        return ui::logout::confirmation_page(
             state,
             headers,
             params,
-            &request,
+            request.client_name(),
             browser_session.as_ref(),
             Prompt::default(),
         )
@@ -406,7 +405,7 @@ fn finish(request: &LogoutRequest, clear_cookie: bool, method: Method) -> Respon
             request.state.as_deref(),
             extra,
         ),
-        None => signed_out_page(request, extra),
+        None => ui::logout::signed_out_page(request.client_name(), extra),
     }
 }
 
@@ -439,123 +438,6 @@ fn redirect(
         response.headers_mut().append(name, value);
     }
     ui::with_security_headers(response)
-}
-
-/// A hidden field of the confirmation form.
-#[derive(Serialize)]
-struct Field<'a> {
-    name: &'a str,
-    value: &'a str,
-}
-
-/// The context of `logout.html`: the confirmation form, or (with `confirm` false) the
-/// signed-out page.
-#[derive(Serialize)]
-struct LogoutPage<'a> {
-    confirm: bool,
-    action: &'static str,
-    csrf_token: &'a str,
-    email: Option<String>,
-    client_name: Option<&'a str>,
-    error: Option<&'a str>,
-    notice: Option<&'a str>,
-    fields: Vec<Field<'a>>,
-}
-
-fn client_name(request: &LogoutRequest) -> Option<&str> {
-    request.client.as_ref().map(|c| c.name.as_str())
-}
-
-/// The page saying the user is signed out.
-fn signed_out_page(request: &LogoutRequest, extra: Vec<(HeaderName, HeaderValue)>) -> Response {
-    ui::page(
-        StatusCode::OK,
-        "logout.html",
-        LogoutPage {
-            confirm: false,
-            action: routes::END_SESSION,
-            csrf_token: "",
-            email: None,
-            client_name: client_name(request),
-            error: None,
-            notice: None,
-            fields: Vec::new(),
-        },
-        extra,
-    )
-}
-
-/// What the confirmation page says besides its question.
-#[derive(Debug, Default)]
-struct Prompt {
-    /// Set when a confirmation was refused.
-    error: Option<&'static str>,
-    /// Set after a hint ended another session than the browser's; the hint is then not carried
-    /// (the confirming POST would end the hint's session again rather than the browser's).
-    notice: Option<&'static str>,
-}
-
-impl Prompt {
-    fn error(error: &'static str) -> Self {
-        Self {
-            error: Some(error),
-            notice: None,
-        }
-    }
-
-    fn notice(notice: &'static str) -> Self {
-        Self {
-            error: None,
-            notice: Some(notice),
-        }
-    }
-}
-
-/// The page asking the user to confirm, whose form posts the request back with `confirm` and
-/// the browser's CSRF token.
-async fn confirmation_page(
-    state: &AppState,
-    headers: &HeaderMap,
-    params: &FormParams,
-    request: &LogoutRequest,
-    session: Option<&BrowserSession>,
-    prompt: Prompt,
-) -> Response {
-    let status = if prompt.error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    let email = match session {
-        Some(session) => match state.store.find_user(&session.user_id).await {
-            Ok(user) => user.map(|u| u.email.to_string()),
-            Err(err) => return store_failure(err),
-        },
-        None => None,
-    };
-    let (csrf, csrf_cookie) = cookies::csrf_token(headers);
-    let fields = CARRIED
-        .iter()
-        .filter(|&&name| prompt.notice.is_none() || name != "id_token_hint")
-        .filter_map(|&name| params.get(name).map(|value| Field { name, value }))
-        .collect();
-    ui::page(
-        status,
-        "logout.html",
-        LogoutPage {
-            confirm: true,
-            action: routes::END_SESSION,
-            csrf_token: &csrf,
-            email,
-            client_name: client_name(request),
-            error: prompt.error,
-            notice: prompt.notice,
-            fields,
-        },
-        csrf_cookie
-            .map(|cookie| vec![(header::SET_COOKIE, cookie)])
-            .unwrap_or_default(),
-    )
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod consent;
 pub mod login;
+pub mod logout;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

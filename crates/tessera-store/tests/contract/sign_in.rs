@@ -192,16 +192,12 @@ pub(super) fn bare_login_request(client: &Client, expires: i64) -> PendingSignIn
 
 /// The authorization request a pending sign-in serves.
 pub(super) fn oidc(pending: &PendingSignIn) -> &AuthorizationRequest {
-    match &pending.continuation {
-        Continuation::Oidc(request) => request,
-        other => panic!("not an OpenID Connect sign-in: {other:?}"),
-    }
+    let Continuation::Oidc(request) = &pending.continuation;
+    request
 }
 
 /// The same as [`oidc`], mutable.
 pub(super) fn oidc_mut(pending: &mut PendingSignIn) -> &mut AuthorizationRequest {
-    match &mut pending.continuation {
-        Continuation::Oidc(request) => request,
-        other => panic!("not an OpenID Connect sign-in: {other:?}"),
-    }
+    let Continuation::Oidc(request) = &mut pending.continuation;
+    request
 }

@@ -8,6 +8,14 @@
 //! each event, each successful poll and each keep-alive comment. If it cannot keep the mirror
 //! current, the mirror goes stale and [`RevocationMirror::check`] refuses tokens (fail closed).
 //!
+//! It sends the client secret with every request, so it talks only `https`, or `http` to a
+//! loopback host (`127.0.0.0/8`, `::1`, `localhost`), unless
+//! [`insecure_allow_http`](FeedSync::insecure_allow_http) is set; any other URL ends the sync
+//! before a single request is sent. Redirects are not followed. Each response body (a snapshot,
+//! a page) and each SSE line and event is refused once it passes
+//! [`max_response_bytes`](FeedSync::max_response_bytes) (default
+//! [`DEFAULT_MAX_FEED_BYTES`]).
+//!
 //! ```no_run
 //! # async fn demo() {
 //! use std::sync::Arc;
@@ -24,6 +32,7 @@
 //! ```
 
 use crate::clock::{Clock, SystemClock};
+use crate::http::{self, BodyError, UrlRefusal};
 use crate::revocation::{parse_cursor, FeedEntry, FeedPage, MirrorError, RevocationMirror};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -33,12 +42,17 @@ use tokio::time::{sleep, timeout, Instant};
 
 /// Entries asked for per poll (the server's maximum).
 const POLL_LIMIT: usize = 1000;
-/// Longest an SSE line (one event's data, e.g. a large snapshot) may be.
-const MAX_LINE: usize = 64 * 1024 * 1024;
+/// The default limit on a response body of the feed (a snapshot or a page) and on each SSE
+/// line and event (a `snapshot` event holds a whole snapshot): 32 MiB, room for well over
+/// 100 000 live entries. Raise it with [`FeedSync::max_response_bytes`] if your issuer keeps
+/// more.
+pub const DEFAULT_MAX_FEED_BYTES: usize = 32 * 1024 * 1024;
 /// How often expired entries are dropped from the mirror.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Timeout of a snapshot or poll request, and of opening the stream.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Timeout of establishing a connection (as [`RemoteOptions`](crate::remote::RemoteOptions)).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a sync step failed. Reported to the [`on_error`](FeedSync::on_error) hook; the sync goes
 /// on (retrying with backoff).
@@ -73,6 +87,27 @@ pub enum FeedSyncError {
     /// A request timed out.
     #[error("the request timed out")]
     Timeout,
+    /// The feed's URL is not `https` (plain `http` is allowed only for loopback hosts, or with
+    /// [`FeedSync::insecure_allow_http`]), or a response came from such a URL. Nothing was sent
+    /// to it; the sync stops, since retrying cannot help.
+    #[error("the feed URL {url} must use https (http only for loopback hosts)")]
+    InsecureUrl {
+        /// The refused URL.
+        url: String,
+    },
+    /// The feed's URL is not a valid absolute URL; the sync stops.
+    #[error("the feed URL {url:?} is not a valid absolute URL")]
+    InvalidUrl {
+        /// The text that was given.
+        url: String,
+    },
+    /// A response body, or one SSE line or event, is larger than
+    /// [`FeedSync::max_response_bytes`].
+    #[error("a feed response or event is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 type ErrorHook = Arc<dyn Fn(&FeedSyncError) + Send + Sync>;
@@ -85,6 +120,8 @@ pub struct FeedSync {
     base_url: String,
     client_id: String,
     client_secret: String,
+    insecure_allow_http: bool,
+    max_response_bytes: usize,
     clock: Arc<dyn Clock>,
     poll_interval: Duration,
     max_backoff: Duration,
@@ -100,6 +137,8 @@ impl fmt::Debug for FeedSync {
             .field("client_id", &self.client_id)
             .field("client_secret", &"…")
             .field("poll_interval", &self.poll_interval)
+            .field("insecure_allow_http", &self.insecure_allow_http)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +146,9 @@ impl fmt::Debug for FeedSync {
 impl FeedSync {
     /// Syncs `mirror` from the issuer at `base_url` (for example `https://id.example.com`),
     /// authenticating as the confidential client `client_id` with `client_secret` (HTTP Basic).
+    ///
+    /// The URL is checked when the sync starts ([`run`](Self::run)): it must be `https`, or
+    /// `http` to a loopback host, unless [`insecure_allow_http`](Self::insecure_allow_http).
     pub fn new(
         base_url: impl Into<String>,
         client_id: impl Into<String>,
@@ -115,10 +157,15 @@ impl FeedSync {
     ) -> Self {
         Self {
             mirror,
-            http: reqwest::Client::new(),
+            // Building the client fails only when the TLS backend cannot initialise, exactly
+            // when `reqwest::Client::new` (used here before) panics; falling back to it keeps
+            // that behaviour rather than hiding the failure.
+            http: http::client(None, CONNECT_TIMEOUT).unwrap_or_else(|_| reqwest::Client::new()),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
+            insecure_allow_http: false,
+            max_response_bytes: DEFAULT_MAX_FEED_BYTES,
             clock: Arc::new(SystemClock),
             poll_interval: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
@@ -136,9 +183,31 @@ impl FeedSync {
     }
 
     /// Uses `http` for requests (proxies, TLS roots, …). It must not have a total request
-    /// timeout, or the stream will be cut at that timeout (it is then resumed).
+    /// timeout, or the stream will be cut at that timeout (it is then resumed). It should not
+    /// follow redirects (`reqwest::redirect::Policy::none()`): the URL rule is checked before
+    /// each request, and a response that arrives from a refused URL after a redirect is
+    /// refused, but by then the request has been sent there.
     pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
         self.http = http;
+        self
+    }
+
+    /// Allows plain `http` to any host (default `false`: only loopback hosts such as
+    /// `127.0.0.1`, `::1` and `localhost` may use `http`).
+    ///
+    /// **Security warning:** only for development. Every request carries the client secret,
+    /// and over plain HTTP anyone on the path reads it, and can also hide revocations from the
+    /// mirror.
+    pub fn insecure_allow_http(mut self, allow: bool) -> Self {
+        self.insecure_allow_http = allow;
+        self
+    }
+
+    /// Sets the largest response body (a snapshot or a page), SSE line and SSE event accepted
+    /// (default [`DEFAULT_MAX_FEED_BYTES`]). Anything larger fails with
+    /// [`FeedSyncError::TooLarge`] without being read whole.
+    pub fn max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
         self
     }
 
@@ -160,14 +229,23 @@ impl FeedSync {
         tokio::spawn(self.run())
     }
 
-    /// Keeps the mirror current, forever.
+    /// Keeps the mirror current, forever; returns only when the URL is refused
+    /// ([`FeedSyncError::InsecureUrl`] or [`FeedSyncError::InvalidUrl`], reported to the
+    /// [`on_error`](Self::on_error) hook first), before any request is sent.
     pub async fn run(self) {
+        if let Err(err) = self.url("") {
+            self.report(&err);
+            return;
+        }
         let mut failures: u32 = 0;
         let mut need_snapshot = true;
         loop {
             if need_snapshot || self.mirror.cursor().is_none() {
                 if let Err(err) = self.snapshot().await {
                     self.report(&err);
+                    if is_refused_url(&err) {
+                        return;
+                    }
                     failures = failures.saturating_add(1);
                     sleep(self.backoff(failures)).await;
                     continue;
@@ -184,6 +262,9 @@ impl FeedSync {
             failures = failures.saturating_add(1);
             need_snapshot = forces_snapshot(&error);
             self.report(&error);
+            if is_refused_url(&error) {
+                return;
+            }
             if need_snapshot {
                 sleep(self.backoff(failures).min(self.poll_interval)).await;
                 continue;
@@ -200,6 +281,9 @@ impl FeedSync {
                 }
                 if let Err(err) = self.poll().await {
                     self.report(&err);
+                    if is_refused_url(&err) {
+                        return;
+                    }
                     if forces_snapshot(&err) {
                         need_snapshot = true;
                         break;
@@ -237,20 +321,49 @@ impl FeedSync {
         }
     }
 
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .get(format!("{}{path}", self.base_url))
-            .basic_auth(
-                form_urlencode(&self.client_id),
-                Some(form_urlencode(&self.client_secret)),
-            )
+    /// The URL of `path` on the feed, if the URL policy allows it.
+    fn url(&self, path: &str) -> Result<reqwest::Url, FeedSyncError> {
+        let url = format!("{}{path}", self.base_url);
+        http::checked_url(&url, self.insecure_allow_http).map_err(|refusal| match refusal {
+            UrlRefusal::Invalid => FeedSyncError::InvalidUrl { url },
+            UrlRefusal::Insecure => FeedSyncError::InsecureUrl { url },
+        })
     }
 
-    /// `GET path`, answered with a page.
+    /// `GET path` with the client's credentials; refused, before anything is sent, when the
+    /// URL breaks the policy.
+    fn get(&self, path: &str) -> Result<reqwest::RequestBuilder, FeedSyncError> {
+        let url = self.url(path)?;
+        Ok(self.http.get(url).basic_auth(
+            form_urlencode(&self.client_id),
+            Some(form_urlencode(&self.client_secret)),
+        ))
+    }
+
+    /// Checks where a response came from: a caller's own client may have followed a redirect.
+    fn check_response(&self, response: &reqwest::Response) -> Result<(), FeedSyncError> {
+        if http::url_allowed(response.url(), self.insecure_allow_http) {
+            Ok(())
+        } else {
+            Err(FeedSyncError::InsecureUrl {
+                url: response.url().to_string(),
+            })
+        }
+    }
+
+    /// `GET path`, answered with a page of at most `max_response_bytes`.
     async fn get_page(&self, path: &str) -> Result<FeedPage, FeedSyncError> {
-        let response = self.get(path).timeout(REQUEST_TIMEOUT).send().await?;
+        let mut response = self.get(path)?.timeout(REQUEST_TIMEOUT).send().await?;
+        self.check_response(&response)?;
         check_status(response.status().as_u16())?;
-        let body = response.bytes().await?;
+        let body = http::read_body(&mut response, self.max_response_bytes)
+            .await
+            .map_err(|err| match err {
+                BodyError::Http(err) => FeedSyncError::Http(err),
+                BodyError::TooLarge => FeedSyncError::TooLarge {
+                    limit: self.max_response_bytes,
+                },
+            })?;
         serde_json::from_slice(&body).map_err(|err| FeedSyncError::Malformed(err.to_string()))
     }
 
@@ -282,15 +395,16 @@ impl FeedSync {
     /// Follows the stream from the mirror's cursor until it ends or fails; `delivered` tells
     /// whether any event was applied.
     async fn stream(&self, delivered: &mut bool) -> Result<(), FeedSyncError> {
-        let mut request = self.get("/revocations/stream");
+        let mut request = self.get("/revocations/stream")?;
         if let Some(cursor) = self.mirror.cursor() {
             request = request.header("Last-Event-ID", cursor.to_string());
         }
         let mut response = timeout(REQUEST_TIMEOUT, request.send())
             .await
             .map_err(|_| FeedSyncError::Timeout)??;
+        self.check_response(&response)?;
         check_status(response.status().as_u16())?;
-        let mut parser = SseParser::default();
+        let mut parser = SseParser::new(self.max_response_bytes);
         loop {
             let chunk = timeout(self.silence_timeout, response.chunk())
                 .await
@@ -344,6 +458,14 @@ fn forces_snapshot(err: &FeedSyncError) -> bool {
     matches!(err, FeedSyncError::CursorRefused | FeedSyncError::Mirror(_))
 }
 
+/// Whether `err` means the feed's URL is refused: retrying cannot help, so the sync stops.
+fn is_refused_url(err: &FeedSyncError) -> bool {
+    matches!(
+        err,
+        FeedSyncError::InsecureUrl { .. } | FeedSyncError::InvalidUrl { .. }
+    )
+}
+
 fn check_status(status: u16) -> Result<(), FeedSyncError> {
     match status {
         200 => Ok(()),
@@ -384,9 +506,11 @@ enum SseItem {
 }
 
 /// An incremental `text/event-stream` parser (the subset the feed uses: `id`, `event`, `data`,
-/// comments; lines end with LF, CRLF or CR).
+/// comments; lines end with LF, CRLF or CR). A line, or an event's data, longer than `limit`
+/// bytes is refused as soon as it is seen, so it never grows past the limit plus one chunk.
 #[derive(Debug, Default)]
 struct SseParser {
+    limit: usize,
     buf: Vec<u8>,
     current: SseEvent,
     has_data: bool,
@@ -395,6 +519,13 @@ struct SseParser {
 }
 
 impl SseParser {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
     fn push(&mut self, bytes: &[u8]) -> Result<Vec<SseItem>, FeedSyncError> {
         self.buf.extend_from_slice(bytes);
         let mut items = Vec::new();
@@ -428,13 +559,19 @@ impl SseParser {
                 .map_err(|_| FeedSyncError::Malformed("the stream is not UTF-8".into()))?
                 .to_owned();
             start += pos + len;
+            if line.len() > self.limit {
+                return Err(FeedSyncError::TooLarge { limit: self.limit });
+            }
             if let Some(item) = self.line(&line) {
                 items.push(item);
             }
+            if self.current.data.len() > self.limit {
+                return Err(FeedSyncError::TooLarge { limit: self.limit });
+            }
         }
         self.buf.drain(..start);
-        if self.buf.len() > MAX_LINE {
-            return Err(FeedSyncError::Malformed("an SSE line is too long".into()));
+        if self.buf.len() > self.limit {
+            return Err(FeedSyncError::TooLarge { limit: self.limit });
         }
         Ok(items)
     }
@@ -474,7 +611,7 @@ mod tests {
 
     #[test]
     fn sse_events_split_across_chunks_and_line_endings() {
-        let mut p = SseParser::default();
+        let mut p = SseParser::new(DEFAULT_MAX_FEED_BYTES);
         assert!(p.push(b"id: 41\r\nevent: snap").unwrap().is_empty());
         let items = p
             .push(b"shot\r\ndata: {\"a\":1}\r\n\r\n: keep-alive\n\nevent: x\rdata:1\rdata: 2\r")
@@ -618,6 +755,200 @@ mod tests {
             .unwrap()
             .iter()
             .any(|e| e.contains("refused the cursor")));
+    }
+
+    /// An HTTP server on loopback that records each request's head and answers every one with
+    /// `response`.
+    fn recording_server(response: String) -> (String, Arc<Mutex<Vec<String>>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head).to_ascii_lowercase());
+                let _ = conn.write_all(response.as_bytes());
+            }
+        });
+        (base, heads)
+    }
+
+    fn json_response(status: &str, headers: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n{headers}\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// Collects the errors reported by a sync.
+    fn collect_errors() -> (
+        Arc<Mutex<Vec<String>>>,
+        impl Fn(&FeedSyncError) + Send + Sync + 'static,
+    ) {
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let seen = errors.clone();
+        (errors, move |err: &FeedSyncError| {
+            seen.lock().unwrap().push(format!("{err:?}"));
+        })
+    }
+
+    /// A FeedSync given a plain-http URL to a host that is not loopback sends nothing: its
+    /// client goes through a proxy on loopback, which would see the request (and the secret)
+    /// if the URL rule were removed; with `insecure_allow_http` it does see it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn plain_http_to_a_remote_host_never_sends_the_secret() {
+        let (proxy, heads) = recording_server(json_response("503 Service Unavailable", "", "{}"));
+        let client = || {
+            reqwest::Client::builder()
+                .proxy(reqwest::Proxy::all(&proxy).unwrap())
+                .build()
+                .unwrap()
+        };
+        let mirror = Arc::new(RevocationMirror::new());
+        let (errors, hook) = collect_errors();
+        let sync = FeedSync::new("http://feed.example.com", "api", "s3cret", mirror.clone())
+            .with_http_client(client())
+            .poll_interval(Duration::from_millis(10))
+            .on_error(hook);
+        // `run` returns at once on a refused URL; the timeout only guards against a hang.
+        let ended = timeout(Duration::from_secs(10), sync.run()).await;
+        assert!(ended.is_ok(), "the sync should stop on a refused URL");
+        assert!(
+            heads.lock().unwrap().is_empty(),
+            "{:?}",
+            heads.lock().unwrap()
+        );
+        let errors = errors.lock().unwrap().clone();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("InsecureUrl"), "{errors:?}");
+        assert!(mirror.last_synced_at().is_none());
+
+        // The same set-up with the opt-in reaches the proxy, secret included: the assertion
+        // above is not vacuous.
+        let sync = FeedSync::new("http://feed.example.com", "api", "s3cret", mirror)
+            .with_http_client(client())
+            .insecure_allow_http(true)
+            .spawn();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while heads.lock().unwrap().is_empty() {
+            assert!(Instant::now() < deadline, "hang guard");
+            sleep(Duration::from_millis(5)).await;
+        }
+        sync.abort();
+        let head = heads.lock().unwrap()[0].clone();
+        assert!(
+            head.starts_with("get http://feed.example.com/revocations "),
+            "{head}"
+        );
+        assert!(
+            head.contains("authorization: basic yxbponmzy3jlda=="),
+            "{head}"
+        );
+    }
+
+    /// Waits until `errors` holds an error, then stops the sync.
+    async fn first_error(sync: JoinHandle<()>, errors: &Arc<Mutex<Vec<String>>>) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(err) = errors.lock().unwrap().first() {
+                sync.abort();
+                return err.clone();
+            }
+            assert!(Instant::now() < deadline, "hang guard");
+            sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_oversized_snapshot_is_refused_and_a_normal_one_accepted() {
+        let body = r#"{"entries":[{"cursor":"5","kind":"token-revoked","reason":"x","revoked_at":1,"expires_at":4000000000,"jti":"j1"}],"cursor":"5","resync":true}"#;
+        let limit = body.len() - 1;
+        // Announced by Content-Length, and delimited by closing the connection.
+        let close_delimited = format!("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{body}");
+        for response in [json_response("200 OK", "", body), close_delimited] {
+            let (base, _) = recording_server(response);
+            let mirror = Arc::new(RevocationMirror::new());
+            let (errors, hook) = collect_errors();
+            let sync = FeedSync::new(&base, "api", "s", mirror.clone())
+                .max_response_bytes(limit)
+                .on_error(hook)
+                .spawn();
+            let err = first_error(sync, &errors).await;
+            assert_eq!(err, format!("TooLarge {{ limit: {limit} }}"));
+            assert!(mirror.last_synced_at().is_none());
+
+            // One byte more and the same snapshot is applied.
+            let mirror = Arc::new(RevocationMirror::new());
+            let sync = FeedSync::new(&base, "api", "s", mirror.clone())
+                .max_response_bytes(body.len())
+                .spawn();
+            let now = SystemClock.now_unix();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !mirror.is_revoked(&user_token("j1", "s0"), now) {
+                assert!(Instant::now() < deadline, "hang guard");
+                sleep(Duration::from_millis(5)).await;
+            }
+            sync.abort();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn redirects_are_not_followed() {
+        let (base, heads) = recording_server(json_response(
+            "302 Found",
+            "location: http://feed.example.com/revocations\r\n",
+            "{}",
+        ));
+        let (errors, hook) = collect_errors();
+        let sync = FeedSync::new(&base, "api", "s", Arc::new(RevocationMirror::new()))
+            .on_error(hook)
+            .spawn();
+        let err = first_error(sync, &errors).await;
+        assert_eq!(err, "Status { status: 302 }");
+        assert!(heads.lock().unwrap()[0].starts_with("get /revocations "));
+    }
+
+    #[test]
+    fn sse_lines_and_events_are_capped() {
+        // A line that never ends is refused once the buffer passes the limit.
+        let mut p = SseParser::new(16);
+        assert!(p.push(b"data: 0123456789").unwrap().is_empty());
+        assert!(matches!(
+            p.push(b"abcdef"),
+            Err(FeedSyncError::TooLarge { limit: 16 })
+        ));
+        // A complete line over the limit, in one chunk.
+        let mut p = SseParser::new(16);
+        assert!(matches!(
+            p.push(b"data: 0123456789abcdef\n\n"),
+            Err(FeedSyncError::TooLarge { limit: 16 })
+        ));
+        // Short lines whose data add up to more than the limit.
+        let mut p = SseParser::new(16);
+        assert!(matches!(
+            p.push(b"data: 012345\ndata: 678901\ndata: 234567\n"),
+            Err(FeedSyncError::TooLarge { limit: 16 })
+        ));
+        // At the limit, fine.
+        let mut p = SseParser::new(16);
+        assert_eq!(
+            p.push(b"data: 0123456789\ndata: abcde\n\n").unwrap(),
+            vec![SseItem::Event(SseEvent {
+                id: None,
+                name: String::new(),
+                data: "0123456789\nabcde".into()
+            })]
+        );
     }
 
     #[test]

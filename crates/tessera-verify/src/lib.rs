@@ -43,6 +43,8 @@ mod error;
 pub mod feed_sync;
 mod freshness;
 #[cfg(feature = "remote")]
+mod http;
+#[cfg(feature = "remote")]
 pub mod remote;
 pub mod revocation;
 mod verifier;

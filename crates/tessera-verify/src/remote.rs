@@ -30,12 +30,12 @@
 use crate::claims::{AccessToken, IdToken};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, VerifyError};
+use crate::http::{self, BodyError, UrlRefusal};
 use crate::verifier::{Verifier, VerifierOptions};
 use reqwest::header::{ACCEPT, CACHE_CONTROL};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -264,15 +264,12 @@ impl RemoteVerifier {
             what: "issuer",
             url: issuer.clone(),
         })?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(remote.timeout)
-            .connect_timeout(remote.connect_timeout)
-            .user_agent(concat!("tessera-verify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| RemoteError::Http {
-                url: discovery_url.to_string(),
-                source,
+        let http =
+            http::client(Some(remote.timeout), remote.connect_timeout).map_err(|source| {
+                RemoteError::Http {
+                    url: discovery_url.to_string(),
+                    source,
+                }
             })?;
         let (discovery, _): (Discovery, _) =
             get_json(&http, &discovery_url, remote.max_response_bytes).await?;
@@ -466,41 +463,19 @@ fn secs(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// Parses `url` and demands https, or http for a loopback host (or with `allow_http`).
+/// Parses `url` with the crate's URL policy ([`crate::http::checked_url`]), naming the URL
+/// `what` in the error.
 fn checked_url(url: &str, what: &'static str, allow_http: bool) -> Result<Url, RemoteError> {
-    let parsed = Url::parse(url)
-        .ok()
-        .filter(|u| u.host_str().is_some_and(|h| !h.is_empty()))
-        .ok_or_else(|| RemoteError::InvalidUrl {
+    http::checked_url(url, allow_http).map_err(|refusal| match refusal {
+        UrlRefusal::Invalid => RemoteError::InvalidUrl {
             what,
             url: url.to_owned(),
-        })?;
-    let ok = match parsed.scheme() {
-        "https" => true,
-        "http" => allow_http || is_loopback(&parsed),
-        _ => false,
-    };
-    if ok {
-        Ok(parsed)
-    } else {
-        Err(RemoteError::InsecureUrl {
+        },
+        UrlRefusal::Insecure => RemoteError::InsecureUrl {
             what,
             url: url.to_owned(),
-        })
-    }
-}
-
-/// `localhost` (and its subdomains, RFC 6761), `127.0.0.0/8` and `::1`.
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return ip.is_loopback();
-    }
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    host == "localhost" || host.ends_with(".localhost")
+        },
+    })
 }
 
 /// How long to keep a response with this `Cache-Control`: its `max-age` (`no-store` and
@@ -537,7 +512,7 @@ fn cache_lifetime(cache_control: Option<&str>) -> Duration {
 /// GETs `url` and parses the JSON body, at most `limit` bytes; returns it with the cache
 /// lifetime its `Cache-Control` allows.
 async fn get_json<T: DeserializeOwned>(
-    http: &reqwest::Client,
+    client: &reqwest::Client,
     url: &Url,
     limit: usize,
 ) -> Result<(T, Duration), RemoteError> {
@@ -549,7 +524,7 @@ async fn get_json<T: DeserializeOwned>(
         url: url.to_string(),
         limit,
     };
-    let mut response = http
+    let mut response = client
         .get(url.clone())
         .header(ACCEPT, "application/json")
         .send()
@@ -562,25 +537,18 @@ async fn get_json<T: DeserializeOwned>(
             status: status.as_u16(),
         });
     }
-    if response
-        .content_length()
-        .is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX))
-    {
-        return Err(too_large());
-    }
     let lifetime = cache_lifetime(
         response
             .headers()
             .get(CACHE_CONTROL)
             .and_then(|v| v.to_str().ok()),
     );
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-        if body.len().saturating_add(chunk.len()) > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = http::read_body(&mut response, limit)
+        .await
+        .map_err(|err| match err {
+            BodyError::Http(source) => http_error(source),
+            BodyError::TooLarge => too_large(),
+        })?;
     let value = serde_json::from_slice(&body).map_err(|source| RemoteError::Json {
         url: url.to_string(),
         source,
@@ -805,6 +773,30 @@ mod tests {
                 assert!(matches!(err, RemoteError::Json { .. }), "{err}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn an_oversized_discovery_document_is_refused() {
+        let jwks = jwks_body();
+        let base = serve(|base| {
+            vec![
+                (DISCOVERY.into(), discovery(base, &format!("{base}/keys"))),
+                ("/keys".into(), response("200 OK", "", &jwks)),
+            ]
+        });
+        let document = serde_json::json!({"issuer": base, "jwks_uri": format!("{base}/keys")});
+        let size = document.to_string().len();
+        // The limit sits between the discovery document and the (larger) JWKS, so only the
+        // discovery document can be the one refused.
+        assert!(jwks.len() > size);
+        let err = discover_at(&base, RemoteOptions::default().max_response_bytes(size - 1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, RemoteError::TooLarge { url, limit } if *limit == size - 1 && url.ends_with(DISCOVERY)),
+            "{err}"
+        );
+        discover_at(&base, RemoteOptions::default()).await.unwrap();
     }
 
     #[tokio::test]

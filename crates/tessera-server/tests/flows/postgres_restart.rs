@@ -5,7 +5,7 @@
 //!
 //! This stops the machine's PostgreSQL cluster (`pg_ctlcluster`), which would break every other
 //! test using it, so it is ignored in the ordinary run; CI runs it on its own afterwards:
-//! `cargo test -p tessera-server --test postgres_restart -- --ignored`.
+//! `cargo test -p tessera-server --test flows -- --ignored postgres_restart::`.
 
 use serde_json::Value;
 use std::process::Command;

@@ -3,9 +3,9 @@
 //! ([`StoreChange::Revocations`], queued inside the writing transaction; see `notify.rs`), so
 //! their feed streams read the entry at once instead of at their next poll.
 
-use super::audit::insert_audit;
 use super::convert::{db_err, from_secs, get, to_secs};
 use super::locks;
+use super::plain::audit::insert_audit;
 use super::{notify, PostgresStore};
 use crate::{
     FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreChange, StoreError,
@@ -16,8 +16,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Transaction};
 use tessera_core::revocation::{new_jti, TargetIds};
 use tessera_core::{
-    AuditEvent, Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget,
-    SessionId, TokenFacts, UserId,
+    Revocation, RevocationEffects, RevocationEntry, RevocationKind, RevocationReason,
+    RevocationTarget, SessionId, TokenFacts, UserId,
 };
 use time::OffsetDateTime;
 
@@ -247,17 +247,6 @@ async fn apply_effects(
     }
 }
 
-fn audit_target(target: &RevocationTarget) -> String {
-    match target {
-        RevocationTarget::Token { jti, .. } => jti.clone(),
-        RevocationTarget::Session { sid, .. } => sid.to_string(),
-        RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
-            user_id.to_string()
-        }
-        RevocationTarget::Global => "*".to_owned(),
-    }
-}
-
 /// A read-only transaction whose statements all see one snapshot (READ COMMITTED would give
 /// each statement its own). Read-only REPEATABLE READ transactions never fail to serialise.
 async fn read_snapshot(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> {
@@ -296,25 +285,14 @@ impl RevocationStore for PostgresStore {
         .map_err(db_err)?;
         let (sessions_ended, refresh_tokens_revoked, logout_notifications) =
             apply_effects(&mut tx, revocation).await?;
-        let detail = serde_json::json!({
-            "cursor": cursor,
-            "sessions_ended": sessions_ended.len(),
-            "refresh_tokens_revoked": refresh_tokens_revoked,
-            "logout_notifications": logout_notifications,
-        });
         locks::audit(&mut tx).await?;
-        insert_audit(
-            &mut tx,
-            &AuditEvent::new(
-                revocation.revoked_at,
-                revocation.actor.clone(),
-                revocation.kind().as_str(),
-                audit_target(&revocation.target),
-                Some(revocation.reason.as_str().to_owned()),
-                detail.to_string(),
-            ),
-        )
-        .await?;
+        let effects = RevocationEffects {
+            cursor,
+            sessions_ended: sessions_ended.len(),
+            refresh_tokens_revoked,
+            logout_notifications,
+        };
+        insert_audit(&mut tx, &revocation.audit_event(&effects)).await?;
         // Heard by every node when (and only if) the entry commits: one that reads on it finds
         // the entry.
         notify::queue(&mut tx, StoreChange::Revocations).await?;

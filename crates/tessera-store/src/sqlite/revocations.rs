@@ -1,16 +1,16 @@
 //! [`RevocationStore`] for SQLite: entries, their effects on sessions and refresh tokens, and
 //! the feed.
 
-use super::audit::insert_audit;
 use super::convert::{db_err, from_secs, get, to_secs};
+use super::plain::audit::insert_audit;
 use super::SqliteStore;
 use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreError, StoreResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 use tessera_core::revocation::{new_jti, TargetIds};
 use tessera_core::{
-    AuditEvent, Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget,
-    SessionId, TokenFacts, UserId,
+    Revocation, RevocationEffects, RevocationEntry, RevocationKind, RevocationReason,
+    RevocationTarget, SessionId, TokenFacts, UserId,
 };
 use time::OffsetDateTime;
 
@@ -216,17 +216,6 @@ async fn apply_effects(
     Ok((sessions_ended, revoked, queued))
 }
 
-fn audit_target(target: &RevocationTarget) -> String {
-    match target {
-        RevocationTarget::Token { jti, .. } => jti.clone(),
-        RevocationTarget::Session { sid, .. } => sid.to_string(),
-        RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
-            user_id.to_string()
-        }
-        RevocationTarget::Global => "*".to_owned(),
-    }
-}
-
 #[async_trait::async_trait]
 impl RevocationStore for SqliteStore {
     async fn revoke(&self, revocation: &Revocation) -> StoreResult<Option<RevocationOutcome>> {
@@ -254,24 +243,13 @@ impl RevocationStore for SqliteStore {
         .map_err(db_err)?;
         let (sessions_ended, refresh_tokens_revoked, logout_notifications) =
             apply_effects(&mut tx, revocation).await?;
-        let detail = serde_json::json!({
-            "cursor": cursor,
-            "sessions_ended": sessions_ended.len(),
-            "refresh_tokens_revoked": refresh_tokens_revoked,
-            "logout_notifications": logout_notifications,
-        });
-        insert_audit(
-            &mut tx,
-            &AuditEvent::new(
-                revocation.revoked_at,
-                revocation.actor.clone(),
-                revocation.kind().as_str(),
-                audit_target(&revocation.target),
-                Some(revocation.reason.as_str().to_owned()),
-                detail.to_string(),
-            ),
-        )
-        .await?;
+        let effects = RevocationEffects {
+            cursor,
+            sessions_ended: sessions_ended.len(),
+            refresh_tokens_revoked,
+            logout_notifications,
+        };
+        insert_audit(&mut tx, &revocation.audit_event(&effects)).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(RevocationOutcome {
             entry: RevocationEntry {

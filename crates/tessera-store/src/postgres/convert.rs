@@ -7,7 +7,7 @@ use sqlx::migrate::MigrateError;
 use sqlx::postgres::{PgRow, Postgres};
 use sqlx::{Decode, Row, Type};
 
-pub(crate) use crate::codec::{from_secs, to_secs};
+pub(crate) use crate::codec::to_secs;
 
 /// Maps a sqlx error to a [`StoreError`]. Call sites that know what a unique violation means
 /// check [`unique_violation`] first and build a better [`StoreError::Conflict`].

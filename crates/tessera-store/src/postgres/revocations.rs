@@ -3,26 +3,22 @@
 //! ([`StoreChange::Revocations`], queued inside the writing transaction; see `notify.rs`), so
 //! their feed streams read the entry at once instead of at their next poll.
 
-use super::convert::{db_err, from_secs, get, to_secs};
+use super::convert::{db_err, get, to_secs};
 use super::locks;
 use super::plain::audit::insert_audit;
+use super::plain::revocations::{self, decode, SELECT};
 use super::{notify, PostgresStore};
 use crate::{
     FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreChange, StoreError,
     StoreResult,
 };
 use sqlx::postgres::PgPool;
-use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Transaction};
 use tessera_core::revocation::{new_jti, TargetIds};
 use tessera_core::{
-    Revocation, RevocationEffects, RevocationEntry, RevocationKind, RevocationReason,
-    RevocationTarget, SessionId, TokenFacts, UserId,
+    Revocation, RevocationEffects, RevocationEntry, RevocationTarget, SessionId, TokenFacts, UserId,
 };
 use time::OffsetDateTime;
-
-const SELECT: &str = "SELECT cursor, kind, jti, sid, user_id, not_before, revoked_at, expires_at, \
-                      reason, actor FROM revocations";
 
 /// The newest cursor of a committed entry (0 before the first one): the newest stored entry,
 /// or the newest swept one if that is newer (the sweep remembers it as the horizon).
@@ -313,27 +309,7 @@ impl RevocationStore for PostgresStore {
         token: &TokenFacts<'_>,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        // The terms mirror `Revocation::covers`: by jti; by sid; a user's (or claims) entry for
-        // the token's subject, for a user's token (one with a sid) issued before it; a global
-        // entry for any token issued before it. Session rows have no not_before, so the third
-        // term never matches them.
-        let row = sqlx::query(
-            "SELECT 1 FROM revocations WHERE expires_at > $1 AND ( \
-                 jti = $2 \
-                 OR (sid = $3) \
-                 OR ($3 IS NOT NULL AND user_id = $4 AND not_before > $5) \
-                 OR (kind = 'global-revoked' AND not_before > $5)) \
-             LIMIT 1",
-        )
-        .bind(to_secs(now))
-        .bind(token.jti)
-        .bind(token.sid)
-        .bind(token.sub)
-        .bind(token.iat)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(row.is_some())
+        revocations::is_access_token_revoked(self, token, now).await
     }
 
     async fn latest_not_before(
@@ -341,18 +317,7 @@ impl RevocationStore for PostgresStore {
         user: Option<&UserId>,
         now: OffsetDateTime,
     ) -> StoreResult<Option<OffsetDateTime>> {
-        let latest: Option<i64> = sqlx::query_scalar(
-            "SELECT max(not_before) FROM revocations WHERE expires_at > $1 AND not_before IS NOT NULL \
-             AND (kind = 'global-revoked' OR user_id = $2)",
-        )
-        .bind(to_secs(now))
-        .bind(user.map(UserId::as_str))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
-        latest
-            .map(|secs| from_secs(secs, "revocations.not_before"))
-            .transpose()
+        revocations::latest_not_before(self, user, now).await
     }
 
     async fn revocations_after(&self, after: i64, limit: u32) -> StoreResult<FeedRead> {
@@ -425,57 +390,6 @@ impl RevocationStore for PostgresStore {
     }
 
     async fn count_revocations(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM revocations")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(count.unsigned_abs())
+        revocations::count_revocations(self).await
     }
-}
-
-/// Rebuilds an entry from its row; a row the domain would not accept is a
-/// [`StoreError::Backend`].
-fn decode(row: &PgRow) -> StoreResult<RevocationEntry> {
-    let cursor: i64 = get(row, "cursor")?;
-    let what = |col: &str| format!("revocation {cursor}, column {col}");
-    let bad = |col: &str| StoreError::Backend(format!("{}: missing or invalid", what(col)));
-    let kind: String = get(row, "kind")?;
-    let kind = RevocationKind::parse(&kind).ok_or_else(|| bad("kind"))?;
-    let reason: String = get(row, "reason")?;
-    let reason = RevocationReason::parse(&reason).ok_or_else(|| bad("reason"))?;
-    let expires_at = from_secs(get(row, "expires_at")?, &what("expires_at"))?;
-    let user = || -> StoreResult<UserId> {
-        get::<Option<String>>(row, "user_id")?
-            .map(UserId::from_stored)
-            .ok_or_else(|| bad("user_id"))
-    };
-    let target = match kind {
-        RevocationKind::TokenRevoked => RevocationTarget::Token {
-            jti: get::<Option<String>>(row, "jti")?.ok_or_else(|| bad("jti"))?,
-            expires_at,
-        },
-        RevocationKind::SessionRevoked => RevocationTarget::Session {
-            sid: SessionId::from_stored(
-                get::<Option<String>>(row, "sid")?.ok_or_else(|| bad("sid"))?,
-            ),
-            user_id: user()?,
-        },
-        RevocationKind::CredentialChange => RevocationTarget::User { user_id: user()? },
-        RevocationKind::TokenClaimsChange => RevocationTarget::UserClaims { user_id: user()? },
-        RevocationKind::GlobalRevoked => RevocationTarget::Global,
-    };
-    let not_before = get::<Option<i64>>(row, "not_before")?
-        .map(|secs| from_secs(secs, &what("not_before")))
-        .transpose()?;
-    Ok(RevocationEntry {
-        cursor,
-        revocation: Revocation {
-            target,
-            revoked_at: from_secs(get(row, "revoked_at")?, &what("revoked_at"))?,
-            not_before,
-            expires_at,
-            reason,
-            actor: get(row, "actor")?,
-        },
-    })
 }

@@ -38,6 +38,7 @@ mod keys;
 mod login_requests;
 mod login_throttles;
 mod refresh_tokens;
+mod revocations;
 mod sessions;
 mod users;
 
@@ -50,5 +51,6 @@ pub(crate) use keys::impl_keys;
 pub(crate) use login_requests::impl_login_requests;
 pub(crate) use login_throttles::impl_login_throttles;
 pub(crate) use refresh_tokens::impl_refresh_tokens;
+pub(crate) use revocations::impl_revocation_reads;
 pub(crate) use sessions::impl_sessions;
 pub(crate) use users::impl_users;

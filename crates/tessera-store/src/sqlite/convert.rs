@@ -7,7 +7,7 @@ use sqlx::migrate::MigrateError;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Row, Sqlite, Type};
 
-pub(crate) use crate::codec::{from_secs, to_secs};
+pub(crate) use crate::codec::to_secs;
 
 // Primary SQLite result codes (the low byte of an extended code).
 const SQLITE_BUSY: i64 = 5;

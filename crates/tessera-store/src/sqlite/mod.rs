@@ -22,6 +22,7 @@ mod plain {
     crate::shared::impl_login_requests!();
     crate::shared::impl_login_throttles!();
     crate::shared::impl_refresh_tokens!();
+    crate::shared::impl_revocation_reads!();
     crate::shared::impl_sessions!();
     crate::shared::impl_users!();
 }

@@ -1,21 +1,17 @@
 //! [`RevocationStore`] for SQLite: entries, their effects on sessions and refresh tokens, and
 //! the feed.
 
-use super::convert::{db_err, from_secs, get, to_secs};
+use super::convert::{db_err, get, to_secs};
 use super::plain::audit::insert_audit;
+use super::plain::revocations::{self, decode, SELECT};
 use super::SqliteStore;
 use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreError, StoreResult};
-use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 use tessera_core::revocation::{new_jti, TargetIds};
 use tessera_core::{
-    Revocation, RevocationEffects, RevocationEntry, RevocationKind, RevocationReason,
-    RevocationTarget, SessionId, TokenFacts, UserId,
+    Revocation, RevocationEffects, RevocationEntry, RevocationTarget, SessionId, TokenFacts, UserId,
 };
 use time::OffsetDateTime;
-
-const SELECT: &str = "SELECT cursor, kind, jti, sid, user_id, not_before, revoked_at, expires_at, \
-                      reason, actor FROM revocations";
 
 /// The newest cursor ever handed out (0 before the first entry); AUTOINCREMENT keeps it in
 /// `sqlite_sequence` even when the newest entries have been swept.
@@ -267,29 +263,7 @@ impl RevocationStore for SqliteStore {
         token: &TokenFacts<'_>,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        // The terms mirror `Revocation::covers`: by jti; by sid; a user's (or claims) entry for
-        // the token's subject, for a user's token (one with a sid) issued before it; a global
-        // entry for any token issued before it. Session rows have no not_before, so the third
-        // term never matches them.
-        let row = sqlx::query(
-            "SELECT 1 FROM revocations WHERE expires_at > ? AND ( \
-                 jti = ? \
-                 OR (sid = ?) \
-                 OR (? IS NOT NULL AND user_id = ? AND not_before > ?) \
-                 OR (kind = 'global-revoked' AND not_before > ?)) \
-             LIMIT 1",
-        )
-        .bind(to_secs(now))
-        .bind(token.jti)
-        .bind(token.sid)
-        .bind(token.sid)
-        .bind(token.sub)
-        .bind(token.iat)
-        .bind(token.iat)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(row.is_some())
+        revocations::is_access_token_revoked(self, token, now).await
     }
 
     async fn latest_not_before(
@@ -297,18 +271,7 @@ impl RevocationStore for SqliteStore {
         user: Option<&UserId>,
         now: OffsetDateTime,
     ) -> StoreResult<Option<OffsetDateTime>> {
-        let latest: Option<i64> = sqlx::query_scalar(
-            "SELECT max(not_before) FROM revocations WHERE expires_at > ? AND not_before IS NOT NULL \
-             AND (kind = 'global-revoked' OR user_id = ?)",
-        )
-        .bind(to_secs(now))
-        .bind(user.map(UserId::as_str))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
-        latest
-            .map(|secs| from_secs(secs, "revocations.not_before"))
-            .transpose()
+        revocations::latest_not_before(self, user, now).await
     }
 
     async fn revocations_after(&self, after: i64, limit: u32) -> StoreResult<FeedRead> {
@@ -374,57 +337,6 @@ impl RevocationStore for SqliteStore {
     }
 
     async fn count_revocations(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM revocations")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(count.unsigned_abs())
+        revocations::count_revocations(self).await
     }
-}
-
-/// Rebuilds an entry from its row; a row the domain would not accept is a
-/// [`StoreError::Backend`].
-fn decode(row: &SqliteRow) -> StoreResult<RevocationEntry> {
-    let cursor: i64 = get(row, "cursor")?;
-    let what = |col: &str| format!("revocation {cursor}, column {col}");
-    let bad = |col: &str| StoreError::Backend(format!("{}: missing or invalid", what(col)));
-    let kind: String = get(row, "kind")?;
-    let kind = RevocationKind::parse(&kind).ok_or_else(|| bad("kind"))?;
-    let reason: String = get(row, "reason")?;
-    let reason = RevocationReason::parse(&reason).ok_or_else(|| bad("reason"))?;
-    let expires_at = from_secs(get(row, "expires_at")?, &what("expires_at"))?;
-    let user = || -> StoreResult<UserId> {
-        get::<Option<String>>(row, "user_id")?
-            .map(UserId::from_stored)
-            .ok_or_else(|| bad("user_id"))
-    };
-    let target = match kind {
-        RevocationKind::TokenRevoked => RevocationTarget::Token {
-            jti: get::<Option<String>>(row, "jti")?.ok_or_else(|| bad("jti"))?,
-            expires_at,
-        },
-        RevocationKind::SessionRevoked => RevocationTarget::Session {
-            sid: SessionId::from_stored(
-                get::<Option<String>>(row, "sid")?.ok_or_else(|| bad("sid"))?,
-            ),
-            user_id: user()?,
-        },
-        RevocationKind::CredentialChange => RevocationTarget::User { user_id: user()? },
-        RevocationKind::TokenClaimsChange => RevocationTarget::UserClaims { user_id: user()? },
-        RevocationKind::GlobalRevoked => RevocationTarget::Global,
-    };
-    let not_before = get::<Option<i64>>(row, "not_before")?
-        .map(|secs| from_secs(secs, &what("not_before")))
-        .transpose()?;
-    Ok(RevocationEntry {
-        cursor,
-        revocation: Revocation {
-            target,
-            revoked_at: from_secs(get(row, "revoked_at")?, &what("revoked_at"))?,
-            not_before,
-            expires_at,
-            reason,
-            actor: get(row, "actor")?,
-        },
-    })
 }

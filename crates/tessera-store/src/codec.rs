@@ -3,6 +3,7 @@
 //! shared; each backend's own `convert` module adds what depends on its database.
 
 use crate::{StoreError, StoreResult};
+use sqlx::migrate::MigrateError;
 use tessera_core::ScopeSet;
 use time::OffsetDateTime;
 
@@ -63,4 +64,23 @@ pub(crate) fn throttle_state(
         last_attempt_at: from_secs(last_attempt_at, what)?,
         locked_until: from_opt_secs(locked_until, what)?,
     })
+}
+
+/// Maps a migration failure; `db_err` is the backend's mapping of a failed statement. An
+/// applied migration this binary does not know means a newer Tessera has migrated the
+/// database, and running on would risk corrupting it.
+pub(crate) fn migrate_err(e: MigrateError, db_err: fn(sqlx::Error) -> StoreError) -> StoreError {
+    match e {
+        MigrateError::VersionMissing(version) => StoreError::SchemaTooNew(format!(
+            "the database was migrated by a newer version of tessera (migration {version}); \
+             upgrade tessera"
+        )),
+        MigrateError::Execute(e) => match db_err(e) {
+            StoreError::Backend(msg) => {
+                StoreError::Backend(format!("while running migrations: {msg}"))
+            }
+            other => other,
+        },
+        other => StoreError::Backend(format!("database migration failed: {other}")),
+    }
 }

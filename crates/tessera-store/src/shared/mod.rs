@@ -54,3 +54,24 @@ pub(crate) use refresh_tokens::impl_refresh_tokens;
 pub(crate) use revocations::impl_revocation_reads;
 pub(crate) use sessions::impl_sessions;
 pub(crate) use users::impl_users;
+
+/// Expands every aggregate above: what a backend's `plain` module invokes, so the list of what
+/// is shared is kept in one place.
+macro_rules! impl_all {
+    () => {
+        $crate::shared::impl_audit!();
+        $crate::shared::impl_backchannel!();
+        $crate::shared::impl_clients!();
+        $crate::shared::impl_codes!();
+        $crate::shared::impl_consents!();
+        $crate::shared::impl_keys!();
+        $crate::shared::impl_login_requests!();
+        $crate::shared::impl_login_throttles!();
+        $crate::shared::impl_refresh_tokens!();
+        $crate::shared::impl_revocation_reads!();
+        $crate::shared::impl_sessions!();
+        $crate::shared::impl_users!();
+    };
+}
+
+pub(crate) use impl_all;

@@ -13,18 +13,7 @@ mod plain {
     use sqlx::sqlite::SqliteRow as Row;
     use sqlx::SqliteConnection as Conn;
 
-    crate::shared::impl_audit!();
-    crate::shared::impl_backchannel!();
-    crate::shared::impl_clients!();
-    crate::shared::impl_codes!();
-    crate::shared::impl_consents!();
-    crate::shared::impl_keys!();
-    crate::shared::impl_login_requests!();
-    crate::shared::impl_login_throttles!();
-    crate::shared::impl_refresh_tokens!();
-    crate::shared::impl_revocation_reads!();
-    crate::shared::impl_sessions!();
-    crate::shared::impl_users!();
+    crate::shared::impl_all!();
 }
 
 /// Change notifications: SQLite has no other nodes to tell. Every process on the file finds

@@ -6,15 +6,12 @@
 use super::convert::{db_err, get, to_secs};
 use super::locks;
 use super::plain::audit::insert_audit;
-use super::plain::revocations::{self, decode, SELECT};
+use super::plain::revocations::{self, check_target, decode, queue_logouts, SELECT};
 use super::{notify, PostgresStore};
-use crate::{
-    FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreChange, StoreError,
-    StoreResult,
-};
+use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreChange, StoreResult};
 use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, Transaction};
-use tessera_core::revocation::{new_jti, TargetIds};
+use tessera_core::revocation::TargetIds;
 use tessera_core::{
     Revocation, RevocationEffects, RevocationEntry, RevocationTarget, SessionId, TokenFacts, UserId,
 };
@@ -33,61 +30,6 @@ async fn latest_cursor(conn: &mut PgConnection) -> StoreResult<i64> {
     .fetch_one(conn)
     .await
     .map_err(db_err)
-}
-
-async fn exists(conn: &mut PgConnection, sql: &str, key: &str) -> StoreResult<bool> {
-    Ok(sqlx::query(sql)
-        .bind(key)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?
-        .is_some())
-}
-
-/// Whether `revocation` may be recorded: `Ok(false)` for a repeat of a token or session entry,
-/// [`StoreError::NotFound`] when what it names does not exist.
-async fn check_target(conn: &mut PgConnection, target: &RevocationTarget) -> StoreResult<bool> {
-    match target {
-        RevocationTarget::Token { jti, .. } => {
-            Ok(!exists(conn, "SELECT 1 FROM revocations WHERE jti = $1", jti).await?)
-        }
-        RevocationTarget::Session { sid, .. } => {
-            if exists(
-                &mut *conn,
-                "SELECT 1 FROM revocations WHERE sid = $1",
-                sid.as_str(),
-            )
-            .await?
-            {
-                return Ok(false);
-            }
-            let known = exists(
-                &mut *conn,
-                "SELECT 1 FROM sessions WHERE sid = $1",
-                sid.as_str(),
-            )
-            .await?
-                || exists(
-                    &mut *conn,
-                    "SELECT 1 FROM refresh_tokens WHERE sid = $1 AND revoked_at IS NULL",
-                    sid.as_str(),
-                )
-                .await?;
-            if known {
-                Ok(true)
-            } else {
-                Err(StoreError::NotFound)
-            }
-        }
-        RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
-            if exists(conn, "SELECT 1 FROM users WHERE id = $1", user_id.as_str()).await? {
-                Ok(true)
-            } else {
-                Err(StoreError::NotFound)
-            }
-        }
-        RevocationTarget::Global => Ok(true),
-    }
 }
 
 /// Which sessions and refresh tokens a session or user entry ends, as conditions on `sessions`
@@ -179,33 +121,6 @@ async fn end_sessions(
     .rows_affected();
     let queued = queue_logouts(conn, &pairs, now).await?;
     Ok((sessions_ended, revoked, queued))
-}
-
-/// Queues a back-channel logout for each pair whose client has a back-channel logout URI;
-/// returns how many were queued.
-async fn queue_logouts(
-    conn: &mut PgConnection,
-    pairs: &[(String, String, String)],
-    now: OffsetDateTime,
-) -> StoreResult<u64> {
-    let mut queued = 0;
-    for (sid, client_id, user_id) in pairs {
-        let done = sqlx::query(
-            "INSERT INTO backchannel_deliveries (client_id, user_id, sid, jti, created_at, \
-             next_attempt_at) SELECT id, $1, $2, $3, $4, $4 FROM clients \
-             WHERE id = $5 AND backchannel_logout_uri IS NOT NULL",
-        )
-        .bind(user_id)
-        .bind(sid)
-        .bind(new_jti())
-        .bind(to_secs(now))
-        .bind(client_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        queued += done.rows_affected();
-    }
-    Ok(queued)
 }
 
 /// Applies the effects of a recorded entry on sessions and refresh tokens.

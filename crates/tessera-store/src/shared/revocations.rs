@@ -12,6 +12,7 @@ macro_rules! impl_revocation_reads {
             use super::*;
             use $crate::codec::{from_secs, to_secs};
             use $crate::{StoreError, StoreResult};
+            use tessera_core::revocation::new_jti;
             use tessera_core::{
                 Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget,
                 SessionId, TokenFacts, UserId,
@@ -81,6 +82,90 @@ macro_rules! impl_revocation_reads {
                     .await
                     .map_err(db_err)?;
                 Ok(count.unsigned_abs())
+            }
+
+            pub(crate) async fn exists(conn: &mut Conn, sql: &str, key: &str) -> StoreResult<bool> {
+                Ok(sqlx::query(sql)
+                    .bind(key)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)?
+                    .is_some())
+            }
+
+
+            /// Whether `revocation` may be recorded: `Ok(false)` for a repeat of a token or session entry,
+            /// [`StoreError::NotFound`] when what it names does not exist.
+            pub(crate) async fn check_target(conn: &mut Conn, target: &RevocationTarget) -> StoreResult<bool> {
+                match target {
+                    RevocationTarget::Token { jti, .. } => {
+                        Ok(!exists(conn, "SELECT 1 FROM revocations WHERE jti = $1", jti).await?)
+                    }
+                    RevocationTarget::Session { sid, .. } => {
+                        if exists(
+                            &mut *conn,
+                            "SELECT 1 FROM revocations WHERE sid = $1",
+                            sid.as_str(),
+                        )
+                        .await?
+                        {
+                            return Ok(false);
+                        }
+                        let known = exists(
+                            &mut *conn,
+                            "SELECT 1 FROM sessions WHERE sid = $1",
+                            sid.as_str(),
+                        )
+                        .await?
+                            || exists(
+                                &mut *conn,
+                                "SELECT 1 FROM refresh_tokens WHERE sid = $1 AND revoked_at IS NULL",
+                                sid.as_str(),
+                            )
+                            .await?;
+                        if known {
+                            Ok(true)
+                        } else {
+                            Err(StoreError::NotFound)
+                        }
+                    }
+                    RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
+                        if exists(conn, "SELECT 1 FROM users WHERE id = $1", user_id.as_str()).await? {
+                            Ok(true)
+                        } else {
+                            Err(StoreError::NotFound)
+                        }
+                    }
+                    RevocationTarget::Global => Ok(true),
+                }
+            }
+
+
+            /// Queues a back-channel logout for each pair whose client has a back-channel logout URI;
+            /// returns how many were queued.
+            pub(crate) async fn queue_logouts(
+                conn: &mut Conn,
+                pairs: &[(String, String, String)],
+                now: OffsetDateTime,
+            ) -> StoreResult<u64> {
+                let mut queued = 0;
+                for (sid, client_id, user_id) in pairs {
+                    let done = sqlx::query(
+                        "INSERT INTO backchannel_deliveries (client_id, user_id, sid, jti, created_at, \
+                         next_attempt_at) SELECT id, $1, $2, $3, $4, $4 FROM clients \
+                         WHERE id = $5 AND backchannel_logout_uri IS NOT NULL",
+                    )
+                    .bind(user_id)
+                    .bind(sid)
+                    .bind(new_jti())
+                    .bind(to_secs(now))
+                    .bind(client_id)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                    queued += done.rows_affected();
+                }
+                Ok(queued)
             }
 
             /// Rebuilds an entry from its row; a row the domain would not accept is a

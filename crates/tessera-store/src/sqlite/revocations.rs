@@ -3,11 +3,11 @@
 
 use super::convert::{db_err, get, to_secs};
 use super::plain::audit::insert_audit;
-use super::plain::revocations::{self, decode, SELECT};
+use super::plain::revocations::{self, check_target, decode, queue_logouts, SELECT};
 use super::SqliteStore;
-use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreError, StoreResult};
+use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreResult};
 use sqlx::SqliteConnection;
-use tessera_core::revocation::{new_jti, TargetIds};
+use tessera_core::revocation::TargetIds;
 use tessera_core::{
     Revocation, RevocationEffects, RevocationEntry, RevocationTarget, SessionId, TokenFacts, UserId,
 };
@@ -22,61 +22,6 @@ async fn latest_cursor(conn: &mut SqliteConnection) -> StoreResult<i64> {
             .await
             .map_err(db_err)?;
     Ok(seq.unwrap_or(0))
-}
-
-async fn exists(conn: &mut SqliteConnection, sql: &str, key: &str) -> StoreResult<bool> {
-    Ok(sqlx::query(sql)
-        .bind(key)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?
-        .is_some())
-}
-
-/// Whether `revocation` may be recorded: `Ok(false)` for a repeat of a token or session entry,
-/// [`StoreError::NotFound`] when what it names does not exist.
-async fn check_target(conn: &mut SqliteConnection, target: &RevocationTarget) -> StoreResult<bool> {
-    match target {
-        RevocationTarget::Token { jti, .. } => {
-            Ok(!exists(conn, "SELECT 1 FROM revocations WHERE jti = ?", jti).await?)
-        }
-        RevocationTarget::Session { sid, .. } => {
-            if exists(
-                &mut *conn,
-                "SELECT 1 FROM revocations WHERE sid = ?",
-                sid.as_str(),
-            )
-            .await?
-            {
-                return Ok(false);
-            }
-            let known = exists(
-                &mut *conn,
-                "SELECT 1 FROM sessions WHERE sid = ?",
-                sid.as_str(),
-            )
-            .await?
-                || exists(
-                    &mut *conn,
-                    "SELECT 1 FROM refresh_tokens WHERE sid = ? AND revoked_at IS NULL",
-                    sid.as_str(),
-                )
-                .await?;
-            if known {
-                Ok(true)
-            } else {
-                Err(StoreError::NotFound)
-            }
-        }
-        RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
-            if exists(conn, "SELECT 1 FROM users WHERE id = ?", user_id.as_str()).await? {
-                Ok(true)
-            } else {
-                Err(StoreError::NotFound)
-            }
-        }
-        RevocationTarget::Global => Ok(true),
-    }
 }
 
 /// The (sid, client) pairs to notify when sessions end: clients that took part in a session
@@ -115,34 +60,6 @@ async fn participants(
             ))
         })
         .collect()
-}
-
-/// Queues a back-channel logout for each pair whose client has a back-channel logout URI;
-/// returns how many were queued.
-async fn queue_logouts(
-    conn: &mut SqliteConnection,
-    pairs: &[(String, String, String)],
-    now: OffsetDateTime,
-) -> StoreResult<u64> {
-    let mut queued = 0;
-    for (sid, client_id, user_id) in pairs {
-        let done = sqlx::query(
-            "INSERT INTO backchannel_deliveries (client_id, user_id, sid, jti, created_at, \
-             next_attempt_at) SELECT id, ?, ?, ?, ?, ? FROM clients \
-             WHERE id = ? AND backchannel_logout_uri IS NOT NULL",
-        )
-        .bind(user_id)
-        .bind(sid)
-        .bind(new_jti())
-        .bind(to_secs(now))
-        .bind(to_secs(now))
-        .bind(client_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        queued += done.rows_affected();
-    }
-    Ok(queued)
 }
 
 /// Applies the effects of a recorded entry on sessions and refresh tokens.

@@ -40,9 +40,12 @@ pub use login::AuthorizationRequest;
 pub use login_throttle::{Admission, LoginThrottlePolicy, ThrottleKey, ThrottleState};
 pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
 pub use pkce::{CodeChallenge, PkceError};
-pub use refresh::{RefreshLifetimes, RefreshRotation, RefreshToken, StoredRefreshToken};
+pub use refresh::{
+    RefreshLifetimes, RefreshPresentation, RefreshRotation, RefreshToken, StoredRefreshToken,
+};
 pub use revocation::{
-    Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget, TokenFacts,
+    Revocation, RevocationEffects, RevocationEntry, RevocationKind, RevocationReason,
+    RevocationTarget, TokenFacts,
 };
 pub use scope::{ScopeError, ScopeSet};
 pub use session::{BearerSecret, BrowserSession, SessionId};

@@ -90,6 +90,40 @@ pub struct StoredRefreshToken {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// What presenting a stored refresh token at some instant means, decided by
+/// [`StoredRefreshToken::presented_at`] before the store writes anything. Every backend's atomic
+/// rotation acts on this one decision, so the rule lives here, beside the type, and not in SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshPresentation {
+    /// The token was current: replace it with its successor.
+    Rotate,
+    /// The token had already been replaced: someone holds a copy, so nobody's copy of any token
+    /// of the family can be trusted any more. Revoke the family.
+    Reuse,
+    /// Revoked, or past its lifetime: refuse, change nothing.
+    Invalid,
+}
+
+impl StoredRefreshToken {
+    /// What presenting this token at `now` means.
+    ///
+    /// Past its lifetime a token answers as it will once the sweep has deleted it: invalid,
+    /// even if it was replaced (reuse of an expired token reveals nothing a deleted one would
+    /// not). A replaced token is reuse even when its family is already revoked, so a thief
+    /// retrying keeps being reported. A revoked token that was never replaced is just invalid.
+    pub fn presented_at(&self, now: OffsetDateTime) -> RefreshPresentation {
+        if self.token.expires_at() <= now {
+            RefreshPresentation::Invalid
+        } else if self.rotated_at.is_some() {
+            RefreshPresentation::Reuse
+        } else if self.revoked_at.is_some() {
+            RefreshPresentation::Invalid
+        } else {
+            RefreshPresentation::Rotate
+        }
+    }
+}
+
 /// What presenting a refresh token found. Rotation is one atomic store operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefreshRotation {
@@ -104,6 +138,71 @@ pub enum RefreshRotation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn token_expiring_at(t0: OffsetDateTime, idle: Duration, absolute: Duration) -> RefreshToken {
+        RefreshToken {
+            token_hash: SecretHash::of("a"),
+            family_id: "f".into(),
+            client_id: crate::ClientId::parse("app").unwrap(),
+            user_id: crate::UserId::generate(),
+            sid: crate::session::SessionId::generate(),
+            scope: ScopeSet::parse("openid").unwrap(),
+            auth_time: t0,
+            amr: vec!["pwd".into()],
+            acr: None,
+            issued_at: t0,
+            idle_expires_at: t0 + idle,
+            absolute_expires_at: t0 + absolute,
+        }
+    }
+
+    /// One row per combination of (rotated, revoked, expired by idle, expired by absolute,
+    /// presented exactly at the limit): the decision every backend's rotation acts on.
+    #[test]
+    fn what_presenting_a_stored_token_means() {
+        use RefreshPresentation::{Invalid, Reuse, Rotate};
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let token = token_expiring_at(t0, Duration::days(14), Duration::days(30));
+        let (before, at_limit, after) = (
+            t0 + Duration::days(13),
+            t0 + Duration::days(14),
+            t0 + Duration::days(15),
+        );
+        let some = Some(t0 + Duration::days(1));
+        // (rotated_at, revoked_at, now, expect)
+        let table = [
+            (None, None, before, Rotate),
+            (None, None, at_limit, Invalid),
+            (None, None, after, Invalid),
+            (some, None, before, Reuse),
+            (some, None, at_limit, Invalid),
+            (some, None, after, Invalid),
+            (None, some, before, Invalid),
+            (None, some, after, Invalid),
+            (some, some, before, Reuse),
+            (some, some, after, Invalid),
+        ];
+        for (rotated_at, revoked_at, now, expect) in table {
+            let stored = StoredRefreshToken {
+                token: token.clone(),
+                rotated_at,
+                revoked_at,
+            };
+            assert_eq!(
+                stored.presented_at(now),
+                expect,
+                "rotated {rotated_at:?}, revoked {revoked_at:?}, at {now}"
+            );
+        }
+        // The absolute limit counts too, even while the idle window is still open.
+        let short = StoredRefreshToken {
+            token: token_expiring_at(t0, Duration::days(14), Duration::days(2)),
+            rotated_at: None,
+            revoked_at: None,
+        };
+        assert_eq!(short.presented_at(t0 + Duration::days(1)), Rotate);
+        assert_eq!(short.presented_at(t0 + Duration::days(2)), Invalid);
+    }
 
     #[test]
     fn rotation_never_extends_the_absolute_limit() {

@@ -35,6 +35,7 @@
 //! revoked in the store when it was made. The state therefore holds only what happened within
 //! one access-token lifetime.
 
+use crate::audit::AuditEvent;
 use crate::code::AuthorizationCode;
 use crate::ids::UserId;
 use crate::session::SessionId;
@@ -341,6 +342,54 @@ impl Revocation {
     }
 }
 
+/// What storing a [`Revocation`] did, as the audit trail records it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RevocationEffects {
+    /// The entry's feed cursor.
+    pub cursor: i64,
+    /// Browser sessions deleted.
+    pub sessions_ended: usize,
+    /// Refresh tokens newly revoked.
+    pub refresh_tokens_revoked: u64,
+    /// Back-channel logout deliveries queued.
+    pub logout_notifications: u64,
+}
+
+impl Revocation {
+    /// What the audit trail records for this revocation, stored with `effects`: the kind as the
+    /// action, the named token, session or user as the target (`*` for a global entry), the
+    /// reason, and the effects as a JSON object in the detail. Every backend appends exactly
+    /// this in the transaction that stores the entry, so the record is decided here once.
+    pub fn audit_event(&self, effects: &RevocationEffects) -> AuditEvent {
+        let target = match &self.target {
+            RevocationTarget::Token { jti, .. } => jti.clone(),
+            RevocationTarget::Session { sid, .. } => sid.to_string(),
+            RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
+                user_id.to_string()
+            }
+            RevocationTarget::Global => "*".to_owned(),
+        };
+        // Numbers only, so the object is written directly; keys in sorted order, as a JSON
+        // library with sorted maps writes them.
+        let detail = format!(
+            "{{\"cursor\":{},\"logout_notifications\":{},\"refresh_tokens_revoked\":{},\
+             \"sessions_ended\":{}}}",
+            effects.cursor,
+            effects.logout_notifications,
+            effects.refresh_tokens_revoked,
+            effects.sessions_ended
+        );
+        AuditEvent::new(
+            self.revoked_at,
+            self.actor.clone(),
+            self.kind().as_str(),
+            target,
+            Some(self.reason.as_str().to_owned()),
+            detail,
+        )
+    }
+}
+
 /// A stored revocation with its position in the feed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevocationEntry {
@@ -371,6 +420,73 @@ mod tests {
     use super::*;
     use crate::client::SecretHash;
     use crate::{ClientId, ScopeSet, SessionId, UserId};
+
+    /// The audit record of each kind of revocation: action, target, reason, actor, time and the
+    /// effects in the detail, for every target kind.
+    #[test]
+    fn audit_event_of_each_kind() {
+        let user = UserId::generate();
+        let sid = SessionId::generate();
+        let effects = RevocationEffects {
+            cursor: 42,
+            sessions_ended: 2,
+            refresh_tokens_revoked: 3,
+            logout_notifications: 4,
+        };
+        let cases = [
+            (
+                RevocationTarget::Token {
+                    jti: "j-1".into(),
+                    expires_at: t(900),
+                },
+                "token-revoked",
+                "j-1".to_owned(),
+            ),
+            (
+                RevocationTarget::Session {
+                    sid: sid.clone(),
+                    user_id: user.clone(),
+                },
+                "session-revoked",
+                sid.to_string(),
+            ),
+            (
+                RevocationTarget::User {
+                    user_id: user.clone(),
+                },
+                "credential-change",
+                user.to_string(),
+            ),
+            (
+                RevocationTarget::UserClaims {
+                    user_id: user.clone(),
+                },
+                "token-claims-change",
+                user.to_string(),
+            ),
+            (RevocationTarget::Global, "global-revoked", "*".to_owned()),
+        ];
+        for (target, action, expect_target) in cases {
+            let revocation = Revocation::new(
+                target,
+                t(5),
+                Duration::minutes(15),
+                RevocationReason::AdminRevoke,
+                "cli",
+            );
+            let event = revocation.audit_event(&effects);
+            assert_eq!(event.action, action);
+            assert_eq!(event.target, expect_target, "{action}");
+            assert_eq!(event.reason.as_deref(), Some("admin-revoke"));
+            assert_eq!(event.actor, "cli");
+            assert_eq!(event.at, t(5));
+            assert_eq!(
+                event.detail,
+                "{\"cursor\":42,\"logout_notifications\":4,\"refresh_tokens_revoked\":3,\
+                 \"sessions_ended\":2}"
+            );
+        }
+    }
 
     fn t(secs: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap()

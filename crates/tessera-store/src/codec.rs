@@ -3,6 +3,7 @@
 //! shared; each backend's own `convert` module adds what depends on its database.
 
 use crate::{StoreError, StoreResult};
+use sqlx::migrate::MigrateError;
 use tessera_core::ScopeSet;
 use time::OffsetDateTime;
 
@@ -78,4 +79,23 @@ pub(crate) fn proofs_from_json(
 ) -> StoreResult<Vec<tessera_core::sign_in::Proof>> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Backend(format!("{what}: not a JSON array of proofs: {e}")))
+}
+
+/// Maps a migration failure; `db_err` is the backend's mapping of a failed statement. An
+/// applied migration this binary does not know means a newer Tessera has migrated the
+/// database, and running on would risk corrupting it.
+pub(crate) fn migrate_err(e: MigrateError, db_err: fn(sqlx::Error) -> StoreError) -> StoreError {
+    match e {
+        MigrateError::VersionMissing(version) => StoreError::SchemaTooNew(format!(
+            "the database was migrated by a newer version of tessera (migration {version}); \
+             upgrade tessera"
+        )),
+        MigrateError::Execute(e) => match db_err(e) {
+            StoreError::Backend(msg) => {
+                StoreError::Backend(format!("while running migrations: {msg}"))
+            }
+            other => other,
+        },
+        other => StoreError::Backend(format!("database migration failed: {other}")),
+    }
 }

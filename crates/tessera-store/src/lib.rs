@@ -10,6 +10,7 @@ mod codec;
 pub mod copy;
 pub mod error;
 pub mod postgres;
+mod shared;
 pub mod sqlite;
 pub mod traits;
 

@@ -7,9 +7,7 @@ use sqlx::migrate::MigrateError;
 use sqlx::postgres::{PgRow, Postgres};
 use sqlx::{Decode, Row, Type};
 
-pub(crate) use crate::codec::{
-    from_json, from_opt_secs, from_secs, scope_from_json, scope_to_json, to_json, to_secs,
-};
+pub(crate) use crate::codec::to_secs;
 
 /// Maps a sqlx error to a [`StoreError`]. Call sites that know what a unique violation means
 /// check [`unique_violation`] first and build a better [`StoreError::Conflict`].
@@ -90,22 +88,9 @@ pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<&str> {
     }
 }
 
-/// Maps a migration failure. An applied migration this binary does not know means a newer
-/// Tessera has migrated the database, and running on would risk corrupting it.
+/// Maps a migration failure (see [`crate::codec::migrate_err`]).
 pub(crate) fn migrate_err(e: MigrateError) -> StoreError {
-    match e {
-        MigrateError::VersionMissing(version) => StoreError::SchemaTooNew(format!(
-            "the database was migrated by a newer version of tessera (migration {version}); \
-             upgrade tessera"
-        )),
-        MigrateError::Execute(e) => match db_err(e) {
-            StoreError::Backend(msg) => {
-                StoreError::Backend(format!("while running migrations: {msg}"))
-            }
-            other => other,
-        },
-        other => StoreError::Backend(format!("database migration failed: {other}")),
-    }
+    crate::codec::migrate_err(e, db_err)
 }
 
 /// Reads column `col`, mapping decode failures to [`StoreError::Backend`].

@@ -12,6 +12,20 @@ use super::convert::db_err;
 use crate::StoreResult;
 use sqlx::PgConnection;
 
+/// Appended to a read whose rows the transaction updates next: concurrent transactions wait
+/// for the row and decide one after the other, each on what the previous one committed.
+pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
+
+/// Appended to the read of the session a new authorization code joins: holds the session
+/// against deletion (a revocation ending it) until the commit, without blocking other codes.
+pub(crate) const FOR_KEY_SHARE: &str = " FOR KEY SHARE";
+
+/// Appended to the read of due back-channel deliveries: each delivery read is locked until the
+/// commit, and deliveries another claimer has locked are passed over rather than waited for, so
+/// two workers never lease one delivery and neither waits for the other. A delivery whose lease
+/// a concurrent claimer has just committed is re-checked on its new row and no longer due.
+pub(crate) const CLAIM_DELIVERIES: &str = " FOR UPDATE OF d SKIP LOCKED";
+
 /// "TESS": the first key of every Tessera lock on one object.
 const TESSERA: i32 = 0x5445_5353;
 /// "TESF": the first key of refresh-family locks; the second is a hash of the family id.
@@ -61,8 +75,61 @@ pub(super) async fn revocations_shared(conn: &mut PgConnection) -> StoreResult<(
 /// Takes the audit lock: for transactions that append to the audit trail, whose ids are read
 /// like a feed (`audit tail --follow` asks for ids after the last one it printed), for the same
 /// reason as [`revocations_exclusive`].
-pub(super) async fn audit(conn: &mut PgConnection) -> StoreResult<()> {
+pub(crate) async fn audit(conn: &mut PgConnection) -> StoreResult<()> {
     lock(conn, "SELECT pg_advisory_xact_lock($1, $2)", TESSERA, AUDIT).await
+}
+
+/// Takes `signing_keys` in SHARE ROW EXCLUSIVE mode: for key rotations.
+///
+/// Why: two rotations of one algorithm must not overlap. Under READ COMMITTED the second's
+/// UPDATE would not see the first's uncommitted new key, leave it active, and add its own.
+/// SHARE ROW EXCLUSIVE conflicts with itself and with every other write to the table, but not
+/// with readers; rotations are rare.
+pub(crate) async fn signing_keys(conn: &mut PgConnection) -> StoreResult<()> {
+    sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Takes the locks every transaction that stores or revokes refresh tokens of `families`
+/// needs, in the order above: the revocation lock shared (no revocation entry commits
+/// meanwhile), then the families' locks (no revocation of those families commits meanwhile,
+/// and no token of them is stored meanwhile).
+pub(crate) async fn refresh_tokens(conn: &mut PgConnection, families: &[&str]) -> StoreResult<()> {
+    revocations_shared(&mut *conn).await?;
+    refresh_families(conn, families).await
+}
+
+/// The lock for storing refresh tokens of families nobody else can know yet (`SeedStore`): the
+/// revocation lock shared, so no revocation that should cover them commits between the check
+/// and the insert. The per-family locks are not needed: no one can be revoking a new family.
+pub(crate) async fn new_refresh_families(conn: &mut PgConnection) -> StoreResult<()> {
+    revocations_shared(conn).await
+}
+
+/// Before a rotation reads the presented token: takes [`refresh_tokens`] for its family and the
+/// successor's. The family a token belongs to never changes, so it can be read before the
+/// locks. Returns false for an unknown token (no locks taken; the caller answers invalid).
+/// The rotation then reads the row [`FOR_UPDATE`]: the family lock already orders rotations of
+/// one token, and the row lock keeps the row as read until the commit, whoever else writes it.
+pub(crate) async fn presented_refresh_token(
+    conn: &mut PgConnection,
+    token_hash: &str,
+    successor_family: &str,
+) -> StoreResult<bool> {
+    let family: Option<String> =
+        sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    let Some(family) = family else {
+        return Ok(false);
+    };
+    refresh_tokens(conn, &[&family, successor_family]).await?;
+    Ok(true)
 }
 
 /// Takes the locks of refresh-token families, sorted and without repeats so that two

@@ -5,7 +5,10 @@
 //! SQLite runs one writer at a time, so the SQLite backend gets the contract's "exactly one
 //! wins" rules almost for free. PostgreSQL runs writers concurrently at READ COMMITTED, where
 //! each statement sees what was committed when it started. Each atomic operation of the
-//! contract is therefore built from one of these, always inside one transaction:
+//! contract is therefore built from one of these, always inside one transaction. The
+//! operations written once in `crate::shared` ask for theirs through the hooks in `locks.rs`
+//! (lock clauses such as [`locks::FOR_UPDATE`] and lock functions), which the SQLite backend
+//! answers with nothing, its write lock covering them all:
 //!
 //! - **A conditional write that decides by itself.** `redeem_code` is `UPDATE … WHERE
 //!   redeemed_at IS NULL RETURNING`: a second redeemer waits for the first's row lock, then
@@ -25,7 +28,7 @@
 //!   family (so "revoke the family" and "store its first token" cannot interleave); and an
 //!   audit lock (audit ids are read like a feed too).
 //! - **A table lock for key rotation**: `rotate_signing_key` takes `signing_keys` in SHARE ROW
-//!   EXCLUSIVE mode, so two rotations of one algorithm cannot both leave their key active.
+//!   EXCLUSIVE mode ([`locks::signing_keys`]), so two rotations of one algorithm cannot both leave their key active.
 //! - **One snapshot for feed reads**: `revocations_after` and `revocation_snapshot` run in a
 //!   REPEATABLE READ, READ ONLY transaction, so the horizon, the newest cursor and the rows
 //!   agree.
@@ -40,23 +43,22 @@
 //! lock order above avoids among the store's own operations) comes back as
 //! [`StoreError::Unavailable`]: retrying may succeed.
 
-mod audit;
-mod backchannel;
-mod clients;
-mod codes;
 pub(crate) mod connect;
-mod consents;
 pub(crate) mod convert;
-mod keys;
 mod locks;
-mod login_requests;
-mod login_throttles;
 mod notify;
-mod refresh_tokens;
 mod revocations;
-mod seed;
-mod sessions;
-mod users;
+
+/// The aggregates written once in [`crate::shared`], expanded here for PostgreSQL.
+mod plain {
+    use super::convert::{db_err, get, unique_violation};
+    use super::PostgresStore as DbStore;
+    use crate::postgres as backend;
+    use sqlx::postgres::PgRow as Row;
+    use sqlx::PgConnection as Conn;
+
+    crate::shared::impl_all!();
+}
 
 pub use sqlx::postgres::PgConnectOptions;
 
@@ -147,6 +149,15 @@ impl PostgresStore {
             target,
             changes: notify::Changes::default(),
         })
+    }
+
+    /// Begins a write transaction for the shared code (`crate::shared`). PostgreSQL needs no
+    /// lock up front: each operation takes the row, table or advisory lock it needs (the
+    /// `locks` hooks). The `()` stands where SQLite returns its writer-queue guard.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> StoreResult<((), sqlx::Transaction<'static, sqlx::Postgres>)> {
+        Ok(((), self.pool.begin().await.map_err(convert::db_err)?))
     }
 
     /// Closes every pooled connection, waiting for them to finish. Later operations fail with

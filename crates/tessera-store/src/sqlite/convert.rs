@@ -7,9 +7,7 @@ use sqlx::migrate::MigrateError;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Row, Sqlite, Type};
 
-pub(crate) use crate::codec::{
-    from_json, from_opt_secs, from_secs, scope_from_json, scope_to_json, to_json, to_secs,
-};
+pub(crate) use crate::codec::to_secs;
 
 // Primary SQLite result codes (the low byte of an extended code).
 const SQLITE_BUSY: i64 = 5;
@@ -70,22 +68,9 @@ pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<&str> {
     }
 }
 
-/// Maps a migration failure. An applied migration this binary does not know means a newer
-/// Tessera has migrated the file, and running on would risk corrupting it.
+/// Maps a migration failure (see [`crate::codec::migrate_err`]).
 pub(crate) fn migrate_err(e: MigrateError) -> StoreError {
-    match e {
-        MigrateError::VersionMissing(version) => StoreError::SchemaTooNew(format!(
-            "the database was migrated by a newer version of tessera (migration {version}); \
-             upgrade tessera"
-        )),
-        MigrateError::Execute(e) => match db_err(e) {
-            StoreError::Backend(msg) => {
-                StoreError::Backend(format!("while running migrations: {msg}"))
-            }
-            other => other,
-        },
-        other => StoreError::Backend(format!("database migration failed: {other}")),
-    }
+    crate::codec::migrate_err(e, db_err)
 }
 
 /// Reads column `col`, mapping decode failures to [`StoreError::Backend`].

@@ -1,20 +1,35 @@
 //! The SQLite backend: one database file, opened in WAL mode so a server and the CLI can use it
 //! at the same time.
 
-mod audit;
-mod backchannel;
-mod clients;
-mod codes;
-mod consents;
 pub(crate) mod convert;
-mod keys;
-mod login_requests;
-mod login_throttles;
-mod refresh_tokens;
+mod locks;
 mod revocations;
-mod seed;
-mod sessions;
-mod users;
+
+/// The aggregates written once in [`crate::shared`], expanded here for SQLite.
+mod plain {
+    use super::convert::{db_err, get, unique_violation};
+    use super::SqliteStore as DbStore;
+    use crate::sqlite as backend;
+    use sqlx::sqlite::SqliteRow as Row;
+    use sqlx::SqliteConnection as Conn;
+
+    crate::shared::impl_all!();
+}
+
+/// Change notifications: SQLite has no other nodes to tell. Every process on the file finds
+/// changes by reading (the feed, the key ring's periodic re-read), so queuing is a no-op.
+mod notify {
+    use crate::{StoreChange, StoreResult};
+    use sqlx::SqliteConnection;
+
+    /// Does nothing; the PostgreSQL backend's counterpart queues a `NOTIFY`.
+    pub(crate) async fn queue(
+        _conn: &mut SqliteConnection,
+        _change: StoreChange,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+}
 
 use crate::{Store, StoreError, StoreResult};
 use sqlx::migrate::Migrator;
@@ -80,7 +95,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // The shared SQL orders text with `COLLATE "C"` (bytes), PostgreSQL's name for it;
+            // SQLite's own byte order is BINARY, so "C" is registered as the same comparison.
+            .collation("C", |a: &str, b: &str| a.as_bytes().cmp(b.as_bytes()));
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -125,6 +143,18 @@ impl SqliteStore {
             .await
             .map_err(convert::db_err)?;
         Ok((writer, tx))
+    }
+
+    /// Begins a write transaction for the shared code (`crate::shared`): here
+    /// [`begin_immediate`](Self::begin_immediate), which holds the database's write lock (and
+    /// this process's writer queue) until the guard and transaction are dropped.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> StoreResult<(
+        tokio::sync::OwnedMutexGuard<()>,
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+    )> {
+        self.begin_immediate().await
     }
 
     /// Closes every pooled connection, waiting for them to finish. Later operations fail with

@@ -1,21 +1,17 @@
 //! [`RevocationStore`] for SQLite: entries, their effects on sessions and refresh tokens, and
 //! the feed.
 
-use super::audit::insert_audit;
-use super::convert::{db_err, from_secs, get, to_secs};
+use super::convert::{db_err, get, to_secs};
+use super::plain::audit::insert_audit;
+use super::plain::revocations::{self, check_target, decode, queue_logouts, SELECT};
 use super::SqliteStore;
-use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreError, StoreResult};
-use sqlx::sqlite::SqliteRow;
+use crate::{FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreResult};
 use sqlx::SqliteConnection;
-use tessera_core::revocation::{new_jti, TargetIds};
+use tessera_core::revocation::TargetIds;
 use tessera_core::{
-    AuditEvent, Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget,
-    SessionId, TokenFacts, UserId,
+    Revocation, RevocationEffects, RevocationEntry, RevocationTarget, SessionId, TokenFacts, UserId,
 };
 use time::OffsetDateTime;
-
-const SELECT: &str = "SELECT cursor, kind, jti, sid, user_id, not_before, revoked_at, expires_at, \
-                      reason, actor FROM revocations";
 
 /// The newest cursor ever handed out (0 before the first entry); AUTOINCREMENT keeps it in
 /// `sqlite_sequence` even when the newest entries have been swept.
@@ -26,61 +22,6 @@ async fn latest_cursor(conn: &mut SqliteConnection) -> StoreResult<i64> {
             .await
             .map_err(db_err)?;
     Ok(seq.unwrap_or(0))
-}
-
-async fn exists(conn: &mut SqliteConnection, sql: &str, key: &str) -> StoreResult<bool> {
-    Ok(sqlx::query(sql)
-        .bind(key)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_err)?
-        .is_some())
-}
-
-/// Whether `revocation` may be recorded: `Ok(false)` for a repeat of a token or session entry,
-/// [`StoreError::NotFound`] when what it names does not exist.
-async fn check_target(conn: &mut SqliteConnection, target: &RevocationTarget) -> StoreResult<bool> {
-    match target {
-        RevocationTarget::Token { jti, .. } => {
-            Ok(!exists(conn, "SELECT 1 FROM revocations WHERE jti = ?", jti).await?)
-        }
-        RevocationTarget::Session { sid, .. } => {
-            if exists(
-                &mut *conn,
-                "SELECT 1 FROM revocations WHERE sid = ?",
-                sid.as_str(),
-            )
-            .await?
-            {
-                return Ok(false);
-            }
-            let known = exists(
-                &mut *conn,
-                "SELECT 1 FROM sessions WHERE sid = ?",
-                sid.as_str(),
-            )
-            .await?
-                || exists(
-                    &mut *conn,
-                    "SELECT 1 FROM refresh_tokens WHERE sid = ? AND revoked_at IS NULL",
-                    sid.as_str(),
-                )
-                .await?;
-            if known {
-                Ok(true)
-            } else {
-                Err(StoreError::NotFound)
-            }
-        }
-        RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
-            if exists(conn, "SELECT 1 FROM users WHERE id = ?", user_id.as_str()).await? {
-                Ok(true)
-            } else {
-                Err(StoreError::NotFound)
-            }
-        }
-        RevocationTarget::Global => Ok(true),
-    }
 }
 
 /// The (sid, client) pairs to notify when sessions end: clients that took part in a session
@@ -119,34 +60,6 @@ async fn participants(
             ))
         })
         .collect()
-}
-
-/// Queues a back-channel logout for each pair whose client has a back-channel logout URI;
-/// returns how many were queued.
-async fn queue_logouts(
-    conn: &mut SqliteConnection,
-    pairs: &[(String, String, String)],
-    now: OffsetDateTime,
-) -> StoreResult<u64> {
-    let mut queued = 0;
-    for (sid, client_id, user_id) in pairs {
-        let done = sqlx::query(
-            "INSERT INTO backchannel_deliveries (client_id, user_id, sid, jti, created_at, \
-             next_attempt_at) SELECT id, ?, ?, ?, ?, ? FROM clients \
-             WHERE id = ? AND backchannel_logout_uri IS NOT NULL",
-        )
-        .bind(user_id)
-        .bind(sid)
-        .bind(new_jti())
-        .bind(to_secs(now))
-        .bind(to_secs(now))
-        .bind(client_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        queued += done.rows_affected();
-    }
-    Ok(queued)
 }
 
 /// Applies the effects of a recorded entry on sessions and refresh tokens.
@@ -216,17 +129,6 @@ async fn apply_effects(
     Ok((sessions_ended, revoked, queued))
 }
 
-fn audit_target(target: &RevocationTarget) -> String {
-    match target {
-        RevocationTarget::Token { jti, .. } => jti.clone(),
-        RevocationTarget::Session { sid, .. } => sid.to_string(),
-        RevocationTarget::User { user_id } | RevocationTarget::UserClaims { user_id } => {
-            user_id.to_string()
-        }
-        RevocationTarget::Global => "*".to_owned(),
-    }
-}
-
 #[async_trait::async_trait]
 impl RevocationStore for SqliteStore {
     async fn revoke(&self, revocation: &Revocation) -> StoreResult<Option<RevocationOutcome>> {
@@ -254,24 +156,13 @@ impl RevocationStore for SqliteStore {
         .map_err(db_err)?;
         let (sessions_ended, refresh_tokens_revoked, logout_notifications) =
             apply_effects(&mut tx, revocation).await?;
-        let detail = serde_json::json!({
-            "cursor": cursor,
-            "sessions_ended": sessions_ended.len(),
-            "refresh_tokens_revoked": refresh_tokens_revoked,
-            "logout_notifications": logout_notifications,
-        });
-        insert_audit(
-            &mut tx,
-            &AuditEvent::new(
-                revocation.revoked_at,
-                revocation.actor.clone(),
-                revocation.kind().as_str(),
-                audit_target(&revocation.target),
-                Some(revocation.reason.as_str().to_owned()),
-                detail.to_string(),
-            ),
-        )
-        .await?;
+        let effects = RevocationEffects {
+            cursor,
+            sessions_ended: sessions_ended.len(),
+            refresh_tokens_revoked,
+            logout_notifications,
+        };
+        insert_audit(&mut tx, &revocation.audit_event(&effects)).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(RevocationOutcome {
             entry: RevocationEntry {
@@ -289,29 +180,7 @@ impl RevocationStore for SqliteStore {
         token: &TokenFacts<'_>,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        // The terms mirror `Revocation::covers`: by jti; by sid; a user's (or claims) entry for
-        // the token's subject, for a user's token (one with a sid) issued before it; a global
-        // entry for any token issued before it. Session rows have no not_before, so the third
-        // term never matches them.
-        let row = sqlx::query(
-            "SELECT 1 FROM revocations WHERE expires_at > ? AND ( \
-                 jti = ? \
-                 OR (sid = ?) \
-                 OR (? IS NOT NULL AND user_id = ? AND not_before > ?) \
-                 OR (kind = 'global-revoked' AND not_before > ?)) \
-             LIMIT 1",
-        )
-        .bind(to_secs(now))
-        .bind(token.jti)
-        .bind(token.sid)
-        .bind(token.sid)
-        .bind(token.sub)
-        .bind(token.iat)
-        .bind(token.iat)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(row.is_some())
+        revocations::is_access_token_revoked(self, token, now).await
     }
 
     async fn latest_not_before(
@@ -319,18 +188,7 @@ impl RevocationStore for SqliteStore {
         user: Option<&UserId>,
         now: OffsetDateTime,
     ) -> StoreResult<Option<OffsetDateTime>> {
-        let latest: Option<i64> = sqlx::query_scalar(
-            "SELECT max(not_before) FROM revocations WHERE expires_at > ? AND not_before IS NOT NULL \
-             AND (kind = 'global-revoked' OR user_id = ?)",
-        )
-        .bind(to_secs(now))
-        .bind(user.map(UserId::as_str))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
-        latest
-            .map(|secs| from_secs(secs, "revocations.not_before"))
-            .transpose()
+        revocations::latest_not_before(self, user, now).await
     }
 
     async fn revocations_after(&self, after: i64, limit: u32) -> StoreResult<FeedRead> {
@@ -396,57 +254,6 @@ impl RevocationStore for SqliteStore {
     }
 
     async fn count_revocations(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM revocations")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(count.unsigned_abs())
+        revocations::count_revocations(self).await
     }
-}
-
-/// Rebuilds an entry from its row; a row the domain would not accept is a
-/// [`StoreError::Backend`].
-fn decode(row: &SqliteRow) -> StoreResult<RevocationEntry> {
-    let cursor: i64 = get(row, "cursor")?;
-    let what = |col: &str| format!("revocation {cursor}, column {col}");
-    let bad = |col: &str| StoreError::Backend(format!("{}: missing or invalid", what(col)));
-    let kind: String = get(row, "kind")?;
-    let kind = RevocationKind::parse(&kind).ok_or_else(|| bad("kind"))?;
-    let reason: String = get(row, "reason")?;
-    let reason = RevocationReason::parse(&reason).ok_or_else(|| bad("reason"))?;
-    let expires_at = from_secs(get(row, "expires_at")?, &what("expires_at"))?;
-    let user = || -> StoreResult<UserId> {
-        get::<Option<String>>(row, "user_id")?
-            .map(UserId::from_stored)
-            .ok_or_else(|| bad("user_id"))
-    };
-    let target = match kind {
-        RevocationKind::TokenRevoked => RevocationTarget::Token {
-            jti: get::<Option<String>>(row, "jti")?.ok_or_else(|| bad("jti"))?,
-            expires_at,
-        },
-        RevocationKind::SessionRevoked => RevocationTarget::Session {
-            sid: SessionId::from_stored(
-                get::<Option<String>>(row, "sid")?.ok_or_else(|| bad("sid"))?,
-            ),
-            user_id: user()?,
-        },
-        RevocationKind::CredentialChange => RevocationTarget::User { user_id: user()? },
-        RevocationKind::TokenClaimsChange => RevocationTarget::UserClaims { user_id: user()? },
-        RevocationKind::GlobalRevoked => RevocationTarget::Global,
-    };
-    let not_before = get::<Option<i64>>(row, "not_before")?
-        .map(|secs| from_secs(secs, &what("not_before")))
-        .transpose()?;
-    Ok(RevocationEntry {
-        cursor,
-        revocation: Revocation {
-            target,
-            revoked_at: from_secs(get(row, "revoked_at")?, &what("revoked_at"))?,
-            not_before,
-            expires_at,
-            reason,
-            actor: get(row, "actor")?,
-        },
-    })
 }

@@ -39,7 +39,7 @@ pub async fn login_throttles_count_lock_and_stay_per_key(store: &dyn Store) {
     assert_eq!(refused, Admission::Locked { until: t(64) });
     assert_eq!(
         store.find_login_throttle(&ada).await.unwrap(),
-        Some(locked),
+        Some(locked.clone()),
         "a refused attempt changes nothing"
     );
     // Another key is untouched.
@@ -59,6 +59,20 @@ pub async fn login_throttles_count_lock_and_stay_per_key(store: &dyn Store) {
             .attempts,
         1
     );
+    // ...and the locked key stays locked: another key's attempt neither lifts nor moves its
+    // lock, and its next attempt is still refused.
+    assert_eq!(
+        store.find_login_throttle(&ada).await.unwrap(),
+        Some(locked.clone())
+    );
+    assert_eq!(
+        store
+            .admit_login_attempt(&ada, &policy(), t(11))
+            .await
+            .unwrap(),
+        Admission::Locked { until: t(64) }
+    );
+    assert_eq!(store.find_login_throttle(&ada).await.unwrap(), Some(locked));
     // After the lock, the next attempt is admitted and locks for twice as long.
     assert_eq!(
         store

@@ -29,6 +29,7 @@ mod login_requests;
 mod login_throttles;
 mod races;
 mod refresh_tokens;
+mod revocation_differential;
 mod revocations;
 mod seed;
 mod sessions;
@@ -43,6 +44,7 @@ pub use login_requests::*;
 pub use login_throttles::*;
 pub use races::*;
 pub use refresh_tokens::*;
+pub use revocation_differential::*;
 pub use revocations::*;
 pub use seed::*;
 pub use sessions::*;
@@ -114,6 +116,7 @@ macro_rules! contract_suite {
             revocations_snapshot_holds_only_live_entries,
             revocations_feed_readers_behind_a_sweep_resync,
             revocations_state_stays_bounded,
+            revocations_queries_agree_with_covers,
             audit_each_revocation_appends_one_record,
             audit_append_and_read_back,
             backchannel_session_revocation_queues_one_delivery_per_client,

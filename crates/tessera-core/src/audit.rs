@@ -5,6 +5,8 @@
 //! by the store in the same transaction as the change they describe where there is one, so the
 //! trail never claims a change that was rolled back nor misses one that was made.
 
+use crate::ClientId;
+use std::fmt;
 use time::OffsetDateTime;
 
 /// What happened. Revocations use their feed kind (`session-revoked`, …); the others are named
@@ -18,6 +20,84 @@ pub mod action {
     pub const REFRESH_FAMILY_REVOKED: &str = "refresh-family-revoked";
     /// A back-channel logout token could not be delivered after every retry.
     pub const BACKCHANNEL_ABANDONED: &str = "backchannel-logout-abandoned";
+    /// An operator registered a client.
+    pub const CLIENT_ADDED: &str = "client-added";
+    /// An operator removed a client.
+    pub const CLIENT_REMOVED: &str = "client-removed";
+    /// An operator created a user.
+    pub const USER_ADDED: &str = "user-added";
+    /// An operator enabled a user again (disabling is recorded as its revocation).
+    pub const USER_ENABLED: &str = "user-enabled";
+    /// An operator removed a user (after the user's tokens were revoked).
+    pub const USER_REMOVED: &str = "user-removed";
+    /// An operator rotated the signing keys.
+    pub const KEYS_ROTATED: &str = "keys-rotated";
+}
+
+/// Who made a change, as recorded in revocations and the audit trail.
+///
+/// Operators are always recorded under the `cli:` prefix whatever name they give, so that no
+/// operator can make a record look as if the server (`system`), a client (`client:<id>`) or a
+/// user (`user:<id>`) made it. The name is an attribution for the trail, not an
+/// authentication: whoever can run the CLI can also write to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor(String);
+
+/// Why an operator name was refused as an [`Actor`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the operator name must be 1 to {max} characters of letters, digits and . _ - @ +",
+    max = Actor::MAX_NAME_LEN
+)]
+pub struct ActorError;
+
+impl Actor {
+    /// The longest operator name accepted.
+    pub const MAX_NAME_LEN: usize = 64;
+
+    /// An operator at the command line, recorded as `cli:<name>` (an OS user name or the name
+    /// given with `--actor`). Names are short and plain so that the trail stays readable and a
+    /// name cannot smuggle control characters into logs.
+    pub fn cli(name: &str) -> Result<Self, ActorError> {
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+');
+        if name.is_empty() || name.len() > Self::MAX_NAME_LEN || !name.chars().all(plain) {
+            return Err(ActorError);
+        }
+        Ok(Self(format!("cli:{name}")))
+    }
+
+    /// An OAuth client acting through an API, recorded as `client:<id>`.
+    pub fn client(id: &ClientId) -> Self {
+        Self(format!("client:{id}"))
+    }
+
+    /// The server itself (expiry, automatic reactions), recorded as `system`.
+    pub fn system() -> Self {
+        Self("system".to_owned())
+    }
+
+    /// The recorded form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Actor> for String {
+    fn from(actor: Actor) -> Self {
+        actor.0
+    }
+}
+
+impl From<&Actor> for String {
+    fn from(actor: &Actor) -> Self {
+        actor.0.clone()
+    }
 }
 
 /// One record of the audit trail.
@@ -27,7 +107,8 @@ pub struct AuditEvent {
     pub id: i64,
     /// When.
     pub at: OffsetDateTime,
-    /// Who: `cli`, `client:<id>`, `user:<id>` or `system`.
+    /// Who: `cli:<operator>` (see [`Actor`]; `cli` in records written before operators were
+    /// named), `client:<id>`, `user:<id>` or `system`.
     pub actor: String,
     /// What (see [`action`] and the revocation kinds).
     pub action: String,
@@ -58,5 +139,38 @@ impl AuditEvent {
             reason,
             detail,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_are_always_recorded_under_cli() {
+        assert_eq!(Actor::cli("ada").unwrap().as_str(), "cli:ada");
+        // A name that looks like another kind of actor stays an operator's name.
+        assert_eq!(Actor::cli("system").unwrap().as_str(), "cli:system");
+        assert_eq!(
+            Actor::cli("ops@example.com").unwrap().as_str(),
+            "cli:ops@example.com"
+        );
+    }
+
+    #[test]
+    fn odd_operator_names_are_refused() {
+        let too_long = "a".repeat(Actor::MAX_NAME_LEN + 1);
+        for bad in [
+            "",
+            "client:web",
+            "a b",
+            "ada\nsystem",
+            "ada\u{7}",
+            "é",
+            too_long.as_str(),
+        ] {
+            assert_eq!(Actor::cli(bad), Err(ActorError), "{bad:?}");
+        }
+        assert!(Actor::cli(&"a".repeat(Actor::MAX_NAME_LEN)).is_ok());
     }
 }

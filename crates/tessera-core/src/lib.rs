@@ -27,7 +27,7 @@ pub mod sign_in;
 pub mod token;
 pub mod user;
 
-pub use audit::AuditEvent;
+pub use audit::{Actor, ActorError, AuditEvent};
 pub use backchannel::BackchannelDelivery;
 pub use client::{Client, ClientSecret, ClientValidationError, GrantType, NewClient, RedirectUri};
 pub use clock::{Clock, ManualClock, SystemClock};

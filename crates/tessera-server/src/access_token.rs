@@ -57,14 +57,15 @@ pub type Refusal = &'static str;
 /// this issuer. Says nothing about expiry or revocation (see [`check_live`]).
 pub fn verify(state: &AppState, token: &str) -> Result<AccessClaims, Refusal> {
     let verified = state
+        .services
         .keys
-        .verify(token, &[state.access_token_alg])
+        .verify(token, &[state.settings.access_token_alg])
         .map_err(|_| "signature")?;
     if verified.typ() != Some(tessera_core::token::ACCESS_TOKEN_TYP) {
         return Err("typ is not at+jwt");
     }
     let claims: AccessClaims = verified.claims().map_err(|_| "claims")?;
-    if claims.iss != state.issuer {
+    if claims.iss != state.settings.issuer {
         return Err("issuer");
     }
     Ok(claims)
@@ -80,7 +81,7 @@ pub async fn check_live(
         Ok(claims) => claims,
         Err(why) => return Ok(Err(why)),
     };
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     if claims.exp <= now.unix_timestamp() {
         return Ok(Err("expired"));
     }
@@ -90,11 +91,17 @@ pub async fn check_live(
         sub: &claims.sub,
         iat: claims.iat,
     };
-    if state.store.is_access_token_revoked(&facts, now).await? {
+    if state
+        .services
+        .store
+        .is_access_token_revoked(&facts, now)
+        .await?
+    {
         return Ok(Err("revoked"));
     }
     if claims.sid.is_some() {
         let user = state
+            .services
             .store
             .find_user(&tessera_core::UserId::from_stored(claims.sub.clone()))
             .await?;

@@ -1,17 +1,27 @@
 //! Operator actions (`tessera client …`, `tessera user …`, `tessera session …`, `tessera keys
-//! …`), shared by the CLI and the tests so both exercise the same rules.
+//! …`, later an admin HTTP API), shared by the CLI and the tests so both exercise the same rules.
 //!
-//! Actions that take tokens back record a revocation (`crate::revocations::record`) with the
-//! actor `cli`. A running server notices it through the store within its feed poll interval;
-//! introspection, UserInfo and the token endpoint read the store, so they refuse the revoked
-//! tokens from the next request on.
+//! Every action that changes state is a method of [`Operator`], which knows who acts (an
+//! [`Actor`], recorded in revocations and the audit trail) and what the actions need. Read-only
+//! look-ups stay free functions of the store.
+//!
+//! An operator made inside a server ([`AppState::operator`]) announces its revocations to that
+//! server's feed streams and back-channel logout worker at once, exactly as a request handler
+//! does ([`crate::revocations::record`]). One made by the CLI ([`Operator::new`]) has no server
+//! to wake: running servers notice its revocations through the store (at once on its change
+//! notification, else within their feed poll interval), and introspection, UserInfo and the
+//! token endpoint read the store, so they refuse the revoked tokens from the next request on.
 
+use crate::app::{AppState, Signals};
 use crate::hashing::HashingPool;
-use crate::keys::{self, KeyRingError};
+use crate::keys::{self, KeyRing, KeyRingError};
+use serde_json::json;
+use std::sync::Arc;
+use tessera_core::audit::action;
 use tessera_core::password::check_new_password;
 use tessera_core::user::normalise_roles;
 use tessera_core::{
-    Client, ClientId, ClientSecret, Clock, Email, KeyEncryptionKey, KeyState, NewClient,
+    Actor, AuditEvent, Client, ClientId, ClientSecret, Clock, Email, KeyState, NewClient,
     PasswordRejection, Revocation, RevocationReason, RevocationTarget, SessionId, TokenLifetimes,
     User, UserId,
 };
@@ -54,23 +64,12 @@ fn store_error(what: impl Into<String>) -> impl FnOnce(StoreError) -> AdminError
     }
 }
 
-/// Registers a client; returns it with its secret (shown once) for confidential clients.
-pub async fn add_client(
-    store: &dyn Store,
-    new: NewClient,
-    clock: &dyn Clock,
-) -> Result<(Client, Option<ClientSecret>), AdminError> {
-    let (client, secret) =
-        Client::register(new, clock.now()).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    store
-        .create_client(&client)
-        .await
-        .map_err(store_error(format!("client {}", client.id)))?;
-    Ok((client, secret))
-}
-
 fn client_id(id: &str) -> Result<ClientId, AdminError> {
     ClientId::parse(id).map_err(|e| AdminError::Invalid(e.to_string()))
+}
+
+fn email(input: &str) -> Result<Email, AdminError> {
+    Email::parse(input).map_err(|e| AdminError::Invalid(e.to_string()))
 }
 
 /// Looks a client up by id.
@@ -82,46 +81,6 @@ pub async fn find_client(store: &dyn Store, id: &str) -> Result<Client, AdminErr
         .ok_or_else(|| AdminError::NotFound(format!("client {id}")))
 }
 
-/// Removes a client.
-pub async fn remove_client(store: &dyn Store, id: &str) -> Result<(), AdminError> {
-    store
-        .delete_client(&client_id(id)?)
-        .await
-        .map_err(store_error(format!("client {id}")))
-}
-
-fn email(input: &str) -> Result<Email, AdminError> {
-    Email::parse(input).map_err(|e| AdminError::Invalid(e.to_string()))
-}
-
-/// Creates a user. The password, when given, must pass the password rules.
-pub async fn add_user(
-    store: &dyn Store,
-    hashing: &HashingPool,
-    email_address: &str,
-    password: Option<Zeroizing<String>>,
-    name: Option<String>,
-    roles: Vec<String>,
-    clock: &dyn Clock,
-) -> Result<User, AdminError> {
-    let email = email(email_address)?;
-    let roles = normalise_roles(roles).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let password_hash = match password {
-        Some(password) => {
-            check_new_password(&password)?;
-            Some(hashing.hash(password).await)
-        }
-        None => None,
-    };
-    let user = User::new(email, name, roles, password_hash, clock.now())
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
-    store
-        .create_user(&user)
-        .await
-        .map_err(store_error(format!("user {}", user.email)))?;
-    Ok(user)
-}
-
 /// Looks a user up by email.
 pub async fn find_user(store: &dyn Store, email_address: &str) -> Result<User, AdminError> {
     let email = email(email_address)?;
@@ -130,133 +89,6 @@ pub async fn find_user(store: &dyn Store, email_address: &str) -> Result<User, A
         .await
         .map_err(AdminError::Store)?
         .ok_or_else(|| AdminError::NotFound(format!("user {email}")))
-}
-
-async fn update_user(
-    store: &dyn Store,
-    email_address: &str,
-    clock: &dyn Clock,
-    change: impl FnOnce(&mut User),
-) -> Result<User, AdminError> {
-    let mut user = find_user(store, email_address).await?;
-    change(&mut user);
-    user.updated_at = clock.now();
-    store
-        .update_user(&user)
-        .await
-        .map_err(store_error(format!("user {}", user.email)))?;
-    Ok(user)
-}
-
-/// The operator as an actor in revocations and the audit trail.
-pub const CLI_ACTOR: &str = "cli";
-
-/// Records a revocation of `target` made now by the operator.
-pub async fn revoke(
-    store: &dyn Store,
-    target: RevocationTarget,
-    reason: RevocationReason,
-    lifetimes: &TokenLifetimes,
-    clock: &dyn Clock,
-) -> Result<Option<RevocationOutcome>, AdminError> {
-    let revocation = Revocation::new(
-        target,
-        clock.now(),
-        lifetimes.access_token,
-        reason,
-        CLI_ACTOR,
-    );
-    crate::revocations::record(store, &revocation)
-        .await
-        .map_err(AdminError::Store)
-}
-
-/// Revokes every token of `user` issued until now and ends the user's sessions.
-async fn revoke_user(
-    store: &dyn Store,
-    user: &UserId,
-    reason: RevocationReason,
-    lifetimes: &TokenLifetimes,
-    clock: &dyn Clock,
-) -> Result<RevocationOutcome, AdminError> {
-    let target = RevocationTarget::User {
-        user_id: user.clone(),
-    };
-    revoke(store, target, reason, lifetimes, clock)
-        .await?
-        .ok_or_else(|| AdminError::Invalid("a user revocation is never a repeat".into()))
-}
-
-/// "Log out everywhere": revokes every token of the user issued until now, ends every session
-/// of the user, and notifies the clients that took part in them.
-pub async fn revoke_user_tokens(
-    store: &dyn Store,
-    email_address: &str,
-    lifetimes: &TokenLifetimes,
-    clock: &dyn Clock,
-) -> Result<RevocationOutcome, AdminError> {
-    let user = find_user(store, email_address).await?;
-    revoke_user(
-        store,
-        &user.id,
-        RevocationReason::AdminRevoke,
-        lifetimes,
-        clock,
-    )
-    .await
-}
-
-/// Disables or enables a user. Disabling also revokes every token of the user and ends their
-/// sessions (re-enabling brings none of them back).
-pub async fn set_user_disabled(
-    store: &dyn Store,
-    email_address: &str,
-    disabled: bool,
-    lifetimes: &TokenLifetimes,
-    clock: &dyn Clock,
-) -> Result<User, AdminError> {
-    let user = update_user(store, email_address, clock, |u| u.is_disabled = disabled).await?;
-    if disabled {
-        revoke_user(
-            store,
-            &user.id,
-            RevocationReason::AccountDisabled,
-            lifetimes,
-            clock,
-        )
-        .await?;
-    }
-    Ok(user)
-}
-
-/// Replaces a user's roles. When they change, the user's access tokens issued until now are
-/// revoked so that the next refresh brings tokens with the new roles; sessions and refresh
-/// tokens stay.
-pub async fn set_roles(
-    store: &dyn Store,
-    email_address: &str,
-    roles: Vec<String>,
-    lifetimes: &TokenLifetimes,
-    clock: &dyn Clock,
-) -> Result<User, AdminError> {
-    let roles = normalise_roles(roles).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let before = find_user(store, email_address).await?;
-    if before.roles == roles {
-        return Ok(before);
-    }
-    let user = update_user(store, email_address, clock, |u| u.roles = roles).await?;
-    let target = RevocationTarget::UserClaims {
-        user_id: user.id.clone(),
-    };
-    revoke(
-        store,
-        target,
-        RevocationReason::RolesChange,
-        lifetimes,
-        clock,
-    )
-    .await?;
-    Ok(user)
 }
 
 /// The browser sessions of a user, newest first, with the clients that took part in each.
@@ -271,143 +103,434 @@ pub async fn list_sessions(
         .map_err(AdminError::Store)
 }
 
-/// "Log out this device": ends the session `sid`, revokes its refresh tokens and every access
-/// token carrying the sid, and notifies the clients that took part in it.
-pub async fn revoke_session(
-    store: &dyn Store,
-    sid: &str,
-    lifetimes: &TokenLifetimes,
-    clock: &dyn Clock,
-) -> Result<RevocationOutcome, AdminError> {
-    let sid = SessionId::from_stored(sid.to_owned());
-    let not_found = || AdminError::NotFound(format!("session {sid}"));
-    let session = store
-        .find_session(&sid)
-        .await
-        .map_err(AdminError::Store)?
-        .ok_or_else(not_found)?;
-    let target = RevocationTarget::Session {
-        sid: session.sid,
-        user_id: session.user_id,
-    };
-    match revoke(
-        store,
-        target,
-        RevocationReason::AdminRevoke,
-        lifetimes,
-        clock,
-    )
-    .await
-    {
-        Ok(Some(outcome)) => Ok(outcome),
-        // Ended by someone else between the lookup and the revocation.
-        Ok(None) | Err(AdminError::Store(StoreError::NotFound)) => Err(not_found()),
-        Err(err) => Err(err),
+/// What operator actions need besides the store and the clock, from the configuration.
+#[derive(Clone, Debug)]
+pub struct OperatorSettings {
+    /// Token lifetimes: how long revocations are kept, how long rotated-out keys stay published.
+    pub lifetimes: TokenLifetimes,
+    /// Extra publication time of rotated-out keys.
+    pub key_retirement_grace: Duration,
+    /// The algorithms the server signs with, rotated when a rotation names none.
+    pub signing_algs: Vec<Algorithm>,
+}
+
+impl OperatorSettings {
+    /// The settings the configuration gives.
+    pub fn from_config(config: &crate::Config) -> Self {
+        let mut signing_algs = vec![config.tokens.access_token_alg, config.tokens.id_token_alg];
+        signing_algs.dedup();
+        Self {
+            lifetimes: crate::app::lifetimes(config),
+            key_retirement_grace: Duration::seconds(config.keys.retirement_grace_seconds.into()),
+            signing_algs,
+        }
     }
 }
 
-/// Sets a new password, after checking it against the password rules, and revokes every token
-/// and session of the user.
-pub async fn set_password(
-    store: &dyn Store,
-    hashing: &HashingPool,
-    email_address: &str,
-    password: Zeroizing<String>,
-    lifetimes: &TokenLifetimes,
-    clock: &dyn Clock,
-) -> Result<User, AdminError> {
-    check_new_password(&password)?;
-    // Look the user up first so a typo in the email does not cost a hash.
-    find_user(store, email_address).await?;
-    let hash = hashing.hash(password).await;
-    let user = update_user(store, email_address, clock, |u| {
-        u.password_hash = Some(hash)
-    })
-    .await?;
-    // Whoever knew the old password may hold sessions and tokens: they all end. (With
-    // self-service password change, the session making the change will be kept.)
-    revoke_user(
-        store,
-        &user.id,
-        RevocationReason::PasswordChange,
-        lifetimes,
-        clock,
-    )
-    .await
-    .map_err(|err| {
-        AdminError::Invalid(format!(
-            "the password was set, but revoking the user's sessions failed ({err}); \
-                 run `tessera user revoke-tokens {}`",
-            user.email
-        ))
-    })?;
-    Ok(user)
+/// A new user (`tessera user add`).
+#[derive(Debug)]
+pub struct AddUser {
+    /// Email address (the sign-in name).
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Roles (normalised; duplicates and empty names are refused).
+    pub roles: Vec<String>,
+    /// Password, checked against the password rules; `None` for a user who cannot sign in with
+    /// a password yet.
+    pub password: Option<Zeroizing<String>>,
 }
 
-/// Removes a user. The user's tokens are revoked first (the feed tells resource servers, and
-/// the clients of their sessions are notified); should the removal then fail, the user stays,
-/// with nothing valid.
-pub async fn remove_user(
-    store: &dyn Store,
-    email_address: &str,
-    lifetimes: &TokenLifetimes,
-    clock: &dyn Clock,
-) -> Result<(), AdminError> {
-    let user = find_user(store, email_address).await?;
-    revoke_user(
-        store,
-        &user.id,
-        RevocationReason::AccountRemoved,
-        lifetimes,
-        clock,
-    )
-    .await?;
-    store
-        .delete_user(&user.id)
-        .await
-        .map_err(store_error(format!("user {}", user.email)))
+/// A key rotation (`tessera keys rotate`).
+#[derive(Clone, Debug, Default)]
+pub struct RotateKeys {
+    /// The algorithms to rotate; empty for every algorithm the server signs with.
+    pub algs: Vec<Algorithm>,
+    /// A suspected key compromise: retire the old keys at once and revoke every token issued
+    /// until now (see [`Operator::rotate_keys`]).
+    pub revoke_all: bool,
 }
 
-/// Rotates the signing key of each algorithm in `algs`; returns the new kids.
+/// Whether a user may sign in (`tessera user disable` / `enable`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserStatus {
+    /// The user may sign in.
+    Enabled,
+    /// The user may not sign in, and every token and session of the user is revoked.
+    Disabled,
+}
+
+/// The one way operator actions change state: who acts, and what the actions need.
 ///
-/// With `revoke_all` (a suspected key compromise) the old keys are retired at once instead of
-/// staying published until their tokens expire, and a global revocation takes back every token
-/// issued until now, refresh tokens included; browser sessions stay, so users get new tokens
-/// from the new keys without signing in again.
-pub async fn rotate_keys(
-    store: &dyn Store,
-    kek: &KeyEncryptionKey,
-    algs: &[Algorithm],
-    lifetimes: &TokenLifetimes,
-    grace: Duration,
-    revoke_all: bool,
-    clock: &dyn Clock,
-) -> Result<Vec<String>, AdminError> {
-    // Retiring at once means publishing the old key for no token lifetime and no grace.
-    let (publish_for, grace) = if revoke_all {
-        let none = TokenLifetimes {
-            access_token: Duration::ZERO,
-            id_token: Duration::ZERO,
-        };
-        (none, Duration::ZERO)
-    } else {
-        (*lifetimes, grace)
-    };
-    let mut kids = Vec::with_capacity(algs.len());
-    for &alg in algs {
-        kids.push(keys::rotate(store, kek, alg, &publish_for, grace, clock).await?);
+/// Build it with [`Operator::new`] (the CLI: no server to wake) or [`AppState::operator`]
+/// (inside a server: revocations wake its feed streams and back-channel worker, a rotation
+/// reloads its key ring).
+#[derive(Clone, Debug)]
+pub struct Operator {
+    actor: Actor,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    hashing: HashingPool,
+    settings: OperatorSettings,
+    keys: Option<Arc<KeyRing>>,
+    signals: Option<Signals>,
+}
+
+impl AppState {
+    /// An operator acting as `actor` inside this server: what it revokes wakes this server's
+    /// feed streams and back-channel worker as a request handler's revocation does, and a key
+    /// rotation reloads this server's key ring.
+    pub fn operator(&self, actor: Actor) -> Operator {
+        Operator {
+            actor,
+            store: self.services.store.clone(),
+            clock: self.services.clock.clone(),
+            hashing: self.services.passwords.clone(),
+            settings: OperatorSettings {
+                lifetimes: self.settings.lifetimes,
+                key_retirement_grace: self.settings.key_retirement_grace,
+                signing_algs: self.settings.signing_algs(),
+            },
+            keys: Some(self.services.keys.clone()),
+            signals: Some(self.signals.clone()),
+        }
     }
-    if revoke_all {
-        revoke(
+}
+
+impl Operator {
+    /// An operator outside any server (the CLI). Without a key ring (see
+    /// [`Operator::with_keys`]) it cannot rotate keys.
+    pub fn new(
+        actor: Actor,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        hashing: HashingPool,
+        settings: OperatorSettings,
+    ) -> Self {
+        Self {
+            actor,
             store,
-            RevocationTarget::Global,
-            RevocationReason::KeyRotation,
-            lifetimes,
             clock,
-        )
-        .await?;
+            hashing,
+            settings,
+            keys: None,
+            signals: None,
+        }
     }
-    Ok(kids)
+
+    /// The same operator with the key ring (and so the key-encryption key) that rotations seal
+    /// new keys with.
+    pub fn with_keys(mut self, keys: Arc<KeyRing>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Who acts.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Appends an event that changes nothing else to the audit trail (see
+    /// [`crate::revocations::audit`]).
+    async fn audit(&self, action: &str, target: &str, detail: serde_json::Value) {
+        let event = AuditEvent::new(
+            self.clock.now(),
+            &self.actor,
+            action,
+            target,
+            None,
+            detail.to_string(),
+        );
+        crate::revocations::audit(self.store(), &event).await;
+    }
+
+    /// Registers a client; returns it with its secret (shown once) for confidential clients.
+    pub async fn add_client(
+        &self,
+        new: NewClient,
+    ) -> Result<(Client, Option<ClientSecret>), AdminError> {
+        let (client, secret) = Client::register(new, self.clock.now())
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        self.store()
+            .create_client(&client)
+            .await
+            .map_err(store_error(format!("client {}", client.id)))?;
+        let detail = json!({ "public": client.is_public(), "first_party": client.is_first_party });
+        self.audit(action::CLIENT_ADDED, client.id.as_str(), detail)
+            .await;
+        Ok((client, secret))
+    }
+
+    /// Removes a client.
+    pub async fn remove_client(&self, id: &str) -> Result<(), AdminError> {
+        let id = client_id(id)?;
+        self.store()
+            .delete_client(&id)
+            .await
+            .map_err(store_error(format!("client {id}")))?;
+        self.audit(action::CLIENT_REMOVED, id.as_str(), json!({}))
+            .await;
+        Ok(())
+    }
+
+    /// Creates a user. The password, when given, must pass the password rules.
+    pub async fn add_user(&self, new: AddUser) -> Result<User, AdminError> {
+        let AddUser {
+            email: address,
+            name,
+            roles,
+            password,
+        } = new;
+        let email = email(&address)?;
+        let roles = normalise_roles(roles).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let password_hash = match password {
+            Some(password) => {
+                check_new_password(&password)?;
+                Some(self.hashing.hash(password).await)
+            }
+            None => None,
+        };
+        let user = User::new(email, name, roles, password_hash, self.clock.now())
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        self.store()
+            .create_user(&user)
+            .await
+            .map_err(store_error(format!("user {}", user.email)))?;
+        let detail = json!({ "roles": user.roles, "password": user.password_hash.is_some() });
+        self.audit(action::USER_ADDED, &user.id.to_string(), detail)
+            .await;
+        Ok(user)
+    }
+
+    async fn update_user(
+        &self,
+        email_address: &str,
+        change: impl FnOnce(&mut User),
+    ) -> Result<User, AdminError> {
+        let mut user = find_user(self.store(), email_address).await?;
+        change(&mut user);
+        user.updated_at = self.clock.now();
+        self.store()
+            .update_user(&user)
+            .await
+            .map_err(store_error(format!("user {}", user.email)))?;
+        Ok(user)
+    }
+
+    /// Records a revocation of `target` made now by this operator, and wakes the server it runs
+    /// in, if any.
+    pub async fn revoke(
+        &self,
+        target: RevocationTarget,
+        reason: RevocationReason,
+    ) -> Result<Option<RevocationOutcome>, AdminError> {
+        let revocation = Revocation::new(
+            target,
+            self.clock.now(),
+            self.settings.lifetimes.access_token,
+            reason,
+            &self.actor,
+        );
+        crate::revocations::record(self.store(), self.signals.as_ref(), &revocation)
+            .await
+            .map_err(AdminError::Store)
+    }
+
+    /// Revokes every token of `user` issued until now and ends the user's sessions.
+    async fn revoke_user(
+        &self,
+        user: &UserId,
+        reason: RevocationReason,
+    ) -> Result<RevocationOutcome, AdminError> {
+        let target = RevocationTarget::User {
+            user_id: user.clone(),
+        };
+        self.revoke(target, reason)
+            .await?
+            .ok_or_else(|| AdminError::Invalid("a user revocation is never a repeat".into()))
+    }
+
+    /// "Log out everywhere": revokes every token of the user issued until now, ends every
+    /// session of the user, and notifies the clients that took part in them.
+    pub async fn revoke_user_tokens(
+        &self,
+        email_address: &str,
+    ) -> Result<RevocationOutcome, AdminError> {
+        let user = find_user(self.store(), email_address).await?;
+        self.revoke_user(&user.id, RevocationReason::AdminRevoke)
+            .await
+    }
+
+    /// Disables or enables a user. Disabling also revokes every token of the user and ends
+    /// their sessions (re-enabling brings none of them back).
+    pub async fn set_user_status(
+        &self,
+        email_address: &str,
+        status: UserStatus,
+    ) -> Result<User, AdminError> {
+        let disabled = status == UserStatus::Disabled;
+        let user = self
+            .update_user(email_address, |u| u.is_disabled = disabled)
+            .await?;
+        if disabled {
+            self.revoke_user(&user.id, RevocationReason::AccountDisabled)
+                .await?;
+        } else {
+            self.audit(action::USER_ENABLED, &user.id.to_string(), json!({}))
+                .await;
+        }
+        Ok(user)
+    }
+
+    /// Replaces a user's roles. When they change, the user's access tokens issued until now are
+    /// revoked so that the next refresh brings tokens with the new roles; sessions and refresh
+    /// tokens stay.
+    pub async fn set_roles(
+        &self,
+        email_address: &str,
+        roles: Vec<String>,
+    ) -> Result<User, AdminError> {
+        let roles = normalise_roles(roles).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let before = find_user(self.store(), email_address).await?;
+        if before.roles == roles {
+            return Ok(before);
+        }
+        let user = self.update_user(email_address, |u| u.roles = roles).await?;
+        let target = RevocationTarget::UserClaims {
+            user_id: user.id.clone(),
+        };
+        self.revoke(target, RevocationReason::RolesChange).await?;
+        Ok(user)
+    }
+
+    /// "Log out this device": ends the session `sid`, revokes its refresh tokens and every
+    /// access token carrying the sid, and notifies the clients that took part in it.
+    pub async fn revoke_session(&self, sid: &str) -> Result<RevocationOutcome, AdminError> {
+        let sid = SessionId::from_stored(sid.to_owned());
+        let not_found = || AdminError::NotFound(format!("session {sid}"));
+        let session = self
+            .store()
+            .find_session(&sid)
+            .await
+            .map_err(AdminError::Store)?
+            .ok_or_else(not_found)?;
+        let target = RevocationTarget::Session {
+            sid: session.sid,
+            user_id: session.user_id,
+        };
+        match self.revoke(target, RevocationReason::AdminRevoke).await {
+            Ok(Some(outcome)) => Ok(outcome),
+            // Ended by someone else between the lookup and the revocation.
+            Ok(None) | Err(AdminError::Store(StoreError::NotFound)) => Err(not_found()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Sets a new password, after checking it against the password rules, and revokes every
+    /// token and session of the user.
+    pub async fn set_password(
+        &self,
+        email_address: &str,
+        password: Zeroizing<String>,
+    ) -> Result<User, AdminError> {
+        check_new_password(&password)?;
+        // Look the user up first so a typo in the email does not cost a hash.
+        find_user(self.store(), email_address).await?;
+        let hash = self.hashing.hash(password).await;
+        let user = self
+            .update_user(email_address, |u| u.password_hash = Some(hash))
+            .await?;
+        // Whoever knew the old password may hold sessions and tokens: they all end. (With
+        // self-service password change, the session making the change will be kept.)
+        self.revoke_user(&user.id, RevocationReason::PasswordChange)
+            .await
+            .map_err(|err| {
+                AdminError::Invalid(format!(
+                    "the password was set, but revoking the user's sessions failed ({err}); \
+                     run `tessera user revoke-tokens {}`",
+                    user.email
+                ))
+            })?;
+        Ok(user)
+    }
+
+    /// Removes a user. The user's tokens are revoked first (the feed tells resource servers,
+    /// and the clients of their sessions are notified); should the removal then fail, the user
+    /// stays, with nothing valid.
+    pub async fn remove_user(&self, email_address: &str) -> Result<(), AdminError> {
+        let user = find_user(self.store(), email_address).await?;
+        self.revoke_user(&user.id, RevocationReason::AccountRemoved)
+            .await?;
+        self.store()
+            .delete_user(&user.id)
+            .await
+            .map_err(store_error(format!("user {}", user.email)))?;
+        self.audit(action::USER_REMOVED, &user.id.to_string(), json!({}))
+            .await;
+        Ok(())
+    }
+
+    /// Rotates the signing key of each algorithm of the request (every signing algorithm when
+    /// it names none); returns the algorithms with their new kids.
+    ///
+    /// With `revoke_all` (a suspected key compromise) the old keys are retired at once instead
+    /// of staying published until their tokens expire, and a global revocation takes back every
+    /// token issued until now, refresh tokens included; browser sessions stay, so users get new
+    /// tokens from the new keys without signing in again.
+    pub async fn rotate_keys(
+        &self,
+        request: RotateKeys,
+    ) -> Result<Vec<(Algorithm, String)>, AdminError> {
+        let ring = self.keys.as_ref().ok_or_else(|| {
+            AdminError::Invalid("this operator has no key-encryption key to seal keys with".into())
+        })?;
+        let algs = if request.algs.is_empty() {
+            self.settings.signing_algs.clone()
+        } else {
+            request.algs
+        };
+        let lifetimes = self.settings.lifetimes;
+        // Retiring at once means publishing the old key for no token lifetime and no grace.
+        let (publish_for, grace) = if request.revoke_all {
+            let none = TokenLifetimes {
+                access_token: Duration::ZERO,
+                id_token: Duration::ZERO,
+            };
+            (none, Duration::ZERO)
+        } else {
+            (lifetimes, self.settings.key_retirement_grace)
+        };
+        let mut rotated = Vec::with_capacity(algs.len());
+        for alg in algs {
+            let kid = keys::rotate(
+                self.store(),
+                ring.kek(),
+                alg,
+                &publish_for,
+                grace,
+                self.clock.as_ref(),
+            )
+            .await?;
+            rotated.push((alg, kid));
+        }
+        let kids: Vec<&str> = rotated.iter().map(|(_, kid)| kid.as_str()).collect();
+        let detail = json!({ "kids": kids, "revoke_all": request.revoke_all });
+        self.audit(action::KEYS_ROTATED, "*", detail).await;
+        if request.revoke_all {
+            self.revoke(RevocationTarget::Global, RevocationReason::KeyRotation)
+                .await?;
+        }
+        if self.signals.is_some() {
+            // Inside a server: sign with the new keys from the next request on, rather than
+            // from the next periodic refresh.
+            ring.reload(self.store(), self.clock.now()).await?;
+        }
+        Ok(rotated)
+    }
 }
 
 /// One row of `tessera keys list`.

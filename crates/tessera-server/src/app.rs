@@ -58,19 +58,24 @@ pub struct StartupReport {
 #[derive(Clone, Debug)]
 pub struct AppState(Arc<Inner>);
 
-/// The contents of [`AppState`].
+/// The contents of [`AppState`], in three groups: what the configuration decided
+/// ([`Settings`]), what the server works with ([`Services`]), and how its parts wake each other
+/// ([`Signals`]).
 #[derive(Debug)]
 pub struct Inner {
+    /// What the configuration decided, fixed for the life of the server.
+    pub settings: Settings,
+    /// The store, the keys, the clock and password hashing.
+    pub services: Services,
+    /// The in-process wake-ups.
+    pub signals: Signals,
+}
+
+/// The server's settings, read from the configuration at start-up.
+#[derive(Debug)]
+pub struct Settings {
     /// The issuer URL, without a trailing slash.
     pub issuer: String,
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// Signing keys.
-    pub keys: KeyRing,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// Password hashing, off the runtime.
-    pub passwords: HashingPool,
     /// Token lifetimes.
     pub lifetimes: TokenLifetimes,
     /// Algorithm of access tokens.
@@ -102,19 +107,83 @@ pub struct Inner {
     pub login_throttle: LoginThrottlePolicy,
     /// Prefix of Tessera's own claims.
     pub claims_namespace: String,
+}
+
+impl Settings {
+    /// The algorithms the server signs with.
+    pub fn signing_algs(&self) -> Vec<Algorithm> {
+        let mut algs = vec![self.access_token_alg, self.id_token_alg];
+        algs.dedup();
+        algs
+    }
+}
+
+/// What request handlers, workers and operators work with.
+#[derive(Debug)]
+pub struct Services {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Signing keys (shared with operators made by [`AppState::operator`], which reload them
+    /// after a rotation).
+    pub keys: Arc<KeyRing>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Password hashing, off the runtime.
+    pub passwords: HashingPool,
     /// A hash no password matches, with the real parameters, verified when a login names an
     /// unknown user so that the response takes as long as for a known one.
     pub dummy_password_hash: PasswordHash,
+}
+
+/// The in-process wake-ups of one server. Whatever changes state inside the server (a request
+/// handler through [`AppState`], an [`Operator`](crate::admin::Operator) made by
+/// [`AppState::operator`]) announces through these, so that open feed streams and the
+/// back-channel logout worker act at once rather than at their next poll. Cheap to clone; the
+/// clones share the channels.
+#[derive(Clone, Debug)]
+pub struct Signals {
     /// The newest revocation-feed cursor this process knows of. Revocations made here announce
-    /// their cursor at once; [`watch_store`](crate::workers::feed_watcher::watch_store) picks up those
-    /// made elsewhere (the CLI, other nodes), on the store's change notification or by polling.
-    /// Feed streams wait on it.
+    /// their cursor at once; [`watch_store`](crate::workers::feed_watcher::watch_store) picks up
+    /// those made elsewhere (the CLI, other nodes), on the store's change notification or by
+    /// polling. Feed streams wait on it.
     pub feed_cursor: tokio::sync::watch::Sender<i64>,
     /// Wakes the back-channel logout worker when a revocation here queued deliveries.
     pub backchannel_wake: Arc<tokio::sync::Notify>,
     /// Set when the server begins a graceful shutdown, so that responses that never end on
     /// their own (revocation feed streams) end and let it finish.
     pub shutting_down: tokio::sync::watch::Sender<bool>,
+}
+
+impl Signals {
+    /// Fresh channels: cursor 0, not shutting down.
+    pub fn new() -> Self {
+        Self {
+            feed_cursor: tokio::sync::watch::Sender::new(0),
+            backchannel_wake: Arc::new(tokio::sync::Notify::new()),
+            shutting_down: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    /// Announces a feed entry made in this process to its feed streams, and wakes the
+    /// back-channel logout worker if the revocation queued deliveries.
+    pub fn announce(&self, done: &tessera_store::RevocationOutcome) {
+        self.feed_cursor.send_if_modified(|latest| {
+            let newer = done.entry.cursor > *latest;
+            if newer {
+                *latest = done.entry.cursor;
+            }
+            newer
+        });
+        if done.logout_notifications > 0 {
+            self.backchannel_wake.notify_one();
+        }
+    }
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Deref for AppState {
@@ -125,13 +194,6 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// The algorithms the server signs with.
-    pub fn signing_algs(&self) -> Vec<Algorithm> {
-        let mut algs = vec![self.access_token_alg, self.id_token_alg];
-        algs.dedup();
-        algs
-    }
-
     /// Deletes records nothing can use any more: lapsed sign-in pages, forgotten sign-in attempt
     /// counts, sessions and refresh
     /// tokens past their lifetime, codes a day after they expired (kept that long so a late
@@ -139,26 +201,28 @@ impl AppState {
     /// the token's expiry, and records of revoked refresh families once the absolute refresh
     /// lifetime has passed (no token of such a family can still be created and used).
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        self.store.delete_expired_login_requests(now).await?;
-        self.store.delete_forgotten_login_throttles(now).await?;
-        self.store
-            .delete_expired_codes(now - Duration::days(1))
+        let Services { store, clock, .. } = &self.services;
+        let now = clock.now();
+        store.delete_expired_login_requests(now).await?;
+        store.delete_forgotten_login_throttles(now).await?;
+        store.delete_expired_codes(now - Duration::days(1)).await?;
+        store.delete_expired_sessions(now).await?;
+        store.delete_expired_refresh_tokens(now).await?;
+        store
+            .delete_refresh_family_revocations(now - self.settings.refresh_lifetimes.absolute)
             .await?;
-        self.store.delete_expired_sessions(now).await?;
-        self.store.delete_expired_refresh_tokens(now).await?;
-        self.store
-            .delete_refresh_family_revocations(now - self.refresh_lifetimes.absolute)
-            .await?;
-        self.store.delete_expired_revocations(now).await?;
+        store.delete_expired_revocations(now).await?;
         Ok(())
     }
 
     /// Re-reads the key ring from the store and drops keys past their retirement.
     pub async fn refresh_keys(&self) -> Result<(), KeyRingError> {
-        let now = self.clock.now();
-        self.store.delete_expired_signing_keys(now).await?;
-        self.keys.reload(self.store.as_ref(), now).await
+        let Services {
+            store, clock, keys, ..
+        } = &self.services;
+        let now = clock.now();
+        store.delete_expired_signing_keys(now).await?;
+        keys.reload(store.as_ref(), now).await
     }
 }
 
@@ -252,17 +316,13 @@ pub async fn open_with(
     let hasher = PasswordHasher::owasp();
     let dummy_password_hash = hasher.unmatchable_hash();
     let passwords = HashingPool::new(hasher, max_hashes);
-    let state = AppState(Arc::new(Inner {
+    let settings = Settings {
         access_token_audience: config
             .tokens
             .access_token_audience
             .clone()
             .unwrap_or_else(|| issuer.clone()),
         issuer,
-        store,
-        keys,
-        clock,
-        passwords,
         lifetimes,
         access_token_alg: config.tokens.access_token_alg,
         id_token_alg: config.tokens.id_token_alg,
@@ -276,10 +336,18 @@ pub async fn open_with(
         session_lifetime: Duration::seconds(config.sessions.lifetime_seconds.into()),
         login_throttle: config.login_throttle.policy(),
         claims_namespace: config.claims.namespace.clone(),
+    };
+    let services = Services {
+        store,
+        keys: Arc::new(keys),
+        clock,
+        passwords,
         dummy_password_hash,
-        feed_cursor: tokio::sync::watch::Sender::new(0),
-        backchannel_wake: Arc::new(tokio::sync::Notify::new()),
-        shutting_down: tokio::sync::watch::Sender::new(false),
+    };
+    let state = AppState(Arc::new(Inner {
+        settings,
+        services,
+        signals: Signals::new(),
     }));
     Ok((
         state,

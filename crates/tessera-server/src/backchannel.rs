@@ -93,9 +93,12 @@ pub fn logout_token(
     now: OffsetDateTime,
 ) -> Result<String, LogoutTokenError> {
     let signer = state
+        .services
         .keys
-        .signer(state.id_token_alg)
-        .ok_or(LogoutTokenError::NoSigningKey(state.id_token_alg.as_str()))?;
-    let claims = LogoutTokenClaims::new(&state.issuer, delivery, now);
+        .signer(state.settings.id_token_alg)
+        .ok_or(LogoutTokenError::NoSigningKey(
+            state.settings.id_token_alg.as_str(),
+        ))?;
+    let claims = LogoutTokenClaims::new(&state.settings.issuer, delivery, now);
     Ok(sign_logout_token(&signer, &claims)?)
 }

@@ -138,7 +138,7 @@ async fn read_page(
     tracing::debug!(client = %client.id, after, limit, "revocation feed read");
     let json = match after {
         None => snapshot_json(state).await?,
-        Some(after) => match state.store.revocations_after(after, limit).await? {
+        Some(after) => match state.services.store.revocations_after(after, limit).await? {
             FeedRead::Entries(entries) => to_json(&WirePage::entries(&entries, after)),
             FeedRead::Behind => snapshot_json(state).await?,
             FeedRead::Ahead => return Err(ahead()),
@@ -208,8 +208,8 @@ async fn open_stream(
     };
     // Subscribe before the first read: an announcement made after it is not missed (the value
     // current now counts as seen).
-    let changes = state.feed_cursor.subscribe();
-    let shutting_down = state.shutting_down.subscribe();
+    let changes = state.signals.feed_cursor.subscribe();
+    let shutting_down = state.signals.shutting_down.subscribe();
     let mut feed = Feed {
         state,
         changes,
@@ -223,8 +223,9 @@ async fn open_stream(
         None => {
             let snapshot = feed
                 .state
+                .services
                 .store
-                .revocation_snapshot(feed.state.clock.now())
+                .revocation_snapshot(feed.state.services.clock.now())
                 .await?;
             feed.push_snapshot("snapshot", &snapshot);
         }
@@ -232,6 +233,7 @@ async fn open_stream(
             feed.cursor = after;
             match feed
                 .state
+                .services
                 .store
                 .revocations_after(after, STREAM_PAGE)
                 .await?
@@ -305,6 +307,7 @@ impl Feed {
     async fn read(&mut self) -> Result<(), StoreError> {
         match self
             .state
+            .services
             .store
             .revocations_after(self.cursor, STREAM_PAGE)
             .await?
@@ -340,8 +343,9 @@ impl Feed {
     async fn resync(&mut self) -> Result<(), StoreError> {
         let snapshot = self
             .state
+            .services
             .store
-            .revocation_snapshot(self.state.clock.now())
+            .revocation_snapshot(self.state.services.clock.now())
             .await?;
         self.push_snapshot("resync", &snapshot);
         Ok(())
@@ -414,7 +418,11 @@ fn ahead() -> OAuthError {
 }
 
 async fn snapshot_json(state: &AppState) -> Result<serde_json::Value, OAuthError> {
-    let snapshot = state.store.revocation_snapshot(state.clock.now()).await?;
+    let snapshot = state
+        .services
+        .store
+        .revocation_snapshot(state.services.clock.now())
+        .await?;
     Ok(to_json(&WirePage::snapshot(&snapshot)))
 }
 

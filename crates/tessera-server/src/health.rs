@@ -13,14 +13,14 @@ pub async fn healthz() -> Json<Value> {
 
 /// `GET /readyz`: the store answers and every configured algorithm has a signing key.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let store_ok = match state.store.ping().await {
+    let store_ok = match state.services.store.ping().await {
         Ok(()) => true,
         Err(err) => {
             tracing::warn!(error = %err, "readiness: store unreachable");
             false
         }
     };
-    let keys_ok = state.keys.can_sign(&state.signing_algs());
+    let keys_ok = state.services.keys.can_sign(&state.settings.signing_algs());
     let status = if store_ok && keys_ok {
         StatusCode::OK
     } else {

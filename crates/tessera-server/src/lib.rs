@@ -44,7 +44,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The application's routes and middleware.
 pub fn router(state: AppState) -> Router {
-    let timeout = state.request_timeout;
+    let timeout = state.settings.request_timeout;
     Router::new()
         .route(routes::DISCOVERY, get(oidc::discovery::get))
         .route(routes::OAUTH_METADATA, get(oidc::discovery::get))
@@ -113,7 +113,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let background = workers::spawn_all(&state);
-    let shutting_down = state.shutting_down.clone();
+    let shutting_down = state.signals.shutting_down.clone();
     let shutdown = async move {
         shutdown.await;
         shutting_down.send_replace(true);

@@ -3,18 +3,25 @@
 //! Every trigger (logout, the revocation endpoint, a replayed code, an operator command, a
 //! password change, …) builds a [`Revocation`] and records it here, so each is logged the same
 //! way and announced to the feed and the back-channel logout worker of this process at once
-//! (other processes notice through the store within a poll interval).
+//! (other processes notice through the store: at once on its change notification, else within
+//! a poll interval). Request handlers go through [`AppState::revoke`], operators through
+//! [`Operator`](crate::admin::Operator); both end in [`record`].
 
-use crate::app::AppState;
+use crate::app::{AppState, Signals};
 use tessera_core::{AuditEvent, Revocation, RevocationReason, RevocationTarget, UserId};
 use tessera_store::{RevocationOutcome, Store, StoreError};
 use time::OffsetDateTime;
 
 /// Records `revocation` in the store (with its effects on sessions, refresh tokens and the
-/// back-channel logout queue, and its audit record) and logs it. `None` when it repeats a token
-/// or session revocation that exists already.
+/// back-channel logout queue, and its audit record), logs it, and, given the `signals` of the
+/// server it runs in, wakes that server's feed streams and back-channel logout worker. `None`
+/// when it repeats a token or session revocation that exists already.
+///
+/// Without `signals` (the CLI, another process than the server's) the servers notice the entry
+/// through the store.
 pub async fn record(
     store: &dyn Store,
+    signals: Option<&Signals>,
     revocation: &Revocation,
 ) -> Result<Option<RevocationOutcome>, StoreError> {
     let outcome = store.revoke(revocation).await?;
@@ -36,7 +43,26 @@ pub async fn record(
             "already revoked; nothing changed"
         ),
     }
+    if let (Some(signals), Some(done)) = (signals, &outcome) {
+        signals.announce(done);
+    }
     Ok(outcome)
+}
+
+/// Appends `event` to the audit trail and logs it. A failure to write is logged, not returned:
+/// the change the event describes has happened either way.
+pub async fn audit(store: &dyn Store, event: &AuditEvent) {
+    tracing::warn!(
+        actor = %event.actor,
+        action = %event.action,
+        target = %event.target,
+        reason = event.reason.as_deref().unwrap_or("-"),
+        detail = %event.detail,
+        "audit"
+    );
+    if let Err(err) = store.append_audit(event).await {
+        tracing::error!(error = %err, action = %event.action, "could not write the audit record");
+    }
 }
 
 impl AppState {
@@ -50,25 +76,17 @@ impl AppState {
     ) -> Result<Option<RevocationOutcome>, StoreError> {
         let revocation = Revocation::new(
             target,
-            self.clock.now(),
-            self.lifetimes.access_token,
+            self.services.clock.now(),
+            self.settings.lifetimes.access_token,
             reason,
             actor,
         );
-        let outcome = record(self.store.as_ref(), &revocation).await?;
-        if let Some(done) = &outcome {
-            self.feed_cursor.send_if_modified(|latest| {
-                let newer = done.entry.cursor > *latest;
-                if newer {
-                    *latest = done.entry.cursor;
-                }
-                newer
-            });
-            if done.logout_notifications > 0 {
-                self.backchannel_wake.notify_one();
-            }
-        }
-        Ok(outcome)
+        record(
+            self.services.store.as_ref(),
+            Some(&self.signals),
+            &revocation,
+        )
+        .await
     }
 
     /// Appends an event that changes nothing else to the audit trail, and logs it. A failure to
@@ -82,24 +100,14 @@ impl AppState {
         detail: serde_json::Value,
     ) {
         let event = AuditEvent::new(
-            self.clock.now(),
+            self.services.clock.now(),
             actor,
             action,
             target,
             reason.map(str::to_owned),
             detail.to_string(),
         );
-        tracing::warn!(
-            actor = %event.actor,
-            action = %event.action,
-            target = %event.target,
-            reason = event.reason.as_deref().unwrap_or("-"),
-            detail = %event.detail,
-            "audit"
-        );
-        if let Err(err) = self.store.append_audit(&event).await {
-            tracing::error!(error = %err, action, "could not write the audit record");
-        }
+        audit(self.services.store.as_ref(), &event).await;
     }
 
     /// The instant to stamp new tokens for `user` (or, with `None`, tokens of no user) with.
@@ -108,11 +116,11 @@ impl AppState {
     /// second would be covered by it (see `tessera_core::revocation`), so this waits until the
     /// entry's `not_before` (at most a second) and returns it.
     pub async fn issuance_time(&self, user: Option<&UserId>) -> Result<OffsetDateTime, StoreError> {
-        let now = self.clock.now();
-        match self.store.latest_not_before(user, now).await? {
+        let now = self.services.clock.now();
+        match self.services.store.latest_not_before(user, now).await? {
             Some(not_before) if not_before > now => {
-                tokio::time::sleep(self.clock.wait_until(not_before)).await;
-                Ok(self.clock.now().max(not_before))
+                tokio::time::sleep(self.services.clock.wait_until(not_before)).await;
+                Ok(self.services.clock.now().max(not_before))
             }
             _ => Ok(now),
         }

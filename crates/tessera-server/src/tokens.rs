@@ -117,11 +117,11 @@ pub fn issue(
     let roles = scope.contains(ROLES_SCOPE).then(|| user.roles.clone());
     let scope_string = (!scope.is_empty()).then(|| scope.to_string());
 
-    let access_lifetime = state.lifetimes.access_token.whole_seconds();
+    let access_lifetime = state.settings.lifetimes.access_token.whole_seconds();
     let access_claims = AccessTokenClaims {
-        iss: state.issuer.clone(),
+        iss: state.settings.issuer.clone(),
         sub: user.id.to_string(),
-        aud: state.access_token_audience.clone(),
+        aud: state.settings.access_token_audience.clone(),
         exp: now + access_lifetime,
         iat: now,
         jti: sign_in
@@ -134,8 +134,9 @@ pub fn issue(
         roles: roles.clone(),
     };
     let access_signer = state
+        .services
         .keys
-        .signer(state.access_token_alg)
+        .signer(state.settings.access_token_alg)
         .ok_or_else(|| OAuthError::internal("no active access-token signing key"))?;
     let access_token = access_signer
         .sign_jwt(tessera_core::token::ACCESS_TOKEN_TYP, &access_claims)
@@ -143,18 +144,19 @@ pub fn issue(
 
     let id_token = if scope.contains("openid") {
         let id_signer = state
+            .services
             .keys
-            .signer(state.id_token_alg)
+            .signer(state.settings.id_token_alg)
             .ok_or_else(|| OAuthError::internal("no active ID-token signing key"))?;
         let alg = id_signer.algorithm().as_str();
         let at_hash = tessera_core::at_hash(&access_token, alg)
             .ok_or_else(|| OAuthError::internal(format!("no at_hash digest for {alg}")))?;
         let with_email = scope.contains("email");
         let claims = IdTokenClaims {
-            iss: state.issuer.clone(),
+            iss: state.settings.issuer.clone(),
             sub: user.id.to_string(),
             aud: sign_in.client.id.to_string(),
-            exp: now + state.lifetimes.id_token.whole_seconds(),
+            exp: now + state.settings.lifetimes.id_token.whole_seconds(),
             iat: now,
             auth_time,
             nonce: sign_in.nonce.map(str::to_owned),
@@ -171,7 +173,7 @@ pub fn issue(
             email_verified: with_email.then_some(false),
             roles,
             can_reauthenticate: NamespacedClaim {
-                name: format!("{}{CAN_REAUTHENTICATE}", state.claims_namespace),
+                name: format!("{}{CAN_REAUTHENTICATE}", state.settings.claims_namespace),
                 value: user.password_hash.is_some(),
             },
         };
@@ -208,16 +210,17 @@ pub async fn client_access_token(
     scope: &ScopeSet,
 ) -> Result<TokenResponse, OAuthError> {
     let signer = state
+        .services
         .keys
-        .signer(state.access_token_alg)
+        .signer(state.settings.access_token_alg)
         .ok_or_else(|| OAuthError::internal("no active access-token signing key"))?;
     let now = state.issuance_time(None).await?.unix_timestamp();
-    let lifetime = state.lifetimes.access_token.whole_seconds();
+    let lifetime = state.settings.lifetimes.access_token.whole_seconds();
     let scope = (!scope.is_empty()).then(|| scope.to_string());
     let claims = AccessTokenClaims {
-        iss: state.issuer.clone(),
+        iss: state.settings.issuer.clone(),
         sub: client.id.to_string(),
-        aud: state.access_token_audience.clone(),
+        aud: state.settings.access_token_audience.clone(),
         exp: now + lifetime,
         iat: now,
         jti: tessera_core::revocation::new_jti(),

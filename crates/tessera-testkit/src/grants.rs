@@ -129,23 +129,23 @@ impl TestApp {
         name: Option<&str>,
         roles: &[&str],
     ) -> User {
-        tessera_server::admin::add_user(
-            self.state.store.as_ref(),
-            &self.state.passwords,
-            email,
-            password.map(|p| p.to_owned().into()),
-            name.map(str::to_owned),
-            roles.iter().map(|r| r.to_string()).collect(),
-            &self.clock,
-        )
-        .await
-        .expect("user created")
+        self.state
+            .operator(tessera_core::Actor::cli("test").unwrap())
+            .add_user(tessera_server::admin::AddUser {
+                email: (email).to_string(),
+                name: name.map(str::to_owned),
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                password: password.map(|p| p.to_owned().into()),
+            })
+            .await
+            .expect("user created")
     }
 
     /// Changes a user directly in the store (for attributes with no operator action yet).
     pub async fn update_user(&self, user: &User, change: impl FnOnce(&mut User)) -> User {
         let mut user = self
             .state
+            .services
             .store
             .find_user(&user.id)
             .await
@@ -154,6 +154,7 @@ impl TestApp {
         change(&mut user);
         user.updated_at = self.clock.now();
         self.state
+            .services
             .store
             .update_user(&user)
             .await
@@ -179,10 +180,12 @@ impl TestApp {
             is_first_party: true,
             ..NewClient::default()
         };
-        let (client, secret) =
-            tessera_server::admin::add_client(self.state.store.as_ref(), new, &self.clock)
-                .await
-                .expect("client registered");
+        let (client, secret) = self
+            .state
+            .operator(tessera_core::Actor::cli("test").unwrap())
+            .add_client(new)
+            .await
+            .expect("client registered");
         WebClient {
             client,
             secret: secret.map(|s| s.expose().to_owned()),
@@ -199,9 +202,10 @@ impl TestApp {
             auth_time: now,
             amr: amr.to_vec(),
             created_at: now,
-            expires_at: now + self.state.session_lifetime,
+            expires_at: now + self.state.settings.session_lifetime,
         };
         self.state
+            .services
             .store
             .create_session(&session)
             .await
@@ -250,6 +254,7 @@ impl TestApp {
             expires_at: now + CODE_LIFETIME,
         };
         self.state
+            .services
             .store
             .create_code(&record)
             .await

@@ -129,7 +129,7 @@ pub async fn spawn_cluster_with(n: usize, customise: impl Fn(&mut Config)) -> Ve
         config.database_url = Some(schema.url());
         config.keys.refresh_interval_seconds = 3600;
         if let Some(first) = nodes.first() {
-            config.issuer = Some(first.state.issuer.clone());
+            config.issuer = Some(first.state.settings.issuer.clone());
         }
         customise(&mut config);
         let node = start(
@@ -163,7 +163,7 @@ async fn start(
     let base_url = if config.issuer.is_some() {
         format!("http://{addr}")
     } else {
-        state.issuer.clone()
+        state.settings.issuer.clone()
     };
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(tessera_server::serve(listener, state.clone(), async {
@@ -255,10 +255,12 @@ impl TestApp {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             ..NewClient::default()
         };
-        let (_, secret) =
-            tessera_server::admin::add_client(self.state.store.as_ref(), new, &self.clock)
-                .await
-                .expect("client registered");
+        let (_, secret) = self
+            .state
+            .operator(tessera_core::Actor::cli("test").unwrap())
+            .add_client(new)
+            .await
+            .expect("client registered");
         secret
             .expect("confidential clients have a secret")
             .expose()
@@ -309,7 +311,7 @@ mod tests {
         } else {
             "sqlite"
         };
-        assert_eq!(app.state.store.backend_name(), expected);
+        assert_eq!(app.state.services.store.backend_name(), expected);
         app.stop().await;
     }
 }

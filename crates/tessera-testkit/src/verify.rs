@@ -29,7 +29,10 @@ impl TestApp {
         let jwks: JwkSet = serde_json::from_value(self.get_json("/.well-known/jwks.json").await)
             .expect("the JWKS parses");
         Verifier::with_clock(
-            VerifierOptions::new(&self.state.issuer, &self.state.access_token_audience),
+            VerifierOptions::new(
+                &self.state.settings.issuer,
+                &self.state.settings.access_token_audience,
+            ),
             jwks,
             self.verify_clock(),
         )

@@ -30,6 +30,10 @@ pub struct GlobalArgs {
     /// Log format.
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormatArg>,
+    /// Your name in the audit trail and in revocations, recorded as `cli:NAME` (letters, digits
+    /// and . _ - @ +) [default: the OS user name].
+    #[arg(long, global = true, value_name = "NAME", env = "TESSERA_ACTOR")]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -16,6 +16,9 @@ fn tessera(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
+        // The operator the audit trail names when no --actor is given: the OS user.
+        .env_remove("TESSERA_ACTOR")
+        .env("USER", "test-operator")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -635,7 +638,12 @@ async fn session_revocation_and_audit_commands() {
     assert!(list.contains(&laptop) && list.contains(&phone), "{list}");
     assert!(list.lines().skip(1).all(|l| l.ends_with("\tweb")), "{list}");
 
-    let revoked = ok(&tessera(d, &["session", "revoke", &laptop], None));
+    // --actor names the operator in the trail instead of the OS user.
+    let revoked = ok(&tessera(
+        d,
+        &["--actor", "night-shift", "session", "revoke", &laptop],
+        None,
+    ));
     assert!(revoked.contains("1 clients to notify"), "{revoked}");
     let list = ok(&tessera(d, &["session", "list", "ada@example.com"], None));
     assert!(!list.contains(&laptop) && list.contains(&phone), "{list}");
@@ -679,9 +687,11 @@ async fn session_revocation_and_audit_commands() {
     assert_eq!(
         actions,
         [
-            ("cli", "session-revoked", "admin-revoke"),
-            ("cli", "token-claims-change", "roles-change"),
-            ("cli", "credential-change", "admin-revoke"),
+            ("cli:test-operator", "user-added", "-"),
+            ("cli:test-operator", "client-added", "-"),
+            ("cli:night-shift", "session-revoked", "admin-revoke"),
+            ("cli:test-operator", "token-claims-change", "roles-change"),
+            ("cli:test-operator", "credential-change", "admin-revoke"),
         ],
         "{audit}"
     );
@@ -689,6 +699,21 @@ async fn session_revocation_and_audit_commands() {
     assert!(
         last.contains("credential-change") && last.lines().count() == 1,
         "{last}"
+    );
+    // A name that could forge another kind of actor, or a log line, is refused before
+    // anything changes.
+    for bad in ["system\nfake", "a b", ""] {
+        let err = fails(&tessera(
+            d,
+            &["--actor", bad, "user", "revoke-tokens", "ada@example.com"],
+            None,
+        ));
+        assert!(err.contains("operator name"), "{err}");
+    }
+    assert_eq!(
+        ok(&tessera(d, &["audit", "tail"], None)).lines().count(),
+        5,
+        "refused commands record nothing"
     );
 }
 

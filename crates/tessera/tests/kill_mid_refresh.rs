@@ -38,31 +38,40 @@ fn start_node(dir: &Path, database_url: &str) -> Server {
 /// `ada@example.com`, as an operator would before sending traffic; returns the client secret.
 async fn register(database_url: &str) -> String {
     let store = tessera_store::connect(database_url).await.unwrap();
-    let (_, secret) = tessera_server::admin::add_client(
-        store.as_ref(),
-        NewClient {
+    let operator = tessera_server::admin::Operator::new(
+        tessera_core::Actor::cli("test").unwrap(),
+        store.clone(),
+        std::sync::Arc::new(SystemClock),
+        HashingPool::new(PasswordHasher::owasp(), 1),
+        tessera_server::admin::OperatorSettings {
+            lifetimes: tessera_core::TokenLifetimes {
+                access_token: time::Duration::minutes(5),
+                id_token: time::Duration::minutes(5),
+            },
+            key_retirement_grace: time::Duration::ZERO,
+            signing_algs: Vec::new(),
+        },
+    );
+    let (_, secret) = operator
+        .add_client(NewClient {
             id: "web".into(),
             redirect_uris: vec![REDIRECT.into()],
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             scopes: vec!["openid".into()],
             is_first_party: true,
             ..Default::default()
-        },
-        &SystemClock,
-    )
-    .await
-    .unwrap();
-    tessera_server::admin::add_user(
-        store.as_ref(),
-        &HashingPool::new(PasswordHasher::owasp(), 1),
-        "ada@example.com",
-        Some(PASSWORD.to_owned().into()),
-        None,
-        Vec::new(),
-        &SystemClock,
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
+    operator
+        .add_user(tessera_server::admin::AddUser {
+            email: "ada@example.com".into(),
+            name: None,
+            roles: Vec::new(),
+            password: Some(PASSWORD.to_owned().into()),
+        })
+        .await
+        .unwrap();
     secret.expect("a confidential client").expose().to_owned()
 }
 

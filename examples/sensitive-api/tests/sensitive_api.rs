@@ -20,7 +20,13 @@ const STEP_UP: &str = "Bearer error=\"insufficient_user_authentication\", \
 /// Tessera's current signing key for `alg` (the test owns the server, so it can forge tokens
 /// that carry a valid signature and break exactly one other rule).
 fn tessera_key(world: &World, alg: Algorithm) -> Arc<SigningKey> {
-    world.tessera.state.keys.signer(alg).expect("a signing key")
+    world
+        .tessera
+        .state
+        .services
+        .keys
+        .signer(alg)
+        .expect("a signing key")
 }
 
 /// `header.payload` signed by `key` over exactly those bytes.

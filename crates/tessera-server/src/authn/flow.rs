@@ -61,12 +61,13 @@ pub async fn decide(
     // No second factor can be enrolled yet: every user has none, and the engine never asks for
     // one. They come with the second-factor issue, which reads them from the store here.
     let enrolled = EnrolledMethods::default();
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     match engine::authenticate(&policy, &sign_in.progress, facts.as_ref(), &enrolled, now) {
         Authenticated::Next(step) => Ok(step),
         Authenticated::Done(authentication) => {
             let covered = match policy.consent {
                 ConsentPolicy::UnlessRemembered => state
+                    .services
                     .store
                     .find_consent(&authentication.user_id, sign_in.continuation.client_id())
                     .await?
@@ -160,6 +161,6 @@ pub fn fail(
             error.code(),
             &error.to_string(),
         )
-        .into_response_with(&state.issuer, extra_headers),
+        .into_response_with(&state.settings.issuer, extra_headers),
     }
 }

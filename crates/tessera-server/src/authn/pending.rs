@@ -34,7 +34,7 @@ pub async fn park(
         );
     };
     let (csrf, csrf_cookie) = cookies::csrf_token(headers);
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     let pending = PendingSignIn {
         id: tessera_core::random::token(16),
         csrf_hash: SecretHash::of(&csrf),
@@ -45,7 +45,7 @@ pub async fn park(
         created_at: now,
         expires_at: now + PENDING_SIGN_IN_LIFETIME,
     };
-    if let Err(err) = state.store.create_login_request(&pending).await {
+    if let Err(err) = state.services.store.create_login_request(&pending).await {
         return store_failure(err);
     }
     if let Some(cookie) = csrf_cookie {
@@ -87,7 +87,7 @@ pub async fn read_form(
     body: axum::body::Body,
     stage: Stage,
 ) -> Result<(FormParams, PendingSignIn), Response> {
-    let params = FormParams::from_request(headers, body, state.max_body_bytes)
+    let params = FormParams::from_request(headers, body, state.settings.max_body_bytes)
         .await
         .map_err(|err| {
             ui::error_page(
@@ -109,7 +109,7 @@ pub async fn read_form(
 /// Consumes a pending sign-in a page has read: one atomic take, so of two POSTs of one form only
 /// the first goes on. The error page when someone else took it first.
 pub async fn take(state: &AppState, pending: &PendingSignIn) -> Result<PendingSignIn, Response> {
-    match state.store.take_login_request(&pending.id).await {
+    match state.services.store.take_login_request(&pending.id).await {
         Ok(Some(taken)) => Ok(taken),
         Ok(None) => Err(expired_page()),
         Err(err) => Err(store_failure(err)),
@@ -125,10 +125,10 @@ async fn find(
     form_csrf: Option<&str>,
     stage: Stage,
 ) -> Result<Option<PendingSignIn>, StoreError> {
-    let Some(pending) = state.store.find_login_request(request_id).await? else {
+    let Some(pending) = state.services.store.find_login_request(request_id).await? else {
         return Ok(None);
     };
-    if state.clock.now() >= pending.expires_at {
+    if state.services.clock.now() >= pending.expires_at {
         return Ok(None);
     }
     // Both compare against the stored hash in constant time; together they also prove that the

@@ -18,16 +18,17 @@ pub async fn current_session(
         return Ok(None);
     };
     let Some(session) = state
+        .services
         .store
         .find_session_by_secret(&SecretHash::of(&secret))
         .await?
     else {
         return Ok(None);
     };
-    if !session.is_live(state.clock.now()) {
+    if !session.is_live(state.services.clock.now()) {
         return Ok(None);
     }
-    match state.store.find_user(&session.user_id).await? {
+    match state.services.store.find_user(&session.user_id).await? {
         Some(user) if !user.is_disabled => Ok(Some((session, user))),
         _ => Ok(None),
     }
@@ -50,20 +51,21 @@ pub async fn establish(
     headers: &HeaderMap,
     authentication: &Authentication,
 ) -> Result<(BrowserSession, (HeaderName, HeaderValue)), StoreError> {
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     let secret = BearerSecret::generate(cookies::COOKIE_SECRET_BYTES);
     let cookie = (
         header::SET_COOKIE,
         cookies::set(
             cookies::SESSION,
             secret.expose(),
-            state.session_lifetime.whole_seconds(),
+            state.settings.session_lifetime.whole_seconds(),
         ),
     );
     let amr = authentication.amr.clone();
     if let Some((mut session, current)) = current_session(state, headers).await? {
         if current.id == authentication.user_id {
             state
+                .services
                 .store
                 .reauthenticate_session(
                     &session.sid,
@@ -85,8 +87,8 @@ pub async fn establish(
         auth_time: authentication.auth_time,
         amr,
         created_at: now,
-        expires_at: now + state.session_lifetime,
+        expires_at: now + state.settings.session_lifetime,
     };
-    state.store.create_session(&session).await?;
+    state.services.store.create_session(&session).await?;
     Ok((session, cookie))
 }

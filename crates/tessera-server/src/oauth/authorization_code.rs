@@ -22,10 +22,15 @@ pub async fn grant(
     params: &FormParams,
 ) -> Result<TokenResponse, OAuthError> {
     let code = params.require("code")?;
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     // Redemption is one atomic store operation: of concurrent exchanges of one code exactly one
     // sees `First`. Once redeemed, a code is spent even if a check below fails.
-    let code = match state.store.redeem_code(&SecretHash::of(code), now).await? {
+    let code = match state
+        .services
+        .store
+        .redeem_code(&SecretHash::of(code), now)
+        .await?
+    {
         CodeRedemption::First(code) => code,
         CodeRedemption::Replayed(code) => {
             // RFC 6749 §4.1.2: a code used twice means someone else may hold it; revoke every
@@ -37,7 +42,7 @@ pub async fn grant(
             let revoked_until = tessera_core::revocation::replayed_code_revocation_expiry(
                 &code,
                 now,
-                state.lifetimes.access_token,
+                state.settings.lifetimes.access_token,
             );
             state
                 .revoke(
@@ -50,6 +55,7 @@ pub async fn grant(
                 )
                 .await?;
             let revoked = state
+                .services
                 .store
                 .revoke_refresh_family(&code.family_id, now)
                 .await?;
@@ -75,6 +81,7 @@ pub async fn grant(
     check_code(client, &code, params, now)?;
 
     let user = state
+        .services
         .store
         .find_user(&code.user_id)
         .await?
@@ -90,7 +97,12 @@ pub async fn grant(
         sub: code.user_id.as_str(),
         iat: code.issued_at.unix_timestamp(),
     };
-    if state.store.is_access_token_revoked(&pending, now).await? {
+    if state
+        .services
+        .store
+        .is_access_token_revoked(&pending, now)
+        .await?
+    {
         return Err(invalid_code());
     }
     let now = state.issuance_time(Some(&user.id)).await?;
@@ -116,7 +128,7 @@ pub async fn grant(
     // is therefore not required (and not treated specially when present).
     let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
         let secret = tokens::new_refresh_token();
-        let lifetimes = state.refresh_lifetimes;
+        let lifetimes = state.settings.refresh_lifetimes;
         let record = RefreshToken {
             token_hash: secret.hash(),
             family_id: code.family_id.clone(),
@@ -131,7 +143,7 @@ pub async fn grant(
             idle_expires_at: now + lifetimes.idle,
             absolute_expires_at: now + lifetimes.absolute,
         };
-        if !state.store.create_refresh_token(&record).await? {
+        if !state.services.store.create_refresh_token(&record).await? {
             // A replay of the code revoked the family after this redemption won the code and
             // before its refresh token was stored; the token is stored revoked, and the access
             // token signed above carries the jti the replay revoked. Nothing is handed out.

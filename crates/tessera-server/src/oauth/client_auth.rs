@@ -79,7 +79,7 @@ impl PresentedCredentials {
     pub async fn authenticate(self, state: &AppState) -> Result<Client, OAuthError> {
         let fail = || OAuthError::invalid_client(self.method == AuthMethod::ClientSecretBasic);
         let client = match ClientId::parse(&self.client_id) {
-            Ok(id) => state.store.find_client(&id).await?,
+            Ok(id) => state.services.store.find_client(&id).await?,
             Err(_) => None,
         };
         let Some(client) = client else {

@@ -67,7 +67,7 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Introspection, OAuthError> {
-    let params = FormParams::from_request(headers, body, state.max_body_bytes).await?;
+    let params = FormParams::from_request(headers, body, state.settings.max_body_bytes).await?;
     let presented = PresentedCredentials::extract(headers, &params)?;
     let basic = presented.method == crate::oauth::client_auth::AuthMethod::ClientSecretBasic;
     let client = presented.authenticate(state).await?;
@@ -126,19 +126,21 @@ async fn refresh_token(
     token: &str,
 ) -> Result<Option<Introspection>, OAuthError> {
     let Some(stored) = state
+        .services
         .store
         .find_refresh_token(&SecretHash::of(token))
         .await?
     else {
         return Ok(None);
     };
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     let t = &stored.token;
     let live = stored.revoked_at.is_none()
         && stored.rotated_at.is_none()
         && now < t.expires_at()
         && t.client_id == client.id
         && state
+            .services
             .store
             .find_user(&t.user_id)
             .await?
@@ -154,7 +156,7 @@ async fn refresh_token(
         exp: Some(t.expires_at().unix_timestamp()),
         iat: Some(t.issued_at.unix_timestamp()),
         sub: Some(t.user_id.to_string()),
-        iss: Some(state.issuer.clone()),
+        iss: Some(state.settings.issuer.clone()),
         sid: Some(t.sid.to_string()),
         auth_time: Some(t.auth_time.unix_timestamp()),
         ..Introspection::default()

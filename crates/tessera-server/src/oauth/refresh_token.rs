@@ -20,8 +20,9 @@ pub async fn grant(
     params: &FormParams,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = SecretHash::of(params.require("refresh_token")?);
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     let stored = state
+        .services
         .store
         .find_refresh_token(&presented)
         .await?
@@ -62,6 +63,7 @@ pub async fn grant(
     };
     let user = if is_current {
         let user = state
+            .services
             .store
             .find_user(&family.user_id)
             .await?
@@ -78,8 +80,9 @@ pub async fn grant(
     // The successor keeps the family's scope even when this refresh narrowed it: narrowing
     // applies to the tokens issued now, not to the grant (RFC 6749 §6).
     let secret = tokens::new_refresh_token();
-    let successor = family.successor(secret.hash(), now, state.refresh_lifetimes.idle);
+    let successor = family.successor(secret.hash(), now, state.settings.refresh_lifetimes.idle);
     let rotated = match state
+        .services
         .store
         .rotate_refresh_token(&presented, &successor, now)
         .await?

@@ -34,12 +34,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
 }
 
 async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(), OAuthError> {
-    let params = FormParams::from_request(headers, body, state.max_body_bytes).await?;
+    let params = FormParams::from_request(headers, body, state.settings.max_body_bytes).await?;
     let client = PresentedCredentials::extract(headers, &params)?
         .authenticate(state)
         .await?;
     let token = params.require("token")?;
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     if params.get("token_type_hint") == Some("access_token") {
         if !revoke_access_token(state, &client, token).await? {
             revoke_refresh_token(state, &client, token, now).await?;
@@ -59,6 +59,7 @@ async fn revoke_refresh_token(
     now: OffsetDateTime,
 ) -> Result<bool, OAuthError> {
     let Some(stored) = state
+        .services
         .store
         .find_refresh_token(&SecretHash::of(token))
         .await?
@@ -67,6 +68,7 @@ async fn revoke_refresh_token(
     };
     if stored.token.client_id == client.id {
         let revoked = state
+            .services
             .store
             .revoke_refresh_family(&stored.token.family_id, now)
             .await?;
@@ -105,7 +107,7 @@ async fn revoke_access_token(
     }
     let expires_at = OffsetDateTime::from_unix_timestamp(claims.exp)
         .map_err(|_| OAuthError::invalid_request("the token's exp is out of range"))?;
-    if expires_at > state.clock.now() {
+    if expires_at > state.services.clock.now() {
         state
             .revoke(
                 RevocationTarget::Token {

@@ -25,7 +25,7 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<TokenResponse, OAuthError> {
-    let params = FormParams::from_request(headers, body, state.max_body_bytes).await?;
+    let params = FormParams::from_request(headers, body, state.settings.max_body_bytes).await?;
     let grant_type = params.require("grant_type")?;
     let client = PresentedCredentials::extract(headers, &params)?
         .authenticate(state)

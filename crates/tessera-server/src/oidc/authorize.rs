@@ -61,7 +61,7 @@ pub async fn get(
 
 /// `POST /authorize` (form-encoded, OpenID Connect Core §3.1.2.1).
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match FormParams::from_request(&headers, body, state.max_body_bytes).await {
+    match FormParams::from_request(&headers, body, state.settings.max_body_bytes).await {
         Ok(params) => authorize(&state, &headers, params).await,
         Err(err) => bad_request(&err.description.unwrap_or_default()),
     }
@@ -75,7 +75,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, params: FormParams) ->
     match validate(state, &params).await {
         Ok(validated) => proceed(state, headers, validated).await,
         Err(Refusal::Page(message)) => bad_request(message),
-        Err(Refusal::Redirect(redirect)) => redirect.into_response(&state.issuer),
+        Err(Refusal::Redirect(redirect)) => redirect.into_response(&state.settings.issuer),
     }
 }
 
@@ -112,7 +112,7 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
         "The request does not name a client (client_id).",
     ))?;
     let client_id = ClientId::parse(client_id).map_err(|_| Refusal::Page("Unknown client."))?;
-    let client = match state.store.find_client(&client_id).await {
+    let client = match state.services.store.find_client(&client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => return Err(Refusal::Page("Unknown client.")),
         Err(err) => {

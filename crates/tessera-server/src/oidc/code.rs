@@ -21,7 +21,7 @@ pub async fn finish(
     extra_headers: Vec<(HeaderName, HeaderValue)>,
 ) -> Response {
     match issue(state, request, session, authentication).await {
-        Ok(redirect) => redirect.into_response_with(&state.issuer, extra_headers),
+        Ok(redirect) => redirect.into_response_with(&state.settings.issuer, extra_headers),
         Err(err) => store_failure(err),
     }
 }
@@ -55,7 +55,7 @@ async fn issue(
         issued_at: now,
         expires_at: now + CODE_LIFETIME,
     };
-    state.store.create_code(&record).await?;
+    state.services.store.create_code(&record).await?;
     tracing::info!(client_id = %request.client_id, sid = %session.sid, "issued authorization code");
     Ok(ClientRedirect::code(
         &request.redirect_uri,

@@ -69,6 +69,6 @@ pub async fn get(State(state): State<AppState>) -> impl IntoResponse {
                 HeaderValue::from_static(CACHE_CONTROL),
             ),
         ],
-        state.discovery_json.clone(),
+        state.settings.discovery_json.clone(),
     )
 }

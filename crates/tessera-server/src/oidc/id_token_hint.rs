@@ -18,7 +18,7 @@ pub fn subject_of_id_token_hint(state: &AppState, hint: &str) -> Option<String> 
 /// keys is not one), `iss` this issuer. Expiry is not checked: an expired ID token still names
 /// its user and session (OpenID Connect Core §3.1.2.1, RP-Initiated Logout §2).
 pub fn id_token_hint_claims(state: &AppState, hint: &str) -> Option<serde_json::Value> {
-    let jwks: JwkSet = serde_json::from_slice(&state.keys.jwks_json()).ok()?;
+    let jwks: JwkSet = serde_json::from_slice(&state.services.keys.jwks_json()).ok()?;
     let verified = tessera_jose::verify_compact(hint, &jwks, &Algorithm::ALL).ok()?;
     if !verified
         .typ()
@@ -27,5 +27,5 @@ pub fn id_token_hint_claims(state: &AppState, hint: &str) -> Option<serde_json::
         return None;
     }
     let claims: serde_json::Value = verified.claims().ok()?;
-    (claims["iss"] == state.issuer.as_str()).then_some(claims)
+    (claims["iss"] == state.settings.issuer.as_str()).then_some(claims)
 }

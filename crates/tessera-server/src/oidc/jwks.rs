@@ -23,6 +23,6 @@ pub async fn get(State(state): State<AppState>) -> impl IntoResponse {
                 HeaderValue::from_static(CACHE_CONTROL),
             ),
         ],
-        state.keys.jwks_json(),
+        state.services.keys.jwks_json(),
     )
 }

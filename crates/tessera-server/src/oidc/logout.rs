@@ -61,7 +61,7 @@ pub async fn get(
 
 /// `POST /logout` (form-encoded): a logout request sent by a client, or the confirmation form.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match FormParams::from_request(&headers, body, state.max_body_bytes).await {
+    match FormParams::from_request(&headers, body, state.settings.max_body_bytes).await {
         Ok(params) => end_session(&state, &headers, &params, Method::Post).await,
         Err(err) => bad_request(&err.description.unwrap_or_default()),
     }
@@ -190,7 +190,12 @@ async fn validate(state: &AppState, params: &FormParams) -> Result<LogoutRequest
     let client = match client_id {
         Some((id, named)) => {
             let found = match ClientId::parse(id) {
-                Ok(id) => state.store.find_client(&id).await.map_err(store_failure)?,
+                Ok(id) => state
+                    .services
+                    .store
+                    .find_client(&id)
+                    .await
+                    .map_err(store_failure)?,
                 Err(_) => None,
             };
             // A client named in the request must exist; one taken from a hint may have been
@@ -253,7 +258,7 @@ async fn end_session(
     if let Some(hint) = &request.hint {
         if let Some(sid) = &hint.sid {
             // The hint names the session: end it whether or not this browser holds it.
-            match state.store.find_session(sid).await {
+            match state.services.store.find_session(sid).await {
                 Ok(Some(session)) if session.user_id != hint.sub => {
                     return bad_request(
                         "invalid_request: the id_token_hint does not match its session.",
@@ -353,10 +358,11 @@ async fn cookie_session(
         return Ok(None);
     };
     let session = state
+        .services
         .store
         .find_session_by_secret(&SecretHash::of(&secret))
         .await?;
-    Ok(session.filter(|s| s.is_live(state.clock.now())))
+    Ok(session.filter(|s| s.is_live(state.services.clock.now())))
 }
 
 /// Ends session `sid`. A session already ended (or unknown: it expired and was purged, and has

@@ -101,7 +101,7 @@ async fn form_token(
     if !is_form {
         return Ok(None);
     }
-    let params = FormParams::from_request(headers, body, state.max_body_bytes)
+    let params = FormParams::from_request(headers, body, state.settings.max_body_bytes)
         .await
         .map_err(|err| BearerError::InvalidRequest(err.description.unwrap_or_default()))?;
     Ok(params.get("access_token").map(str::to_owned))
@@ -132,7 +132,7 @@ async fn claims(state: &AppState, token: &str) -> Result<UserInfo, BearerError> 
         .await
         .map_err(|err| BearerError::Server(err.into()))?
         .map_err(refuse)?;
-    if !claims.has_audience(&state.access_token_audience) {
+    if !claims.has_audience(&state.settings.access_token_audience) {
         return Err(refuse("audience"));
     }
     // Tokens of a signed-in user carry the session; `client_credentials` tokens name no user.
@@ -145,6 +145,7 @@ async fn claims(state: &AppState, token: &str) -> Result<UserInfo, BearerError> 
         return Err(BearerError::InsufficientScope);
     }
     let user = state
+        .services
         .store
         .find_user(&UserId::from_stored(claims.sub))
         .await

@@ -46,6 +46,7 @@ pub async fn get(
         Err(page) => return page,
     };
     let client = match state
+        .services
         .store
         .find_client(pending.continuation.client_id())
         .await
@@ -106,7 +107,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         );
     }
     let Continuation::Oidc(request) = &pending.continuation;
-    let previous = match state.store.find_consent(&user.id, &request.client_id).await {
+    let previous = match state
+        .services
+        .store
+        .find_consent(&user.id, &request.client_id)
+        .await
+    {
         Ok(previous) => previous,
         Err(err) => return store_failure(err),
     };
@@ -118,12 +124,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         user_id: user.id.clone(),
         client_id: request.client_id.clone(),
         scope,
-        granted_at: state.clock.now(),
+        granted_at: state.services.clock.now(),
     };
-    if let Err(err) = state.store.save_consent(&consent).await {
+    if let Err(err) = state.services.store.save_consent(&consent).await {
         return store_failure(err);
     }
-    let client = match state.store.find_client(&request.client_id).await {
+    let client = match state.services.store.find_client(&request.client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => return expired_page(),
         Err(err) => return store_failure(err),

@@ -61,6 +61,7 @@ async fn render(
     extra_headers: Vec<(HeaderName, HeaderValue)>,
 ) -> Response {
     let client_name = match state
+        .services
         .store
         .find_client(pending.continuation.client_id())
         .await
@@ -122,10 +123,11 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     let username = params.get("username").unwrap_or_default();
     let password = Zeroizing::new(params.get("password").unwrap_or_default().to_owned());
     let throttle_key = ThrottleKey::for_username(username);
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     match state
+        .services
         .store
-        .admit_login_attempt(&throttle_key, &state.login_throttle, now)
+        .admit_login_attempt(&throttle_key, &state.settings.login_throttle, now)
         .await
     {
         Ok(Admission::Admitted) => {}
@@ -152,7 +154,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         }
         Err(err) => return store_failure(err),
     };
-    if let Err(err) = state.store.clear_login_attempts(&throttle_key).await {
+    if let Err(err) = state
+        .services
+        .store
+        .clear_login_attempts(&throttle_key)
+        .await
+    {
         return store_failure(err);
     }
     // Consuming the pending sign-in is atomic: a replayed POST finds nothing.
@@ -161,6 +168,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         Err(page) => return page,
     };
     let client = match state
+        .services
         .store
         .find_client(pending.continuation.client_id())
         .await
@@ -239,14 +247,14 @@ async fn check_credentials(
     password: Zeroizing<String>,
 ) -> Result<Option<User>, tessera_store::StoreError> {
     let user = match Email::parse(username) {
-        Ok(email) => state.store.find_user_by_email(&email).await?,
+        Ok(email) => state.services.store.find_user_by_email(&email).await?,
         Err(_) => None,
     };
     let usable = user.filter(|u| !u.is_disabled && u.password_hash.is_some());
     let hash = usable
         .as_ref()
         .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| state.dummy_password_hash.clone());
-    let matches = state.passwords.verify(password, hash).await;
+        .unwrap_or_else(|| state.services.dummy_password_hash.clone());
+    let matches = state.services.passwords.verify(password, hash).await;
     Ok(usable.filter(|_| matches))
 }

@@ -107,7 +107,7 @@ pub async fn confirmation_page(
         StatusCode::OK
     };
     let email = match session {
-        Some(session) => match state.store.find_user(&session.user_id).await {
+        Some(session) => match state.services.store.find_user(&session.user_id).await {
             Ok(user) => user.map(|u| u.email.to_string()),
             Err(err) => return store_failure(err),
         },

@@ -79,7 +79,7 @@ pub async fn run_worker(state: AppState) {
         // A full batch means more may be due: go again at once.
         if claimed < BATCH_SIZE as usize {
             tokio::select! {
-                () = state.backchannel_wake.notified() => {}
+                () = state.signals.backchannel_wake.notified() => {}
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
             }
         }
@@ -91,8 +91,9 @@ pub async fn run_worker(state: AppState) {
 /// Only the claim's error is returned; errors recording an outcome are logged (the delivery
 /// comes back when its lease ends).
 pub async fn deliver_due(state: &AppState, http: &reqwest::Client) -> StoreResult<usize> {
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     let deliveries = state
+        .services
         .store
         .claim_backchannel_deliveries(now, now + LEASE, BATCH_SIZE)
         .await?;
@@ -111,7 +112,8 @@ async fn send(
     http: &reqwest::Client,
     delivery: &BackchannelDelivery,
 ) -> Result<(), String> {
-    let token = logout_token(state, delivery, state.clock.now()).map_err(|e| e.to_string())?;
+    let token =
+        logout_token(state, delivery, state.services.clock.now()).map_err(|e| e.to_string())?;
     let response = http
         .post(&delivery.uri)
         .form(&[("logout_token", token.as_str())])
@@ -145,7 +147,7 @@ fn describe(err: reqwest::Error) -> String {
 /// Records the outcome of one attempt: removes a delivered one, schedules a retry of a failed
 /// one, or gives it up after [`MAX_ATTEMPTS`].
 async fn settle(state: &AppState, delivery: &BackchannelDelivery, result: Result<(), String>) {
-    let store = state.store.as_ref();
+    let store = state.services.store.as_ref();
     let error = match result {
         Ok(()) => {
             tracing::info!(
@@ -199,7 +201,7 @@ async fn settle(state: &AppState, delivery: &BackchannelDelivery, result: Result
             .await;
         return;
     }
-    let next_attempt_at = state.clock.now() + retry_delay(delivery.attempts);
+    let next_attempt_at = state.services.clock.now() + retry_delay(delivery.attempts);
     match store
         .retry_backchannel_delivery(delivery.id, next_attempt_at, &error)
         .await

@@ -31,15 +31,18 @@ pub const SAFETY_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// [`AppState::feed_poll_interval`] (by default [`SAFETY_POLL_INTERVAL`] with a store that
 /// reports changes, [`POLL_INTERVAL`] without). Store errors are logged and the loop goes on.
 pub async fn watch_store(state: AppState) {
-    let mut changes = state.store.subscribe_changes();
-    let interval = state.feed_poll_interval.unwrap_or(if changes.is_some() {
-        SAFETY_POLL_INTERVAL
-    } else {
-        POLL_INTERVAL
-    });
+    let mut changes = state.services.store.subscribe_changes();
+    let interval = state
+        .settings
+        .feed_poll_interval
+        .unwrap_or(if changes.is_some() {
+            SAFETY_POLL_INTERVAL
+        } else {
+            POLL_INTERVAL
+        });
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut known = *state.feed_cursor.borrow();
+    let mut known = *state.signals.feed_cursor.borrow();
     let mut failing_since: Option<tokio::time::Instant> = None;
     let mut last_warning = tokio::time::Instant::now();
     loop {
@@ -48,7 +51,7 @@ pub async fn watch_store(state: AppState) {
             () = feed_changed(&mut changes) => {}
         }
         // Revocations made here were announced already; start from what is known.
-        known = known.max(*state.feed_cursor.borrow());
+        known = known.max(*state.signals.feed_cursor.borrow());
         match newest_cursor(&state, known).await {
             Ok(newest) => {
                 if let Some(since) = failing_since.take() {
@@ -58,7 +61,7 @@ pub async fn watch_store(state: AppState) {
                     );
                 }
                 if newest > known {
-                    state.feed_cursor.send_if_modified(|latest| {
+                    state.signals.feed_cursor.send_if_modified(|latest| {
                         let newer = newest > *latest;
                         if newer {
                             *latest = newest;
@@ -73,7 +76,7 @@ pub async fn watch_store(state: AppState) {
                         known,
                         "revocation feed: the store's newest cursor went back"
                     );
-                    state.feed_cursor.send_replace(newest);
+                    state.signals.feed_cursor.send_replace(newest);
                 }
                 known = newest;
             }
@@ -116,7 +119,12 @@ async fn feed_changed(changes: &mut Option<broadcast::Receiver<StoreChange>>) {
 async fn newest_cursor(state: &AppState, known: i64) -> Result<i64, StoreError> {
     let mut cursor = known;
     loop {
-        match state.store.revocations_after(cursor, MAX_LIMIT).await? {
+        match state
+            .services
+            .store
+            .revocations_after(cursor, MAX_LIMIT)
+            .await?
+        {
             FeedRead::Entries(entries) => {
                 let Some(last) = entries.last() else {
                     return Ok(cursor);
@@ -130,8 +138,9 @@ async fn newest_cursor(state: &AppState, known: i64) -> Result<i64, StoreError> 
             // the store was replaced: the snapshot tells the newest cursor.
             FeedRead::Behind | FeedRead::Ahead => {
                 return Ok(state
+                    .services
                     .store
-                    .revocation_snapshot(state.clock.now())
+                    .revocation_snapshot(state.services.clock.now())
                     .await?
                     .cursor);
             }

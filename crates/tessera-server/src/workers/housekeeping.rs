@@ -6,7 +6,7 @@ use crate::app::AppState;
 
 /// Runs every `key_refresh_interval` until aborted; errors are logged and the next tick retries.
 pub async fn run(state: AppState) {
-    let mut ticker = tokio::time::interval(state.key_refresh_interval);
+    let mut ticker = tokio::time::interval(state.settings.key_refresh_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {

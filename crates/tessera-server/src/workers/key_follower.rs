@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 /// once. Ends at once with a store that reports no changes; [`super::housekeeping`] still refreshes
 /// periodically.
 pub async fn run(state: AppState) {
-    let Some(mut changes) = state.store.subscribe_changes() else {
+    let Some(mut changes) = state.services.store.subscribe_changes() else {
         return;
     };
     loop {
@@ -22,8 +22,9 @@ pub async fn run(state: AppState) {
             }
         }
         if let Err(err) = state
+            .services
             .keys
-            .reload(state.store.as_ref(), state.clock.now())
+            .reload(state.services.store.as_ref(), state.services.clock.now())
             .await
         {
             tracing::warn!(error = %err, "could not re-read changed signing keys; keeping the current set");

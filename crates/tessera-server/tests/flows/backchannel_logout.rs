@@ -181,13 +181,14 @@ where
     while !done().await {
         assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
         app.clock.advance(step);
-        app.state.backchannel_wake.notify_one();
+        app.state.signals.backchannel_wake.notify_one();
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
 }
 
 async fn queued(app: &TestApp) -> u64 {
     app.state
+        .services
         .store
         .count_backchannel_deliveries()
         .await
@@ -211,10 +212,12 @@ async fn add_client(app: &TestApp, id: &str, backchannel_logout_uri: Option<Stri
         scopes: vec!["openid".into()],
         ..NewClient::default()
     };
-    let (client, secret) =
-        tessera_server::admin::add_client(app.state.store.as_ref(), new, &app.clock)
-            .await
-            .expect("client registered");
+    let (client, secret) = app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_client(new)
+        .await
+        .expect("client registered");
     WebClient {
         client,
         secret: secret.map(|s| s.expose().to_owned()),
@@ -250,7 +253,13 @@ async fn revoke_session(app: &TestApp, session: &BrowserSession) -> RevocationOu
 }
 
 async fn abandoned(app: &TestApp) -> Vec<AuditEvent> {
-    let audit = app.state.store.recent_audit(50).await.expect("store");
+    let audit = app
+        .state
+        .services
+        .store
+        .recent_audit(50)
+        .await
+        .expect("store");
     audit
         .into_iter()
         .filter(|event| event.action == action::BACKCHANNEL_ABANDONED)
@@ -320,7 +329,7 @@ async fn a_revoked_session_sends_one_logout_token_that_verifies_independently() 
     assert_eq!(verified.header.typ.as_deref(), Some("logout+jwt"));
     assert_eq!(
         format!("{:?}", verified.header.alg),
-        app.state.id_token_alg.as_str(),
+        app.state.settings.id_token_alg.as_str(),
         "signed with the ID-token algorithm"
     );
     let claims = &verified.claims;
@@ -538,7 +547,7 @@ async fn a_delivery_is_abandoned_and_audited_after_ten_failures() {
     // Given up: no further attempt, however long one waits.
     for _ in 0..5 {
         app.clock.advance(Duration::seconds(301));
-        app.state.backchannel_wake.notify_one();
+        app.state.signals.backchannel_wake.notify_one();
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
     let received = rx.received();

@@ -208,18 +208,16 @@ async fn client_authentication_failures_are_invalid_client() {
 async fn grants_the_client_may_not_use_are_refused() {
     let app = spawn_app().await;
     // A public client cannot use client_credentials: it has nothing to authenticate with.
-    tessera_server::admin::add_client(
-        app.state.store.as_ref(),
-        tessera_core::NewClient {
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_client(tessera_core::NewClient {
             id: "spa".into(),
             is_public: true,
             redirect_uris: vec!["https://spa.example.com/cb".into()],
             ..Default::default()
-        },
-        &app.clock,
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     let response = app
         .http
         .post(app.url("/oauth/token"))
@@ -232,17 +230,16 @@ async fn grants_the_client_may_not_use_are_refused() {
     assert_eq!(body["error"], "unauthorized_client");
 
     // A confidential client registered only for authorization_code.
-    let (_, secret) = tessera_server::admin::add_client(
-        app.state.store.as_ref(),
-        tessera_core::NewClient {
+    let (_, secret) = app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_client(tessera_core::NewClient {
             id: "web".into(),
             redirect_uris: vec!["https://web.example.com/cb".into()],
             ..Default::default()
-        },
-        &app.clock,
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     let (status, _, body) = json(
         app.client_credentials("web", secret.unwrap().expose(), None)
             .await,

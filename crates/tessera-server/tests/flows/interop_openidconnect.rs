@@ -27,7 +27,6 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tessera_core::{Clock, ManualClock, NewClient};
-use tessera_server::admin;
 use tessera_testkit::browser::Browser;
 use tessera_testkit::{spawn_app, TestApp};
 use url::Url;
@@ -100,9 +99,10 @@ fn chrono_now(clock: &ManualClock) -> DateTime<Utc> {
 /// Registers a client with [`REDIRECT_URI`] and the user; returns the secret of a confidential
 /// client.
 async fn register(app: &TestApp, client_id: &str, public: bool) -> Option<ClientSecret> {
-    let (_, secret) = admin::add_client(
-        app.state.store.as_ref(),
-        NewClient {
+    let (_, secret) = app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_client(NewClient {
             id: client_id.into(),
             name: Some("Interop App".into()),
             redirect_uris: vec![REDIRECT_URI.into()],
@@ -111,22 +111,19 @@ async fn register(app: &TestApp, client_id: &str, public: bool) -> Option<Client
             // so the consent page is part of its flow.
             is_first_party: !public,
             ..Default::default()
-        },
-        &app.clock,
-    )
-    .await
-    .expect("client registered");
-    admin::add_user(
-        app.state.store.as_ref(),
-        &app.state.passwords,
-        EMAIL,
-        Some(PASSWORD.to_owned().into()),
-        Some("Ada Lovelace".into()),
-        vec!["admin".into(), "auditor".into()],
-        &app.clock,
-    )
-    .await
-    .expect("user added");
+        })
+        .await
+        .expect("client registered");
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_user(tessera_server::admin::AddUser {
+            email: (EMAIL).to_string(),
+            name: Some("Ada Lovelace".into()),
+            roles: vec!["admin".into(), "auditor".into()],
+            password: Some(PASSWORD.to_owned().into()),
+        })
+        .await
+        .expect("user added");
     secret.map(|s| ClientSecret::new(s.expose().to_owned()))
 }
 

@@ -28,22 +28,21 @@ async fn jwks(app: &TestApp) -> JwkSet {
 }
 
 async fn rotate(app: &TestApp) -> Vec<String> {
-    rotate_algs(app, &app.state.signing_algs()).await
+    rotate_algs(app, &app.state.settings.signing_algs()).await
 }
 
 async fn rotate_algs(app: &TestApp, algs: &[Algorithm]) -> Vec<String> {
-    let config = app.config();
-    admin::rotate_keys(
-        app.state.store.as_ref(),
-        app.state.keys.kek(),
-        algs,
-        &tessera_server::app::lifetimes(config),
-        Duration::seconds(config.keys.retirement_grace_seconds.into()),
-        false,
-        &app.clock,
-    )
-    .await
-    .unwrap()
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .rotate_keys(tessera_server::admin::RotateKeys {
+            algs: (algs).to_vec(),
+            revoke_all: false,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, kid)| kid)
+        .collect()
 }
 
 #[tokio::test]
@@ -71,7 +70,7 @@ async fn rotation_keeps_old_tokens_valid_until_their_keys_retire() {
             .await
             .expect("verifies after rotation");
     }
-    let keys = admin::list_keys(app.state.store.as_ref(), &app.clock)
+    let keys = admin::list_keys(app.state.services.store.as_ref(), &app.clock)
         .await
         .unwrap();
     let old = keys.iter().find(|k| k.kid == old_kid).unwrap();
@@ -104,7 +103,7 @@ async fn rotation_keeps_old_tokens_valid_until_their_keys_retire() {
     )
     .is_err());
     // The retired private key is deleted from the store.
-    let keys = admin::list_keys(app.state.store.as_ref(), &app.clock)
+    let keys = admin::list_keys(app.state.services.store.as_ref(), &app.clock)
         .await
         .unwrap();
     assert!(keys.iter().all(|k| k.kid != old_kid));
@@ -114,23 +113,22 @@ async fn rotation_keeps_old_tokens_valid_until_their_keys_retire() {
 async fn a_restart_keeps_clients_users_and_keys() {
     let app = spawn_app().await;
     let secret = app.add_service_client("svc", &["api:read"]).await;
-    admin::add_user(
-        app.state.store.as_ref(),
-        &app.state.passwords,
-        "ada@example.com",
-        Some("correct horse battery staple".to_owned().into()),
-        Some("Ada".into()),
-        vec!["admin".into()],
-        &app.clock,
-    )
-    .await
-    .unwrap();
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_user(tessera_server::admin::AddUser {
+            email: ("ada@example.com").to_string(),
+            name: Some("Ada".into()),
+            roles: vec!["admin".into()],
+            password: Some("correct horse battery staple".to_owned().into()),
+        })
+        .await
+        .unwrap();
     let before = token(&app, &secret).await;
-    let kids_before = app.state.keys.published_kids();
+    let kids_before = app.state.services.keys.published_kids();
 
     let app = app.restart().await;
     assert_eq!(
-        app.state.keys.published_kids(),
+        app.state.services.keys.published_kids(),
         kids_before,
         "same keys, same kids"
     );
@@ -149,12 +147,13 @@ async fn a_restart_keeps_clients_users_and_keys() {
     let after = token(&app, &secret).await;
     assert_eq!(kid_of(&after), kid_of(&before));
     // The user survived, password and roles included.
-    let user = admin::find_user(app.state.store.as_ref(), "ada@example.com")
+    let user = admin::find_user(app.state.services.store.as_ref(), "ada@example.com")
         .await
         .unwrap();
     assert_eq!(user.roles, ["admin"]);
     assert!(
         app.state
+            .services
             .passwords
             .verify(
                 "correct horse battery staple".to_owned().into(),
@@ -208,6 +207,7 @@ async fn rotating_one_algorithm_leaves_the_other_active() {
     .await;
     let es_before = app
         .state
+        .services
         .keys
         .signer(Algorithm::ES256)
         .unwrap()
@@ -215,6 +215,7 @@ async fn rotating_one_algorithm_leaves_the_other_active() {
         .to_owned();
     let rs_before = app
         .state
+        .services
         .keys
         .signer(Algorithm::RS256)
         .unwrap()
@@ -223,11 +224,21 @@ async fn rotating_one_algorithm_leaves_the_other_active() {
     rotate_algs(&app, &[Algorithm::ES256]).await;
     app.refresh_keys().await;
     assert_ne!(
-        app.state.keys.signer(Algorithm::ES256).unwrap().kid(),
+        app.state
+            .services
+            .keys
+            .signer(Algorithm::ES256)
+            .unwrap()
+            .kid(),
         es_before
     );
     assert_eq!(
-        app.state.keys.signer(Algorithm::RS256).unwrap().kid(),
+        app.state
+            .services
+            .keys
+            .signer(Algorithm::RS256)
+            .unwrap()
+            .kid(),
         rs_before
     );
 }

@@ -86,12 +86,12 @@ async fn five_failures_lock_the_address_and_the_right_password_waits_for_the_loc
         );
     }
     // The sixth attempt, with the right password, is refused without checking it.
-    let hashes_before = app.state.passwords.completed();
+    let hashes_before = app.state.services.passwords.completed();
     let (browser, landing) = attempt(&app, &web, "Ada@Example.com ", TEST_PASSWORD).await;
     let page = landing.page();
     assert_locked(&page, 60);
     assert_eq!(
-        app.state.passwords.completed(),
+        app.state.services.passwords.completed(),
         hashes_before,
         "no password is verified while the address is locked"
     );
@@ -108,7 +108,12 @@ async fn five_failures_lock_the_address_and_the_right_password_waits_for_the_loc
     assert!(browser.cookie("__Host-tessera_session").is_some());
     let key = ThrottleKey::for_username("ada@example.com");
     assert_eq!(
-        app.state.store.find_login_throttle(&key).await.unwrap(),
+        app.state
+            .services
+            .store
+            .find_login_throttle(&key)
+            .await
+            .unwrap(),
         None
     );
 }
@@ -165,15 +170,14 @@ async fn a_locked_address_leaves_other_accounts_alone() {
 #[tokio::test]
 async fn addresses_without_an_account_are_limited_exactly_like_accounts() {
     let Setup { app, web } = setup().await;
-    tessera_server::admin::set_user_disabled(
-        app.state.store.as_ref(),
-        "bob@example.com",
-        true,
-        &tessera_server::app::lifetimes(app.config()),
-        &app.clock,
-    )
-    .await
-    .unwrap();
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_user_status(
+            "bob@example.com",
+            tessera_server::admin::UserStatus::Disabled,
+        )
+        .await
+        .unwrap();
     let mut answers = Vec::new();
     for email in [
         "ada@example.com",

@@ -8,7 +8,6 @@ use base64::Engine;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use tessera_core::NewClient;
-use tessera_server::admin;
 use tessera_testkit::browser::{Browser, Landing};
 use tessera_testkit::{spawn_app, TestApp};
 use time::Duration;
@@ -45,35 +44,33 @@ async fn setup() -> Setup {
     let app = spawn_app().await;
     let mut secrets = Vec::new();
     for (id, post_logout) in [("web", POST_LOGOUT), ("other", OTHER_POST_LOGOUT)] {
-        let (_, secret) = admin::add_client(
-            app.state.store.as_ref(),
-            NewClient {
+        let (_, secret) = app
+            .state
+            .operator(tessera_core::Actor::cli("test").unwrap())
+            .add_client(NewClient {
                 id: id.into(),
                 name: Some(format!("App {id}")),
                 redirect_uris: vec![REDIRECT.into()],
                 post_logout_redirect_uris: vec![post_logout.into()],
                 is_first_party: true,
                 ..Default::default()
-            },
-            &app.clock,
-        )
-        .await
-        .unwrap();
+            })
+            .await
+            .unwrap();
         secrets.push(secret.unwrap().expose().to_owned());
     }
     let api_secret = app.add_service_client("api", &[]).await;
     for email in ["ada@example.com", "bob@example.com"] {
-        admin::add_user(
-            app.state.store.as_ref(),
-            &app.state.passwords,
-            email,
-            Some(PASSWORD.to_owned().into()),
-            None,
-            vec![],
-            &app.clock,
-        )
-        .await
-        .unwrap();
+        app.state
+            .operator(tessera_core::Actor::cli("test").unwrap())
+            .add_user(tessera_server::admin::AddUser {
+                email: (email).to_string(),
+                name: None,
+                roles: vec![],
+                password: Some(PASSWORD.to_owned().into()),
+            })
+            .await
+            .unwrap();
     }
     let other_secret = secrets.pop().unwrap();
     let web_secret = secrets.pop().unwrap();

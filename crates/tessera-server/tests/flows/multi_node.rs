@@ -263,19 +263,26 @@ async fn a_key_rotation_on_one_node_is_published_and_trusted_by_the_others() {
     }
 
     // As `tessera keys rotate` does, through C's store and KEK.
-    let kids = tessera_server::admin::rotate_keys(
-        node_c.state.store.as_ref(),
-        node_c.state.keys.kek(),
-        &node_c.state.signing_algs(),
-        &node_c.state.lifetimes,
-        node_c.state.key_retirement_grace,
-        false,
-        &node_c.clock,
+    let kids = tessera_server::admin::Operator::new(
+        tessera_core::Actor::cli("test").unwrap(),
+        node_c.state.services.store.clone(),
+        node_c.state.services.clock.clone(),
+        node_c.state.services.passwords.clone(),
+        tessera_server::admin::OperatorSettings {
+            lifetimes: node_c.state.settings.lifetimes,
+            key_retirement_grace: node_c.state.settings.key_retirement_grace,
+            signing_algs: Vec::new(),
+        },
     )
+    .with_keys(node_c.state.services.keys.clone())
+    .rotate_keys(tessera_server::admin::RotateKeys {
+        algs: node_c.state.settings.signing_algs(),
+        revoke_all: false,
+    })
     .await
     .expect("keys rotated");
     assert_eq!(kids.len(), 1);
-    let new_kid = kids[0].as_str();
+    let new_kid = kids[0].1.as_str();
     let rotated_at = Instant::now();
 
     // Every node (C too: it hears its own store) publishes the new key; their periodic key

@@ -68,7 +68,7 @@ async fn status_of(app: &TestApp, path: &str) -> u16 {
 async fn requests_get_503_while_postgresql_is_down_and_recover_after() {
     let schema = tessera_pgtest::Schema::create().await;
     let app = spawn_app_with(|config| config.database_url = Some(schema.url())).await;
-    assert_eq!(app.state.store.backend_name(), "postgres");
+    assert_eq!(app.state.services.store.backend_name(), "postgres");
     let user = app
         .add_user(
             "ada@example.com",

@@ -209,7 +209,7 @@ async fn each_kind_carries_its_own_fields() {
     let session = app.create_session(&ada, &[]).await;
     let start = cursor_of(&feed_json(&app, &secret, "").await);
     let now = app.clock.now().unix_timestamp();
-    let lifetime = app.state.lifetimes.access_token.whole_seconds();
+    let lifetime = app.state.settings.lifetimes.access_token.whole_seconds();
 
     let token = revoke_token(&app, "the-jti", 300).await;
     let by_session = revoke(
@@ -390,7 +390,10 @@ async fn garbage_and_future_cursors_are_invalid_requests() {
         body,
         json!({"entries": [], "cursor": entry.cursor.to_string(), "resync": false})
     );
-    assert_eq!(app.state.store.count_revocations().await.unwrap(), 1);
+    assert_eq!(
+        app.state.services.store.count_revocations().await.unwrap(),
+        1
+    );
 }
 
 /// One Server-Sent Event.
@@ -521,7 +524,11 @@ async fn the_stream_starts_with_a_snapshot_then_delivers_announced_revocations()
         RevocationReason::Logout,
     )
     .await;
-    assert_eq!(*app.state.feed_cursor.borrow(), entry.cursor, "announced");
+    assert_eq!(
+        *app.state.signals.feed_cursor.borrow(),
+        entry.cursor,
+        "announced"
+    );
     let event = stream.next().await;
     assert_entry_event(&event, &entry, "session-revoked");
     let data = event.json();
@@ -549,15 +556,16 @@ async fn revocations_written_by_another_process_reach_the_stream_by_polling() {
     let revocation = Revocation::new(
         RevocationTarget::Global,
         app.clock.now(),
-        app.state.lifetimes.access_token,
+        app.state.settings.lifetimes.access_token,
         RevocationReason::KeyRotation,
         "cli",
     );
-    let entry = tessera_server::revocations::record(app.state.store.as_ref(), &revocation)
-        .await
-        .unwrap()
-        .expect("recorded")
-        .entry;
+    let entry =
+        tessera_server::revocations::record(app.state.services.store.as_ref(), None, &revocation)
+            .await
+            .unwrap()
+            .expect("recorded")
+            .entry;
     let event = stream.next().await;
     assert_entry_event(&event, &entry, "global-revoked");
     assert_eq!(
@@ -565,7 +573,7 @@ async fn revocations_written_by_another_process_reach_the_stream_by_polling() {
         revocation.not_before.unwrap().unix_timestamp()
     );
     // `record` announces nothing: the store poll did.
-    assert_eq!(*app.state.feed_cursor.borrow(), entry.cursor);
+    assert_eq!(*app.state.signals.feed_cursor.borrow(), entry.cursor);
 }
 
 #[tokio::test]

@@ -280,14 +280,14 @@ async fn a_client_cannot_revoke_another_clients_tokens_and_unknown_tokens_are_fi
 async fn disabling_the_user_makes_their_tokens_inactive_at_introspection() {
     let s = setup().await;
     let access = token(&s.tokens, "access_token");
-    tessera_server::admin::set_user_disabled(
-        s.app.state.store.as_ref(),
-        "ada@example.com",
-        true,
-        &tessera_server::app::lifetimes(s.app.config()),
-        &s.app.clock,
-    )
-    .await
-    .unwrap();
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_user_status(
+            "ada@example.com",
+            tessera_server::admin::UserStatus::Disabled,
+        )
+        .await
+        .unwrap();
     assert_eq!(introspect(&s, access, None).await["active"], false);
 }

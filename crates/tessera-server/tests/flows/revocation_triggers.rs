@@ -133,7 +133,7 @@ impl Setup {
     }
 
     fn store(&self) -> &dyn tessera_store::Store {
-        self.app.state.store.as_ref()
+        self.app.state.services.store.as_ref()
     }
 
     /// The feed entries after cursor 0, as (kind, reason).
@@ -172,10 +172,13 @@ async fn published_kids(app: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn logging_out_one_device_leaves_the_others_signed_in() {
     let s = setup().await;
-    let outcome =
-        admin::revoke_session(s.store(), &s.alice_laptop.sid, &s.lifetimes(), &s.app.clock)
-            .await
-            .unwrap();
+    let outcome = s
+        .app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .revoke_session(&s.alice_laptop.sid)
+        .await
+        .unwrap();
     assert_eq!(outcome.sessions_ended.len(), 1);
     assert_eq!(outcome.refresh_tokens_revoked, 1);
 
@@ -205,17 +208,27 @@ async fn logging_out_one_device_leaves_the_others_signed_in() {
 #[tokio::test]
 async fn revoking_a_session_twice_or_an_unknown_one_changes_nothing() {
     let s = setup().await;
-    let lifetimes = s.lifetimes();
-    admin::revoke_session(s.store(), &s.alice_laptop.sid, &lifetimes, &s.app.clock)
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .revoke_session(&s.alice_laptop.sid)
         .await
         .unwrap();
     for sid in [s.alice_laptop.sid.as_str(), "no-such-session", ""] {
-        let err = admin::revoke_session(s.store(), sid, &lifetimes, &s.app.clock)
+        let err = s
+            .app
+            .state
+            .operator(tessera_core::Actor::cli("test").unwrap())
+            .revoke_session(sid)
             .await
             .unwrap_err();
         assert!(matches!(err, AdminError::NotFound(_)), "{sid}: {err:?}");
     }
-    let err = admin::revoke_user_tokens(s.store(), "nobody@example.com", &lifetimes, &s.app.clock)
+    let err = s
+        .app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .revoke_user_tokens("nobody@example.com")
         .await
         .unwrap_err();
     assert!(matches!(err, AdminError::NotFound(_)), "{err:?}");
@@ -226,10 +239,13 @@ async fn revoking_a_session_twice_or_an_unknown_one_changes_nothing() {
 #[tokio::test]
 async fn logging_out_everywhere_revokes_every_device_of_the_user_only() {
     let s = setup().await;
-    let outcome =
-        admin::revoke_user_tokens(s.store(), "alice@example.com", &s.lifetimes(), &s.app.clock)
-            .await
-            .unwrap();
+    let outcome = s
+        .app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .revoke_user_tokens("alice@example.com")
+        .await
+        .unwrap();
     assert_eq!(outcome.sessions_ended.len(), 2);
     assert_eq!(outcome.refresh_tokens_revoked, 2);
     assert!(admin::list_sessions(s.store(), "alice@example.com")
@@ -257,16 +273,15 @@ async fn logging_out_everywhere_revokes_every_device_of_the_user_only() {
 #[tokio::test]
 async fn setting_the_password_revokes_every_session_of_the_user() {
     let s = setup().await;
-    admin::set_password(
-        s.store(),
-        &s.app.state.passwords,
-        "alice@example.com",
-        "a brand new passphrase 42".to_owned().into(),
-        &s.lifetimes(),
-        &s.app.clock,
-    )
-    .await
-    .unwrap();
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_password(
+            "alice@example.com",
+            "a brand new passphrase 42".to_owned().into(),
+        )
+        .await
+        .unwrap();
     s.assert_revoked(&s.alice_laptop, "alice's laptop").await;
     s.assert_revoked(&s.alice_phone, "alice's phone").await;
     s.assert_valid(&s.bob_laptop, "bob's laptop").await;
@@ -282,16 +297,13 @@ async fn setting_the_password_revokes_every_session_of_the_user() {
 #[tokio::test]
 async fn a_refused_password_revokes_nothing() {
     let s = setup().await;
-    let err = admin::set_password(
-        s.store(),
-        &s.app.state.passwords,
-        "alice@example.com",
-        "password".to_owned().into(),
-        &s.lifetimes(),
-        &s.app.clock,
-    )
-    .await
-    .unwrap_err();
+    let err = s
+        .app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_password("alice@example.com", "password".to_owned().into())
+        .await
+        .unwrap_err();
     assert!(matches!(err, AdminError::Password(_)), "{err:?}");
     assert_eq!(s.store().count_revocations().await.unwrap(), 0);
     s.assert_valid(&s.alice_laptop, "alice's laptop").await;
@@ -300,19 +312,22 @@ async fn a_refused_password_revokes_nothing() {
 #[tokio::test]
 async fn disabling_and_removing_revoke_the_user() {
     let s = setup().await;
-    admin::set_user_disabled(
-        s.store(),
-        "alice@example.com",
-        true,
-        &s.lifetimes(),
-        &s.app.clock,
-    )
-    .await
-    .unwrap();
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_user_status(
+            "alice@example.com",
+            tessera_server::admin::UserStatus::Disabled,
+        )
+        .await
+        .unwrap();
     s.assert_revoked(&s.alice_laptop, "alice's laptop").await;
     s.assert_valid(&s.bob_laptop, "bob's laptop").await;
 
-    admin::remove_user(s.store(), "bob@example.com", &s.lifetimes(), &s.app.clock)
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .remove_user("bob@example.com")
         .await
         .unwrap();
     assert!(!s.is_active(&s.alice_phone.access).await);
@@ -340,15 +355,12 @@ async fn a_role_change_revokes_access_tokens_but_refresh_brings_the_new_roles() 
         serde_json::json!(["editor"])
     );
 
-    admin::set_roles(
-        s.store(),
-        "alice@example.com",
-        vec!["viewer".into()],
-        &s.lifetimes(),
-        &s.app.clock,
-    )
-    .await
-    .unwrap();
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_roles("alice@example.com", vec!["viewer".into()])
+        .await
+        .unwrap();
     assert!(!s.is_active(&old_access).await, "the old roles are gone");
     assert!(!s.is_active(&s.alice_phone.access).await);
     assert!(s.is_active(&s.bob_laptop.access).await);
@@ -368,15 +380,12 @@ async fn a_role_change_revokes_access_tokens_but_refresh_brings_the_new_roles() 
     assert_eq!(fresh["roles"], serde_json::json!(["viewer"]));
 
     // Setting the same roles again changes nothing.
-    admin::set_roles(
-        s.store(),
-        "alice@example.com",
-        vec!["viewer".into()],
-        &s.lifetimes(),
-        &s.app.clock,
-    )
-    .await
-    .unwrap();
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_roles("alice@example.com", vec!["viewer".into()])
+        .await
+        .unwrap();
     assert_eq!(
         s.feed().await,
         [(
@@ -402,18 +411,15 @@ async fn key_rotation_with_revoke_all_takes_back_every_token() {
         .to_owned();
     assert!(s.is_active(&service).await);
 
-    let config = s.app.config();
-    admin::rotate_keys(
-        s.store(),
-        s.app.state.keys.kek(),
-        &s.app.state.signing_algs(),
-        &s.lifetimes(),
-        time::Duration::seconds(config.keys.retirement_grace_seconds.into()),
-        true,
-        &s.app.clock,
-    )
-    .await
-    .unwrap();
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .rotate_keys(tessera_server::admin::RotateKeys {
+            algs: s.app.state.settings.signing_algs(),
+            revoke_all: true,
+        })
+        .await
+        .unwrap();
     // Before the key ring even reloads, every token issued so far is revoked.
     assert!(!s.is_active(&service).await, "client_credentials token");
     assert!(!s.is_active(&s.alice_phone.access).await);
@@ -442,7 +448,10 @@ async fn revocation_state_is_bounded_by_one_access_token_lifetime() {
     let step = time::Duration::seconds(30);
     let per_window = window.whole_seconds() / step.whole_seconds() + 1;
     for round in 0..(3 * per_window) {
-        admin::revoke_user_tokens(s.store(), "bob@example.com", &lifetimes, &s.app.clock)
+        s.app
+            .state
+            .operator(tessera_core::Actor::cli("test").unwrap())
+            .revoke_user_tokens("bob@example.com")
             .await
             .unwrap();
         s.app.clock.advance(step);
@@ -465,7 +474,6 @@ async fn revocation_state_is_bounded_by_one_access_token_lifetime() {
 #[tokio::test]
 async fn a_code_issued_before_a_revocation_cannot_be_exchanged() {
     let s = setup().await;
-    let lifetimes = s.lifetimes();
     let mut targets = Vec::new();
     for _ in 0..3 {
         targets.push(
@@ -475,14 +483,12 @@ async fn a_code_issued_before_a_revocation_cannot_be_exchanged() {
         );
     }
     // Session: logging out the device the code was issued in.
-    admin::revoke_session(
-        s.store(),
-        targets[0].session.sid.as_str(),
-        &lifetimes,
-        &s.app.clock,
-    )
-    .await
-    .unwrap();
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .revoke_session(targets[0].session.sid.as_str())
+        .await
+        .unwrap();
     let response = s.app.exchange_code(&s.web, &targets[0].code, None).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
@@ -490,7 +496,10 @@ async fn a_code_issued_before_a_revocation_cannot_be_exchanged() {
 
     // User: a role change does not end sessions, but "log out everywhere" does; both codes that
     // remain were issued before it.
-    admin::revoke_user_tokens(s.store(), "alice@example.com", &lifetimes, &s.app.clock)
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .revoke_user_tokens("alice@example.com")
         .await
         .unwrap();
     for issued in &targets[1..] {

@@ -5,7 +5,6 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use tessera_core::{CodeChallenge, NewClient};
-use tessera_server::admin;
 use tessera_testkit::browser::{Browser, Landing};
 use tessera_testkit::independent::verify_via_discovery;
 use tessera_testkit::{spawn_app, TestApp};
@@ -23,45 +22,41 @@ struct Setup {
 
 async fn setup(first_party: bool) -> Setup {
     let app = spawn_app().await;
-    let (_, secret) = admin::add_client(
-        app.state.store.as_ref(),
-        NewClient {
+    let (_, secret) = app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_client(NewClient {
             id: "web".into(),
             name: Some("Web App".into()),
             redirect_uris: vec![REDIRECT.into()],
             is_first_party: first_party,
             scopes: vec!["api:read".into()],
             ..Default::default()
-        },
-        &app.clock,
-    )
-    .await
-    .unwrap();
-    admin::add_client(
-        app.state.store.as_ref(),
-        NewClient {
+        })
+        .await
+        .unwrap();
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_client(NewClient {
             id: "spa".into(),
             redirect_uris: vec!["http://127.0.0.1:3000/cb".into()],
             is_public: true,
             is_first_party: true,
             ..Default::default()
-        },
-        &app.clock,
-    )
-    .await
-    .unwrap();
-    for email in ["ada@example.com", "bob@example.com"] {
-        admin::add_user(
-            app.state.store.as_ref(),
-            &app.state.passwords,
-            email,
-            Some(PASSWORD.to_owned().into()),
-            Some("Ada Lovelace".into()),
-            vec!["admin".into()],
-            &app.clock,
-        )
+        })
         .await
         .unwrap();
+    for email in ["ada@example.com", "bob@example.com"] {
+        app.state
+            .operator(tessera_core::Actor::cli("test").unwrap())
+            .add_user(tessera_server::admin::AddUser {
+                email: (email).to_string(),
+                name: Some("Ada Lovelace".into()),
+                roles: vec!["admin".into()],
+                password: Some(PASSWORD.to_owned().into()),
+            })
+            .await
+            .unwrap();
     }
     Setup {
         app,
@@ -208,15 +203,15 @@ async fn the_session_cookie_is_host_prefixed_secure_http_only_lax() {
 #[tokio::test]
 async fn wrong_credentials_get_one_message_whoever_asks() {
     let s = setup(true).await;
-    admin::set_user_disabled(
-        s.app.state.store.as_ref(),
-        "bob@example.com",
-        true,
-        &tessera_server::app::lifetimes(s.app.config()),
-        &s.app.clock,
-    )
-    .await
-    .unwrap();
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_user_status(
+            "bob@example.com",
+            tessera_server::admin::UserStatus::Disabled,
+        )
+        .await
+        .unwrap();
     let browser = Browser::new(&s.app.base_url);
     for (email, password) in [
         ("ada@example.com", "wrong password!"),
@@ -227,10 +222,10 @@ async fn wrong_credentials_get_one_message_whoever_asks() {
         let landing = browser.get(&authorize_url(&s.app, &[])).await;
         // Every attempt costs exactly one argon2 verification, whether or not the account
         // exists (the dummy hash), so response time does not reveal which emails are registered.
-        let hashes_before = s.app.state.passwords.completed();
+        let hashes_before = s.app.state.services.passwords.completed();
         let page = log_in(&browser, landing, email, password).await.page();
         assert_eq!(
-            s.app.state.passwords.completed(),
+            s.app.state.services.passwords.completed(),
             hashes_before + 1,
             "{email}: one verification"
         );

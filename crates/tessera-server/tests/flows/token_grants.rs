@@ -59,7 +59,7 @@ async fn access_claims(app: &TestApp, token: &Value) -> Value {
         &app.http,
         &app.base_url,
         token,
-        &app.state.access_token_audience,
+        &app.state.settings.access_token_audience,
         "at+jwt",
     )
     .await
@@ -155,6 +155,7 @@ async fn confidential_client_with_basic_gets_every_token_and_claim() {
     // Stored only as a hash.
     let stored = app
         .state
+        .services
         .store
         .find_refresh_token(&SecretHash::of(refresh_token))
         .await
@@ -184,7 +185,7 @@ async fn confidential_client_with_basic_gets_every_token_and_claim() {
 
     let at = access_claims(&app, &body["access_token"]).await;
     assert_eq!(at["sub"], user.id.as_str());
-    assert_eq!(at["aud"], app.state.access_token_audience);
+    assert_eq!(at["aud"], app.state.settings.access_token_audience);
     assert_eq!(at["client_id"], "web");
     assert_eq!(at["scope"], "email openid profile roles");
     assert_eq!(at["sid"], issued.session.sid.as_str());
@@ -371,6 +372,7 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
     let jti = access_claims(&app, &first["access_token"]).await["jti"].clone();
     assert!(app
         .state
+        .services
         .store
         .is_access_token_revoked(&by_jti(jti.as_str().unwrap()), app.clock.now())
         .await
@@ -378,6 +380,7 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
     // ...and so is its refresh token, whose family is revoked.
     let stored = app
         .state
+        .services
         .store
         .find_refresh_token(&SecretHash::of(&refresh_token))
         .await
@@ -393,10 +396,11 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
 
     // The revocation lasts as long as the token: just before it expires it is still refused.
     app.clock
-        .advance(app.state.lifetimes.access_token - Duration::seconds(6));
+        .advance(app.state.settings.lifetimes.access_token - Duration::seconds(6));
     assert_userinfo_refuses(&app, &access_token).await;
     assert!(app
         .state
+        .services
         .store
         .is_access_token_revoked(&by_jti(jti.as_str().unwrap()), app.clock.now())
         .await
@@ -429,7 +433,7 @@ async fn the_access_token_of_a_code_carries_the_jti_fixed_at_code_issuance() {
 async fn a_replay_before_the_first_redemption_stores_its_refresh_token_still_revokes_it() {
     let Setup { app, client, user } = setup().await;
     let issued = app.issue_code(&client, &user, CodeOptions::default()).await;
-    let store = &app.state.store;
+    let store = &app.state.services.store;
     // The first redemption wins the code...
     let won = store
         .redeem_code(&issued.record.code_hash, app.clock.now())
@@ -445,7 +449,7 @@ async fn a_replay_before_the_first_redemption_stores_its_refresh_token_still_rev
     // ...and only then does the first redemption store its refresh token.
     let secret = BearerSecret::generate(REFRESH_TOKEN_BYTES);
     let now = app.clock.now();
-    let lifetimes = app.state.refresh_lifetimes;
+    let lifetimes = app.state.settings.refresh_lifetimes;
     let record = RefreshToken {
         token_hash: secret.hash(),
         family_id: issued.record.family_id.clone(),
@@ -482,6 +486,7 @@ async fn a_first_redemption_overtaken_by_a_replay_hands_out_nothing() {
     // The revocation a replay would make, landing before the redemption's insert (here it lands
     // before the redemption itself; the grant cannot tell the difference).
     app.state
+        .services
         .store
         .revoke_refresh_family(&issued.record.family_id, app.clock.now())
         .await
@@ -500,7 +505,7 @@ async fn purging_forgets_revocations_only_once_they_cannot_matter() {
     let signed_in_at = app.clock.now();
     assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
     let jti = issued.record.access_token_jti.as_str();
-    let store = &app.state.store;
+    let store = &app.state.services.store;
     let family_token = |n: i64| {
         let now = app.clock.now();
         RefreshToken {
@@ -514,8 +519,8 @@ async fn purging_forgets_revocations_only_once_they_cannot_matter() {
             amr: vec![format!("pwd-{n}")],
             acr: None,
             issued_at: now,
-            idle_expires_at: now + app.state.refresh_lifetimes.idle,
-            absolute_expires_at: now + app.state.refresh_lifetimes.absolute,
+            idle_expires_at: now + app.state.settings.refresh_lifetimes.idle,
+            absolute_expires_at: now + app.state.settings.refresh_lifetimes.absolute,
         }
     };
 
@@ -530,7 +535,7 @@ async fn purging_forgets_revocations_only_once_they_cannot_matter() {
     // Past the access token's expiry its revocation is swept (asked about an earlier instant, the
     // store no longer knows it); the family is still remembered.
     app.clock
-        .advance(app.state.lifetimes.access_token + Duration::minutes(2));
+        .advance(app.state.settings.lifetimes.access_token + Duration::minutes(2));
     app.state.purge_expired().await.unwrap();
     assert!(!store
         .is_access_token_revoked(&by_jti(jti), signed_in_at)
@@ -539,7 +544,8 @@ async fn purging_forgets_revocations_only_once_they_cannot_matter() {
     assert!(!store.create_refresh_token(&family_token(2)).await.unwrap());
 
     // Past the absolute refresh lifetime the family's record goes too.
-    app.clock.advance(app.state.refresh_lifetimes.absolute);
+    app.clock
+        .advance(app.state.settings.refresh_lifetimes.absolute);
     app.state.purge_expired().await.unwrap();
     assert!(store.create_refresh_token(&family_token(3)).await.unwrap());
 }
@@ -652,14 +658,11 @@ async fn codes_of_disabled_or_removed_users_are_refused() {
 
     let bob = app.add_user("bob@example.com", None, None, &[]).await;
     let issued = app.issue_code(&client, &bob, CodeOptions::default()).await;
-    tessera_server::admin::remove_user(
-        app.state.store.as_ref(),
-        "bob@example.com",
-        &tessera_server::app::lifetimes(app.config()),
-        &app.clock,
-    )
-    .await
-    .unwrap();
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .remove_user("bob@example.com")
+        .await
+        .unwrap();
     assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
 }
 
@@ -705,6 +708,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(id["at_hash"], expected_at_hash(&second["access_token"]));
     let stored = app
         .state
+        .services
         .store
         .find_refresh_token(&SecretHash::of(&rt2))
         .await
@@ -722,7 +726,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 async fn refresh_tokens_expire_when_idle() {
     let Setup { app, client, user } = setup().await;
     let (body, _) = app.sign_in(&client, &user, CodeOptions::default()).await;
-    let idle = app.state.refresh_lifetimes.idle;
+    let idle = app.state.settings.refresh_lifetimes.idle;
     let mut token = str_of(&body, "refresh_token").to_owned();
     // Used just within the idle window, it opens a new window...
     app.clock.advance(idle - Duration::seconds(1));
@@ -731,7 +735,7 @@ async fn refresh_tokens_expire_when_idle() {
     token = str_of(&body, "refresh_token").to_owned();
     // ...which then lapses, well before the absolute limit.
     app.clock.advance(idle);
-    assert!(idle * 2 < app.state.refresh_lifetimes.absolute);
+    assert!(idle * 2 < app.state.settings.refresh_lifetimes.absolute);
     assert_invalid_grant(app.refresh(&client, &token, None).await).await;
 }
 
@@ -740,7 +744,7 @@ async fn rotation_never_extends_the_absolute_lifetime() {
     let Setup { app, client, user } = setup().await;
     let (body, issued) = app.sign_in(&client, &user, CodeOptions::default()).await;
     let signed_in_at = app.clock.now_unix();
-    let lifetimes = app.state.refresh_lifetimes;
+    let lifetimes = app.state.settings.refresh_lifetimes;
     assert!(lifetimes.absolute > lifetimes.idle);
     let mut token = str_of(&body, "refresh_token").to_owned();
     let step = lifetimes.idle - Duration::days(1);
@@ -836,14 +840,11 @@ async fn refresh_fails_for_disabled_and_removed_users() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = str_of(&body, "refresh_token").to_owned();
 
-    tessera_server::admin::remove_user(
-        app.state.store.as_ref(),
-        "alice@example.com",
-        &tessera_server::app::lifetimes(app.config()),
-        &app.clock,
-    )
-    .await
-    .unwrap();
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .remove_user("alice@example.com")
+        .await
+        .unwrap();
     assert_invalid_grant(app.refresh(&client, &token, None).await).await;
 }
 
@@ -892,6 +893,7 @@ async fn a_refreshed_id_token_keeps_auth_time_and_shows_the_current_profile() {
     // operator action also revokes every token of the user, as revocation_triggers.rs shows.)
     let hash = app
         .state
+        .services
         .passwords
         .hash(TEST_PASSWORD.to_owned().into())
         .await;

@@ -195,7 +195,7 @@ async fn bad_tokens_are_invalid_token_without_detail() {
 async fn expired_tokens_and_tokens_of_disabled_users_are_invalid() {
     let (app, client, user) = setup().await;
     let (token, _) = access_token(&app, &client, &user, "openid").await;
-    let lifetime = app.state.lifetimes.access_token;
+    let lifetime = app.state.settings.lifetimes.access_token;
 
     app.clock.advance(lifetime - Duration::seconds(1));
     assert_eq!(get(&app, Some(&token)).await.status(), StatusCode::OK);
@@ -218,7 +218,7 @@ async fn revoked_tokens_are_invalid_token_by_get_and_post() {
         &app.http,
         &app.base_url,
         &token,
-        &app.state.access_token_audience,
+        &app.state.settings.access_token_audience,
         "at+jwt",
     )
     .await
@@ -234,7 +234,7 @@ async fn revoked_tokens_are_invalid_token_by_get_and_post() {
         .revoke(
             tessera_core::RevocationTarget::Token {
                 jti,
-                expires_at: now + app.state.lifetimes.access_token,
+                expires_at: now + app.state.settings.lifetimes.access_token,
             },
             tessera_core::RevocationReason::AdminRevoke,
             "cli",

@@ -6,7 +6,6 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use std::sync::Arc;
 use tessera_jose::{b64, JoseError};
-use tessera_server::admin;
 use tessera_testkit::grants::CodeOptions;
 use tessera_testkit::{spawn_app, TestApp};
 use tessera_verify::remote::{RemoteError, RemoteOptions, RemoteVerifier};
@@ -19,7 +18,7 @@ async fn discover(app: &TestApp) -> Result<RemoteVerifier, RemoteError> {
 
 async fn discover_issuer(app: &TestApp, issuer: &str) -> Result<RemoteVerifier, RemoteError> {
     RemoteVerifier::discover_with(
-        VerifierOptions::new(issuer, &app.state.access_token_audience),
+        VerifierOptions::new(issuer, &app.state.settings.access_token_audience),
         RemoteOptions::default().clock(app.verify_clock()),
     )
     .await
@@ -53,18 +52,17 @@ fn with_kid(token: &str, kid: &str) -> String {
 }
 
 async fn rotate(app: &TestApp) -> Vec<String> {
-    let config = app.config();
-    admin::rotate_keys(
-        app.state.store.as_ref(),
-        app.state.keys.kek(),
-        &app.state.signing_algs(),
-        &tessera_server::app::lifetimes(config),
-        Duration::seconds(config.keys.retirement_grace_seconds.into()),
-        false,
-        &app.clock,
-    )
-    .await
-    .unwrap()
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .rotate_keys(tessera_server::admin::RotateKeys {
+            algs: app.state.settings.signing_algs(),
+            revoke_all: false,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, kid)| kid)
+        .collect()
 }
 
 fn is_unknown_key<T: std::fmt::Debug>(result: &Result<T, VerifyError>) -> bool {

@@ -1,14 +1,15 @@
 //! `tessera client …`.
 
 use crate::cli::{ClientAddArgs, ClientCommand};
-use tessera_core::{Client, NewClient, SystemClock};
-use tessera_server::{admin, app, Config};
+use tessera_core::{Actor, Client, NewClient};
+use tessera_server::admin::{self, Operator};
+use tessera_server::Config;
 
-pub async fn run(config: &Config, command: ClientCommand) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+pub async fn run(config: &Config, actor: Actor, command: ClientCommand) -> anyhow::Result<()> {
+    let (store, operator) = super::operator(config, actor).await?;
     let store = store.as_ref();
     match command {
-        ClientCommand::Add(args) => add(store, args).await,
+        ClientCommand::Add(args) => add(&operator, args).await,
         ClientCommand::List => {
             let clients = store.list_clients().await?;
             if clients.is_empty() {
@@ -34,14 +35,14 @@ pub async fn run(config: &Config, command: ClientCommand) -> anyhow::Result<()> 
             Ok(())
         }
         ClientCommand::Remove { client_id } => {
-            admin::remove_client(store, &client_id).await?;
+            operator.remove_client(&client_id).await?;
             println!("removed client {client_id}");
             Ok(())
         }
     }
 }
 
-async fn add(store: &dyn tessera_store::Store, args: ClientAddArgs) -> anyhow::Result<()> {
+async fn add(operator: &Operator, args: ClientAddArgs) -> anyhow::Result<()> {
     let new = NewClient {
         id: args.client_id,
         name: args.name,
@@ -53,7 +54,7 @@ async fn add(store: &dyn tessera_store::Store, args: ClientAddArgs) -> anyhow::R
         is_first_party: args.first_party,
         backchannel_logout_uri: args.backchannel_logout_uri,
     };
-    let (client, secret) = admin::add_client(store, new, &SystemClock).await?;
+    let (client, secret) = operator.add_client(new).await?;
     print_client(&client);
     if let Some(secret) = secret {
         println!("client_secret: {}", secret.expose());

@@ -2,42 +2,31 @@
 
 use crate::cli::KeysCommand;
 use anyhow::bail;
-use tessera_core::SystemClock;
+use std::sync::Arc;
+use tessera_core::{Actor, SystemClock};
 use tessera_jose::Algorithm;
-use tessera_server::{admin, app, Config};
-use time::Duration;
+use tessera_server::admin::{self, RotateKeys};
+use tessera_server::{app, Config};
 
-pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+pub async fn run(config: &Config, actor: Actor, command: KeysCommand) -> anyhow::Result<()> {
+    let (store, operator) = super::operator(config, actor).await?;
     let store = store.as_ref();
     let clock = SystemClock;
     match command {
         KeysCommand::Rotate { algs, revoke_all } => {
-            let algs = if algs.is_empty() {
-                let mut algs = vec![config.tokens.access_token_alg, config.tokens.id_token_alg];
-                algs.dedup();
-                algs
-            } else {
-                algs.iter()
-                    .map(|a| match Algorithm::parse(a) {
-                        Some(alg) => Ok(alg),
-                        None => bail!("unknown algorithm {a:?} (RS256, ES256, EdDSA)"),
-                    })
-                    .collect::<anyhow::Result<_>>()?
-            };
+            let algs = algs
+                .iter()
+                .map(|a| match Algorithm::parse(a) {
+                    Some(alg) => Ok(alg),
+                    None => bail!("unknown algorithm {a:?} (RS256, ES256, EdDSA)"),
+                })
+                .collect::<anyhow::Result<_>>()?;
             let (ring, _) = app::open_key_ring(config, store, &clock).await?;
-            let grace = Duration::seconds(config.keys.retirement_grace_seconds.into());
-            let kids = admin::rotate_keys(
-                store,
-                ring.kek(),
-                &algs,
-                &app::lifetimes(config),
-                grace,
-                revoke_all,
-                &clock,
-            )
-            .await?;
-            for (alg, kid) in algs.iter().zip(kids) {
+            let rotated = operator
+                .with_keys(Arc::new(ring))
+                .rotate_keys(RotateKeys { algs, revoke_all })
+                .await?;
+            for (alg, kid) in rotated {
                 println!("new active {alg} key: {kid}");
             }
             if revoke_all {

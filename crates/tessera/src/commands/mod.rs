@@ -13,8 +13,13 @@ mod user;
 use crate::cli::{Cli, Command, GlobalArgs, LogFormatArg};
 use anyhow::Context;
 use figment::providers::Serialized;
+use std::sync::Arc;
+use tessera_core::{Actor, SystemClock};
+use tessera_server::admin::{Operator, OperatorSettings};
 use tessera_server::config::{self, LogFormat};
+use tessera_server::hashing::HashingPool;
 use tessera_server::Config;
+use tessera_store::Store;
 
 /// Loads the configuration, sets up logging and runs the command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,12 +37,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     for key in unknown_keys {
         tracing::warn!(key, "unknown configuration key ignored");
     }
+    let actor = || actor(cli.global.actor.as_deref());
     match cli.command {
         Command::Serve(_) => serve::run(config).await,
-        Command::Client(command) => client::run(&config, command).await,
-        Command::User(command) => user::run(&config, command).await,
-        Command::Keys(command) => keys::run(&config, command).await,
-        Command::Session(command) => session::run(&config, command).await,
+        Command::Client(command) => client::run(&config, actor()?, command).await,
+        Command::User(command) => user::run(&config, actor()?, command).await,
+        Command::Keys(command) => keys::run(&config, actor()?, command).await,
+        Command::Session(command) => session::run(&config, actor()?, command).await,
         Command::Audit(command) => audit::run(&config, command).await,
         Command::Token(command) => token::run(&config, command).await,
         Command::Migrate(args) => migrate::run(&config, args).await,
@@ -72,6 +78,47 @@ fn load_config(
         figment = figment.merge(Serialized::default("issuer", issuer));
     }
     config::load(&figment).context("configuration")
+}
+
+/// Who runs this command, for the audit trail and revocations: the name given with `--actor` or
+/// `TESSERA_ACTOR`, else the OS user (`USER`, `LOGNAME`, else `uid-N` of the process).
+fn actor(given: Option<&str>) -> anyhow::Result<Actor> {
+    if let Some(name) = given {
+        return Actor::cli(name).with_context(|| format!("--actor / TESSERA_ACTOR {name:?}"));
+    }
+    let from_env = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find_map(|name| Actor::cli(&name).ok());
+    if let Some(actor) = from_env {
+        return Ok(actor);
+    }
+    Ok(Actor::cli(&os_uid_name()).expect("uid-N is a valid name"))
+}
+
+/// `uid-N` for the process's user, read from the owner of `/proc/self` (no libc needed).
+fn os_uid_name() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            return format!("uid-{}", meta.uid());
+        }
+    }
+    "unknown".to_owned()
+}
+
+/// Opens the store and an operator acting as `actor` on it, outside any server.
+async fn operator(config: &Config, actor: Actor) -> anyhow::Result<(Arc<dyn Store>, Operator)> {
+    let store = tessera_server::app::open_store(config).await?;
+    let operator = Operator::new(
+        actor,
+        store.clone(),
+        Arc::new(SystemClock),
+        HashingPool::new(Default::default(), 1),
+        OperatorSettings::from_config(config),
+    );
+    Ok((store, operator))
 }
 
 /// Formats an instant for listings.

@@ -28,14 +28,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!(
             "no clients yet. Next: `tessera client add my-service --scope api:read` prints a client \
              secret; then `curl -u my-service:SECRET -d grant_type=client_credentials {}/oauth/token`",
-            state.issuer
+            state.settings.issuer
         );
     }
     // Logged last: a supervisor or test waiting for this line finds the server ready.
     tracing::info!(
         address = %bound,
-        issuer = %state.issuer,
-        store = state.store.backend_name(),
+        issuer = %state.settings.issuer,
+        store = state.services.store.backend_name(),
         "tessera is listening on {bound}"
     );
     tessera_server::serve(listener, state, shutdown_signal()).await?;

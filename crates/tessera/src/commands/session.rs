@@ -1,13 +1,12 @@
 //! `tessera session …`.
 
 use crate::cli::SessionCommand;
-use tessera_core::SystemClock;
-use tessera_server::{admin, app, Config};
+use tessera_core::Actor;
+use tessera_server::{admin, Config};
 
-pub async fn run(config: &Config, command: SessionCommand) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+pub async fn run(config: &Config, actor: Actor, command: SessionCommand) -> anyhow::Result<()> {
+    let (store, operator) = super::operator(config, actor).await?;
     let store = store.as_ref();
-    let clock = SystemClock;
     match command {
         SessionCommand::List { email } => {
             let sessions = admin::list_sessions(store, &email).await?;
@@ -34,7 +33,7 @@ pub async fn run(config: &Config, command: SessionCommand) -> anyhow::Result<()>
             }
         }
         SessionCommand::Revoke { sid } => {
-            let done = admin::revoke_session(store, &sid, &app::lifetimes(config), &clock).await?;
+            let done = operator.revoke_session(&sid).await?;
             println!(
                 "session {sid} ended: {} refresh tokens revoked, {} clients to notify",
                 done.refresh_tokens_revoked, done.logout_notifications

@@ -3,17 +3,14 @@
 use crate::cli::{UserAddArgs, UserCommand};
 use anyhow::Context;
 use std::io::Read;
-use tessera_core::{SystemClock, User};
-use tessera_server::hashing::HashingPool;
-use tessera_server::{admin, app, Config};
+use tessera_core::{Actor, User};
+use tessera_server::admin::{self, AddUser, UserStatus};
+use tessera_server::Config;
 use zeroize::Zeroizing;
 
-pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+pub async fn run(config: &Config, actor: Actor, command: UserCommand) -> anyhow::Result<()> {
+    let (store, operator) = super::operator(config, actor).await?;
     let store = store.as_ref();
-    let hashing = HashingPool::new(Default::default(), 1);
-    let clock = SystemClock;
-    let lifetimes = app::lifetimes(config);
     match command {
         UserCommand::Add(UserAddArgs {
             email,
@@ -26,8 +23,14 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             } else {
                 None
             };
-            let user =
-                admin::add_user(store, &hashing, &email, password, name, roles, &clock).await?;
+            let user = operator
+                .add_user(AddUser {
+                    email,
+                    name,
+                    roles,
+                    password,
+                })
+                .await?;
             print_user(&user);
         }
         UserCommand::List => {
@@ -47,19 +50,23 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Show { email } => print_user(&admin::find_user(store, &email).await?),
         UserCommand::Disable { email } => {
-            admin::set_user_disabled(store, &email, true, &lifetimes, &clock).await?;
+            operator
+                .set_user_status(&email, UserStatus::Disabled)
+                .await?;
             println!("disabled {email}; every token and session of the user is revoked");
         }
         UserCommand::Enable { email } => {
-            admin::set_user_disabled(store, &email, false, &lifetimes, &clock).await?;
+            operator
+                .set_user_status(&email, UserStatus::Enabled)
+                .await?;
             println!("enabled {email}");
         }
         UserCommand::Remove { email } => {
-            admin::remove_user(store, &email, &lifetimes, &clock).await?;
+            operator.remove_user(&email).await?;
             println!("removed {email}");
         }
         UserCommand::RevokeTokens { email } => {
-            let done = admin::revoke_user_tokens(store, &email, &lifetimes, &clock).await?;
+            let done = operator.revoke_user_tokens(&email).await?;
             println!(
                 "revoked every token of {email}: {} sessions ended, {} refresh tokens revoked, \
                  {} clients to notify",
@@ -69,7 +76,7 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             );
         }
         UserCommand::SetRoles { email, roles } => {
-            let user = admin::set_roles(store, &email, roles, &lifetimes, &clock).await?;
+            let user = operator.set_roles(&email, roles).await?;
             println!("roles of {email}: {}", user.roles.join(","));
         }
         UserCommand::SetPassword {
@@ -85,7 +92,7 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                     )?,
                 )
             };
-            admin::set_password(store, &hashing, &email, password, &lifetimes, &clock).await?;
+            operator.set_password(&email, password).await?;
             println!("password set for {email}; every token and session of the user is revoked");
         }
     }

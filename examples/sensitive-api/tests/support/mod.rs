@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tessera_core::Clock as _;
 use tessera_core::{NewClient, RevocationReason, RevocationTarget};
-use tessera_server::admin;
 use tessera_testkit::browser::{Browser, Landing};
 use tessera_testkit::{spawn_app_with, TestApp};
 use url::Url;
@@ -40,34 +39,33 @@ pub async fn start() -> World {
         config.tokens.id_token_alg = tessera_jose::Algorithm::ES256;
     })
     .await;
-    let (_, web_secret) = admin::add_client(
-        tessera.state.store.as_ref(),
-        NewClient {
+    let (_, web_secret) = tessera
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_client(NewClient {
             id: "web".into(),
             name: Some("Web App".into()),
             redirect_uris: vec![REDIRECT.into()],
             is_first_party: true,
             ..Default::default()
-        },
-        &tessera.clock,
-    )
-    .await
-    .unwrap();
-    admin::add_user(
-        tessera.state.store.as_ref(),
-        &tessera.state.passwords,
-        EMAIL,
-        Some(PASSWORD.to_owned().into()),
-        Some("Ada Lovelace".into()),
-        vec![],
-        &tessera.clock,
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
+    tessera
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_user(tessera_server::admin::AddUser {
+            email: (EMAIL).to_string(),
+            name: Some("Ada Lovelace".into()),
+            roles: vec![],
+            password: Some(PASSWORD.to_owned().into()),
+        })
+        .await
+        .unwrap();
     let feed_secret = tessera.add_service_client("sensitive-api", &[]).await;
     let mut options = Options::new(
         &tessera.base_url,
-        &tessera.state.access_token_audience,
+        &tessera.state.settings.access_token_audience,
         "sensitive-api",
         feed_secret,
     );

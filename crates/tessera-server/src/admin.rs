@@ -26,8 +26,8 @@ use tessera_core::{
     User, UserId,
 };
 use tessera_jose::Algorithm;
+use tessera_store::{ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
 use tessera_store::{RevocationOutcome, SessionSummary};
-use tessera_store::{Store, StoreError};
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
@@ -73,7 +73,7 @@ fn email(input: &str) -> Result<Email, AdminError> {
 }
 
 /// Looks a client up by id.
-pub async fn find_client(store: &dyn Store, id: &str) -> Result<Client, AdminError> {
+pub async fn find_client(store: &dyn ClientStore, id: &str) -> Result<Client, AdminError> {
     store
         .find_client(&client_id(id)?)
         .await
@@ -82,7 +82,10 @@ pub async fn find_client(store: &dyn Store, id: &str) -> Result<Client, AdminErr
 }
 
 /// Looks a user up by email.
-pub async fn find_user(store: &dyn Store, email_address: &str) -> Result<User, AdminError> {
+pub async fn find_user<S: UserStore + ?Sized>(
+    store: &S,
+    email_address: &str,
+) -> Result<User, AdminError> {
     let email = email(email_address)?;
     store
         .find_user_by_email(&email)
@@ -92,8 +95,8 @@ pub async fn find_user(store: &dyn Store, email_address: &str) -> Result<User, A
 }
 
 /// The browser sessions of a user, newest first, with the clients that took part in each.
-pub async fn list_sessions(
-    store: &dyn Store,
+pub async fn list_sessions<S: UserStore + SessionStore + ?Sized>(
+    store: &S,
     email_address: &str,
 ) -> Result<Vec<SessionSummary>, AdminError> {
     let user = find_user(store, email_address).await?;
@@ -549,7 +552,10 @@ pub struct KeyInfo {
 }
 
 /// Every stored key with its state at the current time.
-pub async fn list_keys(store: &dyn Store, clock: &dyn Clock) -> Result<Vec<KeyInfo>, AdminError> {
+pub async fn list_keys(
+    store: &dyn KeyStore,
+    clock: &dyn Clock,
+) -> Result<Vec<KeyInfo>, AdminError> {
     let now = clock.now();
     Ok(store
         .list_signing_keys()

@@ -278,6 +278,9 @@ pub struct OpenOptions {
     /// [`SAFETY_POLL_INTERVAL`](crate::workers::feed_watcher::SAFETY_POLL_INTERVAL) with a store that
     /// reports changes.
     pub feed_poll_interval: Option<StdDuration>,
+    /// A store already open, used instead of opening the configured database (tests keep a
+    /// [`ProbedStore`](tessera_store::ProbedStore) handle on the same store).
+    pub store: Option<Arc<dyn Store>>,
 }
 
 /// Builds the application state for a server bound at `bound`.
@@ -298,7 +301,10 @@ pub async fn open_with(
 ) -> Result<(AppState, StartupReport), StartupError> {
     config.validate()?;
     let issuer = config.resolve_issuer(bound)?;
-    let store = open_store(config).await?;
+    let store = match options.store.clone() {
+        Some(store) => store,
+        None => open_store(config).await?,
+    };
     let (keys, kek_origin) = open_key_ring(config, store.as_ref(), clock.as_ref()).await?;
     let lifetimes = lifetimes(config);
     let grace = Duration::seconds(config.keys.retirement_grace_seconds.into());

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tessera_core::{Clock, KekError, KeyEncryptionKey, KeyState, SigningKeyRecord, TokenLifetimes};
 use tessera_jose::{verify_compact, Algorithm, JoseError, JwkSet, SigningKey, VerifiedJws};
-use tessera_store::{Store, StoreError};
+use tessera_store::{KeyStore, StoreError};
 use time::{Duration, OffsetDateTime};
 
 /// Why the key ring could not be built or changed.
@@ -64,7 +64,7 @@ impl KeyRing {
     /// Loads and decrypts every published key from the store. Any key that does not decrypt is
     /// an error: better to refuse to start than to publish a partial key set.
     pub async fn load(
-        store: &dyn Store,
+        store: &dyn KeyStore,
         kek: KeyEncryptionKey,
         now: OffsetDateTime,
     ) -> Result<Self, KeyRingError> {
@@ -77,7 +77,11 @@ impl KeyRing {
     }
 
     /// Re-reads the key set from the store (after a rotation here or elsewhere).
-    pub async fn reload(&self, store: &dyn Store, now: OffsetDateTime) -> Result<(), KeyRingError> {
+    pub async fn reload(
+        &self,
+        store: &dyn KeyStore,
+        now: OffsetDateTime,
+    ) -> Result<(), KeyRingError> {
         let records = store.list_signing_keys().await?;
         let previous = self.current();
         let next = build_snapshot(&records, &self.kek, Some(&previous), now)?;
@@ -133,7 +137,7 @@ impl KeyRing {
     /// Returns the kids created.
     pub async fn ensure_signing_keys(
         &self,
-        store: &dyn Store,
+        store: &dyn KeyStore,
         algs: &[Algorithm],
         lifetimes: &TokenLifetimes,
         grace: Duration,
@@ -162,7 +166,7 @@ impl KeyRing {
 /// previous active key stays published until the longest-lived token it signed has expired
 /// (plus `grace` for clock skew). Returns the new kid.
 pub async fn rotate(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     kek: &KeyEncryptionKey,
     alg: Algorithm,
     lifetimes: &TokenLifetimes,

@@ -9,7 +9,7 @@
 
 use crate::app::{AppState, Signals};
 use tessera_core::{AuditEvent, Revocation, RevocationReason, RevocationTarget, UserId};
-use tessera_store::{RevocationOutcome, Store, StoreError};
+use tessera_store::{AuditStore, RevocationOutcome, RevocationStore, StoreError};
 use time::OffsetDateTime;
 
 /// Records `revocation` in the store (with its effects on sessions, refresh tokens and the
@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 /// Without `signals` (the CLI, another process than the server's) the servers notice the entry
 /// through the store.
 pub async fn record(
-    store: &dyn Store,
+    store: &dyn RevocationStore,
     signals: Option<&Signals>,
     revocation: &Revocation,
 ) -> Result<Option<RevocationOutcome>, StoreError> {
@@ -51,7 +51,7 @@ pub async fn record(
 
 /// Appends `event` to the audit trail and logs it. A failure to write is logged, not returned:
 /// the change the event describes has happened either way.
-pub async fn audit(store: &dyn Store, event: &AuditEvent) {
+pub async fn audit(store: &dyn AuditStore, event: &AuditEvent) {
     tracing::warn!(
         actor = %event.actor,
         action = %event.action,

@@ -99,3 +99,36 @@ pub(crate) fn migrate_err(e: MigrateError, db_err: fn(sqlx::Error) -> StoreError
         other => StoreError::Backend(format!("database migration failed: {other}")),
     }
 }
+
+/// Defines `get(row, col)`, which reads column `col` of the backend's row type `$row`, mapping
+/// decode failures to [`StoreError::Backend`]. A macro rather than one generic function because
+/// callers name the decoded type (`get::<Option<String>>(row, "sid")`), and a generic row type
+/// would have to be named too.
+macro_rules! impl_get {
+    ($row:ty, $db:ty) => {
+        /// Reads column `col`, mapping decode failures to [`StoreError::Backend`].
+        pub(crate) fn get<'r, T>(row: &'r $row, col: &str) -> $crate::StoreResult<T>
+        where
+            T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
+        {
+            sqlx::Row::try_get(row, col).map_err(|e| {
+                $crate::StoreError::Backend(format!("cannot decode column {col}: {e}"))
+            })
+        }
+    };
+}
+
+pub(crate) use impl_get;
+
+/// The error a unique or foreign-key violation maps to on every backend: a conflict, or
+/// [`StoreError::NotFound`] (every foreign key in the schema names a row the caller said
+/// exists). `None` for other database errors, which each backend maps by its own codes.
+pub(crate) fn constraint_error(db: &dyn sqlx::error::DatabaseError) -> Option<StoreError> {
+    match db.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => Some(StoreError::Conflict(
+            "a record with the same key already exists".into(),
+        )),
+        sqlx::error::ErrorKind::ForeignKeyViolation => Some(StoreError::NotFound),
+        _ => None,
+    }
+}

@@ -17,9 +17,9 @@ pub mod traits;
 pub use error::{StoreError, StoreResult};
 pub use traits::{
     AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FeedRead, FeedSnapshot,
-    KeyStore, LoginRequestStore, LoginThrottleStore, RefreshTokenStore, RevocationOutcome,
-    RevocationStore, SeedStore, SessionStore, SessionSummary, SignedInUser, Store, StoreChange,
-    UserStore,
+    KeyStore, LoginRequestStore, LoginThrottleStore, ProbedStore, RefreshTokenStore,
+    RevocationOutcome, RevocationStore, SeedStore, SessionStore, SessionSummary, SignedInUser,
+    Store, StoreChange, StoreProbe, UserStore,
 };
 
 use std::path::PathBuf;
@@ -37,6 +37,11 @@ const SUPPORTED_URLS: &str =
 /// [`StoreError::InvalidUrl`] with a message listing the supported schemes. The URL itself is
 /// never echoed back, since it may carry a password.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    Ok(connect_probed(url).await?)
+}
+
+/// [`connect`], with the store's [`StoreProbe`] reachable: for tests.
+pub async fn connect_probed(url: &str) -> StoreResult<Arc<dyn ProbedStore>> {
     match parse_url(url)? {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
         DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PostgresStore::connect(url).await?)),

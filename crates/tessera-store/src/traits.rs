@@ -124,10 +124,6 @@ pub trait SessionStore: Send + Sync {
         amr: &[String],
     ) -> StoreResult<()>;
 
-    /// Deletes the session with `sid`. [`StoreError::NotFound`](crate::StoreError::NotFound) if
-    /// there is none. Codes and refresh tokens carrying the sid are not touched.
-    async fn delete_session(&self, sid: &SessionId) -> StoreResult<()>;
-
     /// The sessions of `user`, newest first, each with the clients that took part in it
     /// (received a code in it), in client-id order.
     async fn list_user_sessions(&self, user: &UserId) -> StoreResult<Vec<SessionSummary>>;
@@ -336,9 +332,6 @@ pub trait RevocationStore: Send + Sync {
     /// Deletes every entry with `expires_at <= now`, remembering the highest deleted cursor (so
     /// that readers behind it are told to resync); returns how many were deleted.
     async fn delete_expired_revocations(&self, now: OffsetDateTime) -> StoreResult<u64>;
-
-    /// How many entries are stored, live or not yet swept.
-    async fn count_revocations(&self) -> StoreResult<u64>;
 }
 
 /// The audit trail (`tessera_core::audit`).
@@ -382,9 +375,6 @@ pub trait BackchannelStore: Send + Sync {
         next_attempt_at: OffsetDateTime,
         error: &str,
     ) -> StoreResult<()>;
-
-    /// How many deliveries are queued.
-    async fn count_backchannel_deliveries(&self) -> StoreResult<u64>;
 }
 
 /// Remembered consents, one per user and client.
@@ -442,9 +432,6 @@ pub trait LoginThrottleStore: Send + Sync {
     /// Forgets the count of `key` (after a successful sign-in). Forgetting a key without a count
     /// is not an error.
     async fn clear_login_attempts(&self, key: &ThrottleKey) -> StoreResult<()>;
-
-    /// The stored count of `key`, if any, forgettable or not (the caller judges).
-    async fn find_login_throttle(&self, key: &ThrottleKey) -> StoreResult<Option<ThrottleState>>;
 
     /// Deletes every count whose [`ThrottleState::forgettable_at`] (under the policy it was
     /// stored with) is at or before `now`; returns how many were deleted.
@@ -533,3 +520,30 @@ pub trait Store:
         None
     }
 }
+
+/// Reads (and one delete) that only tests need: the server never calls them, so they are not
+/// part of [`Store`], the contract a backend offers the server. Both backends implement it;
+/// tests hold a [`ProbedStore`] (from [`connect_probed`](crate::connect_probed)) to look at
+/// what a flow left behind.
+#[async_trait::async_trait]
+pub trait StoreProbe: Send + Sync {
+    /// How many revocation entries are stored, live or not yet swept.
+    async fn count_revocations(&self) -> StoreResult<u64>;
+
+    /// How many back-channel logout deliveries are queued.
+    async fn count_backchannel_deliveries(&self) -> StoreResult<u64>;
+
+    /// The stored login-throttle count of `key`, if any, forgettable or not.
+    async fn find_login_throttle(&self, key: &ThrottleKey) -> StoreResult<Option<ThrottleState>>;
+
+    /// Deletes the session with `sid` and nothing else: codes and refresh tokens carrying the
+    /// sid stay. [`StoreError::NotFound`](crate::StoreError::NotFound) if there is none. (The
+    /// server ends sessions only through [`RevocationStore::revoke`], which ends their tokens
+    /// too.)
+    async fn delete_session(&self, sid: &SessionId) -> StoreResult<()>;
+}
+
+/// A [`Store`] with its [`StoreProbe`]: what tests hold. Any type that is both is one.
+pub trait ProbedStore: Store + StoreProbe {}
+
+impl<T: Store + StoreProbe + ?Sized> ProbedStore for T {}

@@ -23,8 +23,8 @@ use tessera_core::{
 };
 use tessera_store::postgres::PostgresStore;
 use tessera_store::{
-    connect, ClientStore, KeyStore, RevocationStore, SessionStore, Store, StoreChange, StoreError,
-    UserStore,
+    connect, ClientStore, KeyStore, ProbedStore, RevocationStore, SessionStore, Store, StoreChange,
+    StoreError, UserStore,
 };
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
@@ -35,7 +35,7 @@ async fn open(schema: &Schema) -> PostgresStore {
 }
 
 /// A fresh store on a schema of its own (dropped with the guard).
-async fn fresh_store() -> (Schema, Arc<dyn Store>) {
+async fn fresh_store() -> (Schema, Arc<dyn ProbedStore>) {
     let schema = Schema::create().await;
     let store = PostgresStore::connect_with(schema.options()).await.unwrap();
     (schema, Arc::new(store))

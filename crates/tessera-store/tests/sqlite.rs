@@ -15,13 +15,13 @@ use tessera_core::{
 };
 use tessera_store::sqlite::SqliteStore;
 use tessera_store::{
-    connect, ClientStore, CodeStore, KeyStore, RefreshTokenStore, RevocationStore, SessionStore,
-    Store, StoreError, UserStore,
+    connect, ClientStore, CodeStore, KeyStore, ProbedStore, RefreshTokenStore, RevocationStore,
+    SessionStore, Store, StoreError, UserStore,
 };
 use time::OffsetDateTime;
 
 /// A fresh store on a new file in its own temporary directory (kept alive by the guard).
-async fn fresh_store() -> (TempDir, Arc<dyn Store>) {
+async fn fresh_store() -> (TempDir, Arc<dyn ProbedStore>) {
     let dir = TempDir::new().unwrap();
     let store = SqliteStore::open(&dir.path().join("tessera.db"))
         .await

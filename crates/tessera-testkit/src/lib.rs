@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tessera_core::{ManualClock, NewClient};
 use tessera_server::{AppState, Config, OpenOptions};
+use tessera_store::ProbedStore;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -33,6 +34,9 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The application state (store, key ring…), for setting things up directly.
     pub state: AppState,
+    /// The same store as `state`'s, with the reads only tests need
+    /// ([`StoreProbe`](tessera_store::StoreProbe)).
+    pub probe: Arc<dyn ProbedStore>,
     /// The clock the server reads; move it to cross lifetimes.
     pub clock: ManualClock,
     /// An HTTP client without cookies or redirects.
@@ -122,6 +126,7 @@ pub async fn spawn_cluster_with(n: usize, customise: impl Fn(&mut Config)) -> Ve
     let clock = ManualClock::new(test_epoch());
     let options = OpenOptions {
         feed_poll_interval: Some(Duration::from_secs(3600)),
+        ..OpenOptions::default()
     };
     let mut nodes: Vec<TestApp> = Vec::with_capacity(n);
     for _ in 0..n {
@@ -155,8 +160,17 @@ async fn start(
 ) -> anyhow::Result<TestApp> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    // Opened here, and handed to the server, so the test can probe the very store it uses. A
+    // restart opens it anew, as a restarted server would.
+    let probe = tessera_store::connect_probed(&config.database_url())
+        .await
+        .context("opening the store")?;
+    let opened = OpenOptions {
+        store: Some(probe.clone()),
+        ..options.clone()
+    };
     let (state, _report) =
-        tessera_server::app::open_with(&config, addr, Arc::new(clock.clone()), options.clone())
+        tessera_server::app::open_with(&config, addr, Arc::new(clock.clone()), opened)
             .await
             .context("opening the app")?;
     // Where this node answers; the issuer unless the configuration names another (a cluster's).
@@ -173,6 +187,7 @@ async fn start(
         base_url,
         addr,
         state,
+        probe,
         clock,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

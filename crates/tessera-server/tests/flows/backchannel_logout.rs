@@ -187,9 +187,7 @@ where
 }
 
 async fn queued(app: &TestApp) -> u64 {
-    app.state
-        .services
-        .store
+    app.probe
         .count_backchannel_deliveries()
         .await
         .expect("store")

@@ -107,15 +107,7 @@ async fn five_failures_lock_the_address_and_the_right_password_waits_for_the_loc
     assert!(back.query_pairs().any(|(k, _)| k == "code"), "{back}");
     assert!(browser.cookie("__Host-tessera_session").is_some());
     let key = ThrottleKey::for_username("ada@example.com");
-    assert_eq!(
-        app.state
-            .services
-            .store
-            .find_login_throttle(&key)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(app.probe.find_login_throttle(&key).await.unwrap(), None);
 }
 
 #[tokio::test]

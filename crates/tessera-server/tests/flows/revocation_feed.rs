@@ -390,10 +390,7 @@ async fn garbage_and_future_cursors_are_invalid_requests() {
         body,
         json!({"entries": [], "cursor": entry.cursor.to_string(), "resync": false})
     );
-    assert_eq!(
-        app.state.services.store.count_revocations().await.unwrap(),
-        1
-    );
+    assert_eq!(app.probe.count_revocations().await.unwrap(), 1);
 }
 
 /// One Server-Sent Event.

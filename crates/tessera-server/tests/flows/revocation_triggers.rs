@@ -232,7 +232,7 @@ async fn revoking_a_session_twice_or_an_unknown_one_changes_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(err, AdminError::NotFound(_)), "{err:?}");
-    assert_eq!(s.store().count_revocations().await.unwrap(), 1);
+    assert_eq!(s.app.probe.count_revocations().await.unwrap(), 1);
     s.assert_valid(&s.alice_phone, "alice's phone").await;
 }
 
@@ -305,7 +305,7 @@ async fn a_refused_password_revokes_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(err, AdminError::Password(_)), "{err:?}");
-    assert_eq!(s.store().count_revocations().await.unwrap(), 0);
+    assert_eq!(s.app.probe.count_revocations().await.unwrap(), 0);
     s.assert_valid(&s.alice_laptop, "alice's laptop").await;
 }
 
@@ -456,7 +456,7 @@ async fn revocation_state_is_bounded_by_one_access_token_lifetime() {
             .unwrap();
         s.app.clock.advance(step);
         s.app.state.purge_expired().await.unwrap();
-        let kept = s.store().count_revocations().await.unwrap();
+        let kept = s.app.probe.count_revocations().await.unwrap();
         assert!(
             kept <= u64::try_from(per_window).unwrap() + 1,
             "round {round}: {kept} entries kept, at most {per_window} fit in the window"
@@ -465,7 +465,7 @@ async fn revocation_state_is_bounded_by_one_access_token_lifetime() {
     // Well past the last one, nothing is left.
     s.app.clock.advance(window);
     s.app.state.purge_expired().await.unwrap();
-    assert_eq!(s.store().count_revocations().await.unwrap(), 0);
+    assert_eq!(s.app.probe.count_revocations().await.unwrap(), 0);
     assert!(s.app.clock.now() > tessera_testkit::test_epoch());
 }
 

@@ -1,13 +1,11 @@
 //! Conversions between PostgreSQL values and domain values, and from sqlx errors to
 //! [`StoreError`]. The backend-independent encodings come from [`crate::codec`].
 
-use crate::{StoreError, StoreResult};
+use crate::StoreError;
 use sqlx::error::ErrorKind;
-use sqlx::migrate::MigrateError;
 use sqlx::postgres::{PgRow, Postgres};
-use sqlx::{Decode, Row, Type};
 
-pub(crate) use crate::codec::to_secs;
+crate::codec::impl_get!(PgRow, Postgres);
 
 /// Maps a sqlx error to a [`StoreError`]. Call sites that know what a unique violation means
 /// check [`unique_violation`] first and build a better [`StoreError::Conflict`].
@@ -35,14 +33,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             StoreError::Unavailable(format!("PostgreSQL protocol error: {msg}"))
         }
         sqlx::Error::Database(db) => {
-            match db.kind() {
-                ErrorKind::UniqueViolation => {
-                    return StoreError::Conflict(
-                        "a record with the same key already exists".into(),
-                    );
-                }
-                ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
-                _ => {}
+            if let Some(error) = crate::codec::constraint_error(&*db) {
+                return error;
             }
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             if is_transient(&code) {
@@ -86,20 +78,6 @@ pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<&str> {
         }
         _ => None,
     }
-}
-
-/// Maps a migration failure (see [`crate::codec::migrate_err`]).
-pub(crate) fn migrate_err(e: MigrateError) -> StoreError {
-    crate::codec::migrate_err(e, db_err)
-}
-
-/// Reads column `col`, mapping decode failures to [`StoreError::Backend`].
-pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> StoreResult<T>
-where
-    T: Decode<'r, Postgres> + Type<Postgres>,
-{
-    row.try_get(col)
-        .map_err(|e| StoreError::Backend(format!("cannot decode column {col}: {e}")))
 }
 
 #[cfg(test)]

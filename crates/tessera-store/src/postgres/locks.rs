@@ -45,7 +45,7 @@ const AUDIT: i32 = 2;
 /// this jti already revoked? which sessions and tokens does it end?) see every earlier
 /// revocation and every refresh token stored before it. Revocations are rare; the lock costs
 /// nothing noticeable.
-pub(super) async fn revocations_exclusive(conn: &mut PgConnection) -> StoreResult<()> {
+pub(crate) async fn revocations_exclusive(conn: &mut PgConnection) -> StoreResult<()> {
     lock(
         conn,
         "SELECT pg_advisory_xact_lock($1, $2)",
@@ -164,5 +164,26 @@ async fn lock(conn: &mut PgConnection, sql: &str, class: i32, object: i32) -> St
         .execute(conn)
         .await
         .map_err(db_err)?;
+    Ok(())
+}
+
+/// Locks the sessions a revocation is about to end (`sessions_where` over `$1` = `key`), before
+/// it reads who took part in them.
+///
+/// Why: a code being issued in one of them holds it (`FOR KEY SHARE`, see `create_code`) until
+/// its commit, so once these locks are held every participation is committed and the read sees
+/// it; later codes find the session gone and record none.
+pub(crate) async fn ending_sessions(
+    conn: &mut PgConnection,
+    sessions_where: &str,
+    key: &str,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "SELECT 1 FROM sessions WHERE {sessions_where} FOR UPDATE"
+    ))
+    .bind(key)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }

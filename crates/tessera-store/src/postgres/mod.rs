@@ -135,7 +135,10 @@ impl PostgresStore {
             };
         // The migrator holds a database-wide advisory lock while it runs, so nodes starting
         // together migrate one after the other.
-        let migrated = MIGRATOR.run(&mut conn).await.map_err(convert::migrate_err);
+        let migrated = MIGRATOR
+            .run(&mut conn)
+            .await
+            .map_err(|e| crate::codec::migrate_err(e, convert::db_err));
         // Closing is a courtesy to the server; the migration result is what matters.
         let _ = conn.close().await;
         migrated?;
@@ -160,6 +163,18 @@ impl PostgresStore {
         Ok(((), self.pool.begin().await.map_err(convert::db_err)?))
     }
 
+    /// Begins a read transaction for the shared code whose statements all see one snapshot
+    /// (READ COMMITTED would give each statement its own). Read-only REPEATABLE READ
+    /// transactions never fail to serialise.
+    pub(crate) async fn begin_read(
+        &self,
+    ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(convert::db_err)
+    }
+
     /// Closes every pooled connection, waiting for them to finish. Later operations fail with
     /// [`StoreError::Unavailable`].
     pub async fn close(&self) {
@@ -182,11 +197,7 @@ impl PostgresStore {
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(convert::db_err)?;
-        Ok(())
+        plain::ping(self).await
     }
 
     fn backend_name(&self) -> &'static str {

@@ -110,15 +110,6 @@ macro_rules! impl_backchannel {
                     }
                     Ok(())
                 }
-
-                async fn count_backchannel_deliveries(&self) -> StoreResult<u64> {
-                    let count: i64 =
-                        sqlx::query_scalar("SELECT count(*) FROM backchannel_deliveries")
-                            .fetch_one(&self.pool)
-                            .await
-                            .map_err(db_err)?;
-                    Ok(count.unsigned_abs())
-                }
             }
         }
     };

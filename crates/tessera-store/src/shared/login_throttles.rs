@@ -70,14 +70,6 @@ macro_rules! impl_login_throttles {
                     Ok(())
                 }
 
-                async fn find_login_throttle(
-                    &self,
-                    key: &ThrottleKey,
-                ) -> StoreResult<Option<ThrottleState>> {
-                    let mut conn = self.pool.acquire().await.map_err(db_err)?;
-                    read(&mut conn, key, "").await
-                }
-
                 async fn delete_forgotten_login_throttles(
                     &self,
                     now: OffsetDateTime,
@@ -93,7 +85,7 @@ macro_rules! impl_login_throttles {
 
             /// The count of `key` on `conn`; `lock` is appended to the query
             /// (`backend::locks::FOR_UPDATE` or `""`).
-            async fn read(
+            pub(crate) async fn read(
                 conn: &mut Conn,
                 key: &ThrottleKey,
                 lock: &str,

@@ -37,6 +37,7 @@ mod consents;
 mod keys;
 mod login_requests;
 mod login_throttles;
+mod probe;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
@@ -50,8 +51,9 @@ pub(crate) use consents::impl_consents;
 pub(crate) use keys::impl_keys;
 pub(crate) use login_requests::impl_login_requests;
 pub(crate) use login_throttles::impl_login_throttles;
+pub(crate) use probe::impl_probe;
 pub(crate) use refresh_tokens::impl_refresh_tokens;
-pub(crate) use revocations::impl_revocation_reads;
+pub(crate) use revocations::impl_revocations;
 pub(crate) use sessions::impl_sessions;
 pub(crate) use users::impl_users;
 
@@ -67,10 +69,17 @@ macro_rules! impl_all {
         $crate::shared::impl_keys!();
         $crate::shared::impl_login_requests!();
         $crate::shared::impl_login_throttles!();
+        $crate::shared::impl_probe!();
         $crate::shared::impl_refresh_tokens!();
-        $crate::shared::impl_revocation_reads!();
+        $crate::shared::impl_revocations!();
         $crate::shared::impl_sessions!();
         $crate::shared::impl_users!();
+
+        /// [`Store::ping`](crate::Store::ping): a round trip on a pooled connection.
+        pub(crate) async fn ping(store: &DbStore) -> $crate::StoreResult<()> {
+            let mut conn = store.pool.acquire().await.map_err(db_err)?;
+            sqlx::Connection::ping(&mut *conn).await.map_err(db_err)
+        }
     };
 }
 

@@ -1,18 +1,28 @@
-//! The plain reads of [`RevocationStore`](crate::RevocationStore), written once for every
-//! backend (see the module doc of [`crate::shared`] for the names an expansion needs). Writing
-//! entries and reading the feed stay in each backend's `revocations.rs`: cursors, the locks
-//! and the snapshot they need differ (see the backends' module docs).
+//! [`RevocationStore`](crate::RevocationStore), written once for every backend (see the module
+//! doc of [`crate::shared`] for the names an expansion needs). What differs per backend is
+//! behind hooks: where the feed's newest cursor comes from and how the sweep advances the
+//! horizon (`backend::revocations`), the read snapshot (`DbStore::begin_read`), the locks
+//! (`backend::locks::revocations_exclusive`, `ending_sessions`, `audit`) and the change
+//! notification (`backend::notify::queue`).
 
-/// Expands to the revocation rows' decoding and the plain revocation queries for `DbStore`;
-/// each backend's `RevocationStore` implementation calls them.
-macro_rules! impl_revocation_reads {
+/// Expands to the [`RevocationStore`](crate::RevocationStore) implementation for `DbStore`,
+/// with the revocation rows' decoding and the helpers the copy and tests share.
+macro_rules! impl_revocations {
     () => {
-        /// Revocation rows and the plain revocation queries.
+        /// [`RevocationStore`]: entries, their effects, the feed.
+        ///
+        /// Every writer of the feed (`revoke`, the sweep) holds the exclusive revocation lock
+        /// from before its first read to its commit (SQLite: the write lock), so cursors commit
+        /// in the order they are drawn and a reader never skips one.
         pub(crate) mod revocations {
             use super::*;
+            use super::audit::insert_audit;
             use $crate::codec::{from_secs, to_secs};
-            use $crate::{StoreError, StoreResult};
-            use tessera_core::revocation::new_jti;
+            use $crate::{
+                FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreChange,
+                StoreError, StoreResult,
+            };
+            use tessera_core::revocation::{new_jti, RevocationEffects, TargetIds};
             use tessera_core::{
                 Revocation, RevocationEntry, RevocationKind, RevocationReason, RevocationTarget,
                 SessionId, TokenFacts, UserId,
@@ -25,7 +35,7 @@ macro_rules! impl_revocation_reads {
                                              FROM revocations";
 
             /// Whether a live entry covers the access token `token` at `now`.
-            pub(crate) async fn is_access_token_revoked(
+            async fn is_access_token_revoked(
                 store: &DbStore,
                 token: &TokenFacts<'_>,
                 now: OffsetDateTime,
@@ -56,7 +66,7 @@ macro_rules! impl_revocation_reads {
 
             /// The latest `not_before` among live user, claims and global entries that concern
             /// `user` (global ones only when `user` is `None`).
-            pub(crate) async fn latest_not_before(
+            async fn latest_not_before(
                 store: &DbStore,
                 user: Option<&UserId>,
                 now: OffsetDateTime,
@@ -73,15 +83,6 @@ macro_rules! impl_revocation_reads {
                 latest
                     .map(|secs| from_secs(secs, "revocations.not_before"))
                     .transpose()
-            }
-
-            /// How many entries are stored, expired or not.
-            pub(crate) async fn count_revocations(store: &DbStore) -> StoreResult<u64> {
-                let count: i64 = sqlx::query_scalar("SELECT count(*) FROM revocations")
-                    .fetch_one(&store.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(count.unsigned_abs())
             }
 
             pub(crate) async fn exists(conn: &mut Conn, sql: &str, key: &str) -> StoreResult<bool> {
@@ -219,8 +220,267 @@ macro_rules! impl_revocation_reads {
                     },
                 })
             }
+
+            /// Which sessions and refresh tokens a session or user entry ends, as conditions on
+            /// `sessions` and on `refresh_tokens` over `$1` (the sid or user id) and, for
+            /// tokens, `$2` (the entry's `not_before`).
+            struct Ends {
+                sessions: &'static str,
+                tokens: &'static str,
+            }
+
+            const SESSION_ENDS: Ends = Ends {
+                sessions: "sid = $1",
+                tokens: "sid = $1",
+            };
+
+            const USER_ENDS: Ends = Ends {
+                sessions: "user_id = $1",
+                tokens: "user_id = $1 AND issued_at < $2",
+            };
+
+            /// Ends the sessions and revokes the refresh tokens `ends` selects for `key`, and
+            /// queues a back-channel logout for each (sid, client) that took part; returns the
+            /// sessions ended, the tokens revoked and the deliveries queued.
+            async fn end_sessions(
+                conn: &mut Conn,
+                ends: &Ends,
+                key: &str,
+                not_before: Option<i64>,
+                now: OffsetDateTime,
+            ) -> StoreResult<(Vec<SessionId>, u64, u64)> {
+                backend::locks::ending_sessions(&mut *conn, ends.sessions, key).await?;
+                // The (sid, client, user) triples to notify: clients that took part in a
+                // session being deleted, and clients holding an unrevoked refresh token being
+                // revoked. Read before the deletes and updates. No refresh token is stored
+                // meanwhile: the caller holds the revocation lock exclusively.
+                let rows = sqlx::query(&format!(
+                    "SELECT sc.sid AS sid, sc.client_id AS client_id, s.user_id AS user_id \
+                     FROM session_clients sc JOIN sessions s ON s.sid = sc.sid WHERE s.{} \
+                     UNION SELECT sid, client_id, user_id FROM refresh_tokens \
+                     WHERE revoked_at IS NULL AND {} ORDER BY sid, client_id",
+                    ends.sessions, ends.tokens
+                ))
+                .bind(key)
+                .bind(not_before)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                let pairs = rows
+                    .iter()
+                    .map(|row| Ok((get(row, "sid")?, get(row, "client_id")?, get(row, "user_id")?)))
+                    .collect::<StoreResult<Vec<(String, String, String)>>>()?;
+
+                let sids: Vec<String> = sqlx::query_scalar(&format!(
+                    "DELETE FROM sessions WHERE {} RETURNING sid",
+                    ends.sessions
+                ))
+                .bind(key)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                let mut sessions_ended: Vec<SessionId> =
+                    sids.into_iter().map(SessionId::from_stored).collect();
+                sessions_ended.sort();
+                let revoked = sqlx::query(&format!(
+                    "UPDATE refresh_tokens SET revoked_at = $3 WHERE revoked_at IS NULL AND {}",
+                    ends.tokens
+                ))
+                .bind(key)
+                .bind(not_before)
+                .bind(to_secs(now))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                let queued = queue_logouts(conn, &pairs, now).await?;
+                Ok((sessions_ended, revoked, queued))
+            }
+
+            /// Applies the effects of a recorded entry on sessions and refresh tokens.
+            async fn apply_effects(
+                conn: &mut Conn,
+                revocation: &Revocation,
+            ) -> StoreResult<(Vec<SessionId>, u64, u64)> {
+                let not_before = revocation.not_before.map(to_secs);
+                let now = revocation.revoked_at;
+                match &revocation.target {
+                    RevocationTarget::Token { .. } | RevocationTarget::UserClaims { .. } => {
+                        Ok((Vec::new(), 0, 0))
+                    }
+                    RevocationTarget::Session { sid, .. } => {
+                        end_sessions(conn, &SESSION_ENDS, sid.as_str(), None, now).await
+                    }
+                    RevocationTarget::User { user_id } => {
+                        end_sessions(conn, &USER_ENDS, user_id.as_str(), not_before, now).await
+                    }
+                    // A global entry ends no browser session (a session cookie is not a token),
+                    // and its refresh tokens fail at their next use; there is no one session to
+                    // notify about.
+                    RevocationTarget::Global => {
+                        let revoked = sqlx::query(
+                            "UPDATE refresh_tokens SET revoked_at = $1 \
+                             WHERE revoked_at IS NULL AND issued_at < $2",
+                        )
+                        .bind(to_secs(now))
+                        .bind(not_before)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                        Ok((Vec::new(), revoked, 0))
+                    }
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl RevocationStore for DbStore {
+                async fn revoke(
+                    &self,
+                    revocation: &Revocation,
+                ) -> StoreResult<Option<RevocationOutcome>> {
+                    let (_writer, mut tx) = self.begin_write().await?;
+                    // Before anything is read: the check below must see every earlier entry,
+                    // and this entry's cursor must commit before any later one is drawn.
+                    backend::locks::revocations_exclusive(&mut tx).await?;
+                    if !check_target(&mut tx, &revocation.target).await? {
+                        tx.rollback().await.map_err(db_err)?;
+                        return Ok(None);
+                    }
+                    let TargetIds { jti, sid, user_id } = revocation.target.ids();
+                    let cursor: i64 = sqlx::query_scalar(
+                        "INSERT INTO revocations (kind, jti, sid, user_id, not_before, \
+                         revoked_at, expires_at, reason, actor) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING cursor",
+                    )
+                    .bind(revocation.kind().as_str())
+                    .bind(jti)
+                    .bind(sid)
+                    .bind(user_id)
+                    .bind(revocation.not_before.map(to_secs))
+                    .bind(to_secs(revocation.revoked_at))
+                    .bind(to_secs(revocation.expires_at))
+                    .bind(revocation.reason.as_str())
+                    .bind(&revocation.actor)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let (sessions_ended, refresh_tokens_revoked, logout_notifications) =
+                        apply_effects(&mut tx, revocation).await?;
+                    backend::locks::audit(&mut tx).await?;
+                    let effects = RevocationEffects {
+                        cursor,
+                        sessions_ended: sessions_ended.len(),
+                        refresh_tokens_revoked,
+                        logout_notifications,
+                    };
+                    insert_audit(&mut tx, &revocation.audit_event(&effects)).await?;
+                    // Heard by every node when (and only if) the entry commits: one that reads
+                    // on it finds the entry.
+                    backend::notify::queue(&mut tx, StoreChange::Revocations).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(Some(RevocationOutcome {
+                        entry: RevocationEntry {
+                            cursor,
+                            revocation: revocation.clone(),
+                        },
+                        sessions_ended,
+                        refresh_tokens_revoked,
+                        logout_notifications,
+                    }))
+                }
+
+                async fn is_access_token_revoked(
+                    &self,
+                    token: &TokenFacts<'_>,
+                    now: OffsetDateTime,
+                ) -> StoreResult<bool> {
+                    is_access_token_revoked(self, token, now).await
+                }
+
+                async fn latest_not_before(
+                    &self,
+                    user: Option<&UserId>,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Option<OffsetDateTime>> {
+                    latest_not_before(self, user, now).await
+                }
+
+                async fn revocations_after(&self, after: i64, limit: u32) -> StoreResult<FeedRead> {
+                    // One snapshot for every statement: the horizon, the newest cursor and the
+                    // rows agree.
+                    let mut tx = self.begin_read().await?;
+                    let horizon: i64 =
+                        sqlx::query_scalar("SELECT horizon FROM revocation_feed WHERE id = 1")
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    let latest = backend::revocations::latest_cursor(&mut tx).await?;
+                    let answer = if after > latest {
+                        FeedRead::Ahead
+                    } else if after < horizon {
+                        FeedRead::Behind
+                    } else {
+                        let rows = sqlx::query(&format!(
+                            "{SELECT} WHERE cursor > $1 ORDER BY cursor LIMIT $2"
+                        ))
+                        .bind(after)
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        FeedRead::Entries(rows.iter().map(decode).collect::<StoreResult<_>>()?)
+                    };
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(answer)
+                }
+
+                async fn revocation_snapshot(
+                    &self,
+                    now: OffsetDateTime,
+                ) -> StoreResult<FeedSnapshot> {
+                    let mut tx = self.begin_read().await?;
+                    let cursor = backend::revocations::latest_cursor(&mut tx).await?;
+                    let rows =
+                        sqlx::query(&format!("{SELECT} WHERE expires_at > $1 ORDER BY cursor"))
+                            .bind(to_secs(now))
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(FeedSnapshot {
+                        entries: rows.iter().map(decode).collect::<StoreResult<_>>()?,
+                        cursor,
+                    })
+                }
+
+                async fn delete_expired_revocations(&self, now: OffsetDateTime) -> StoreResult<u64> {
+                    let (_writer, mut tx) = self.begin_write().await?;
+                    // A writer of the feed like `revoke`: with the lock held, no entry commits
+                    // between the two statements, so the horizon covers exactly the entries
+                    // deleted.
+                    backend::locks::revocations_exclusive(&mut tx).await?;
+                    sqlx::query(backend::revocations::ADVANCE_HORIZON)
+                        .bind(to_secs(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let done = sqlx::query("DELETE FROM revocations WHERE expires_at <= $1")
+                        .bind(to_secs(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    // The horizon moved only if entries were deleted: only then can a reader be
+                    // behind.
+                    if done.rows_affected() > 0 {
+                        backend::notify::queue(&mut tx, StoreChange::Revocations).await?;
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(done.rows_affected())
+                }
+            }
         }
     };
 }
 
-pub(crate) use impl_revocation_reads;
+pub(crate) use impl_revocations;

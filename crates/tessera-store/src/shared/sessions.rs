@@ -104,18 +104,6 @@ macro_rules! impl_sessions {
                     Ok(())
                 }
 
-                async fn delete_session(&self, sid: &SessionId) -> StoreResult<()> {
-                    let done = sqlx::query("DELETE FROM sessions WHERE sid = $1")
-                        .bind(sid.as_str())
-                        .execute(&self.pool)
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                }
-
                 async fn list_user_sessions(&self, user: &UserId) -> StoreResult<Vec<SessionSummary>> {
                     let rows = sqlx::query(&format!(
                         "{SELECT} WHERE user_id = $1 ORDER BY created_at DESC, sid COLLATE \"C\""

@@ -1,18 +1,17 @@
 //! Conversions between SQLite values and domain values, and from sqlx errors to
 //! [`StoreError`]. The backend-independent encodings come from [`crate::codec`].
 
-use crate::{StoreError, StoreResult};
+use crate::StoreError;
 use sqlx::error::ErrorKind;
-use sqlx::migrate::MigrateError;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Decode, Row, Sqlite, Type};
-
-pub(crate) use crate::codec::to_secs;
+use sqlx::Sqlite;
 
 // Primary SQLite result codes (the low byte of an extended code).
 const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
 const SQLITE_CANTOPEN: i64 = 14;
+
+crate::codec::impl_get!(SqliteRow, Sqlite);
 
 /// Maps a sqlx error to a [`StoreError`]. Call sites that know what a unique violation means
 /// check [`unique_violation`] first and build a better [`StoreError::Conflict`].
@@ -32,14 +31,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         }
         sqlx::Error::Io(e) => StoreError::Unavailable(format!("I/O error: {e}")),
         sqlx::Error::Database(db) => {
-            match db.kind() {
-                ErrorKind::UniqueViolation => {
-                    return StoreError::Conflict(
-                        "a record with the same key already exists".into(),
-                    );
-                }
-                ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
-                _ => {}
+            if let Some(error) = crate::codec::constraint_error(&*db) {
+                return error;
             }
             let primary = db
                 .code()
@@ -66,18 +59,4 @@ pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<&str> {
         sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => Some(db.message()),
         _ => None,
     }
-}
-
-/// Maps a migration failure (see [`crate::codec::migrate_err`]).
-pub(crate) fn migrate_err(e: MigrateError) -> StoreError {
-    crate::codec::migrate_err(e, db_err)
-}
-
-/// Reads column `col`, mapping decode failures to [`StoreError::Backend`].
-pub(crate) fn get<'r, T>(row: &'r SqliteRow, col: &str) -> StoreResult<T>
-where
-    T: Decode<'r, Sqlite> + Type<Sqlite>,
-{
-    row.try_get(col)
-        .map_err(|e| StoreError::Backend(format!("cannot decode column {col}: {e}")))
 }

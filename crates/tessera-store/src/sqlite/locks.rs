@@ -51,3 +51,18 @@ pub(crate) async fn presented_refresh_token(
 ) -> StoreResult<bool> {
     Ok(true)
 }
+
+/// The revocation lock: the write lock already keeps feed writers in cursor order.
+pub(crate) async fn revocations_exclusive(_conn: &mut SqliteConnection) -> StoreResult<()> {
+    Ok(())
+}
+
+/// The locks on sessions a revocation ends: the write lock already keeps codes from joining
+/// them meanwhile.
+pub(crate) async fn ending_sessions(
+    _conn: &mut SqliteConnection,
+    _sessions_where: &str,
+    _key: &str,
+) -> StoreResult<()> {
+    Ok(())
+}

@@ -36,7 +36,6 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,21 +55,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// proceed in parallel under WAL.
 const MAX_CONNECTIONS: u32 = 8;
 
-/// A store backed by one SQLite file.
+/// A store backed by one SQLite file. (Its `Debug` shows the pool's state and the path: a
+/// SQLite store has no secret to hide, unlike a PostgreSQL URL.)
+#[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
     /// Taken by every `BEGIN IMMEDIATE` transaction of this process, so they queue here, in
     /// order, instead of in SQLite's busy handler (see [`SqliteStore::begin_immediate`]).
     writer: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
 }
 
 impl SqliteStore {
@@ -112,7 +105,7 @@ impl SqliteStore {
             })?;
         if let Err(e) = MIGRATOR.run(&pool).await {
             pool.close().await;
-            return Err(convert::migrate_err(e));
+            return Err(crate::codec::migrate_err(e, convert::db_err));
         }
         tracing::info!(path = %path.display(), "opened SQLite store");
         Ok(Self {
@@ -157,6 +150,17 @@ impl SqliteStore {
         self.begin_immediate().await
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Begins a read transaction for the shared code: SQLite gives every transaction one
+    /// snapshot of the database, so a plain `BEGIN` suffices.
+    pub(crate) async fn begin_read(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin().await.map_err(convert::db_err)
+    }
+
     /// Closes every pooled connection, waiting for them to finish. Later operations fail with
     /// [`StoreError::Unavailable`].
     pub async fn close(&self) {
@@ -167,11 +171,7 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(convert::db_err)?;
-        Ok(())
+        plain::ping(self).await
     }
 
     fn backend_name(&self) -> &'static str {

@@ -5,7 +5,7 @@ use super::sign_in::session;
 use super::{t, user};
 use tessera_core::revocation::new_jti;
 use tessera_core::{AuditEvent, Revocation, RevocationReason, RevocationTarget, SessionId, UserId};
-use tessera_store::{Store, StoreError};
+use tessera_store::{ProbedStore, StoreError};
 
 /// The `cursor` field of a revocation record's detail, which must be a JSON object.
 fn detail_cursor(event: &AuditEvent) -> i64 {
@@ -20,7 +20,7 @@ fn detail_cursor(event: &AuditEvent) -> i64 {
 /// Every revocation appends exactly one record, in the same step: its kind as the action, what
 /// it names as the target, its reason, actor and time, and its feed cursor in the detail. A
 /// repeat or a failed revocation appends nothing.
-pub async fn audit_each_revocation_appends_one_record(store: &dyn Store) {
+pub async fn audit_each_revocation_appends_one_record(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
     let (signed_in, _) = session(&ada, 3600);
@@ -134,7 +134,7 @@ fn event(at: i64, action: &str, reason: Option<&str>, detail: &str) -> AuditEven
 
 /// `append_audit` returns increasing ids and stores the record as given; `recent_audit(n)` is
 /// the newest `n`, oldest first; `audit_after` pages through the trail.
-pub async fn audit_append_and_read_back(store: &dyn Store) {
+pub async fn audit_append_and_read_back(store: &dyn ProbedStore) {
     assert!(store.recent_audit(10).await.unwrap().is_empty());
     assert!(store.audit_after(0, 10).await.unwrap().is_empty());
 

@@ -8,12 +8,12 @@ use tessera_core::{
     BackchannelDelivery, BrowserSession, Client, ClientId, NewClient, RevocationTarget, SessionId,
     User,
 };
-use tessera_store::Store;
+use tessera_store::ProbedStore;
 
 const BC_URI: &str = "https://rp.example/bc";
 
 /// A stored public client that registered a back-channel logout URI.
-pub(super) async fn rp_with_uri(store: &dyn Store, id: &str) -> Client {
+pub(super) async fn rp_with_uri(store: &dyn ProbedStore, id: &str) -> Client {
     let (client, _) = Client::register(
         NewClient {
             id: id.into(),
@@ -30,7 +30,7 @@ pub(super) async fn rp_with_uri(store: &dyn Store, id: &str) -> Client {
 }
 
 /// A stored public client without a back-channel logout URI.
-async fn rp_without_uri(store: &dyn Store, id: &str) -> Client {
+async fn rp_without_uri(store: &dyn ProbedStore, id: &str) -> Client {
     let client = super::public(id);
     assert!(client.backchannel_logout_uri.is_none());
     store.create_client(&client).await.unwrap();
@@ -38,7 +38,7 @@ async fn rp_without_uri(store: &dyn Store, id: &str) -> Client {
 }
 
 /// A stored user with a stored session.
-pub(super) async fn signed_in(store: &dyn Store, email: &str) -> (User, BrowserSession) {
+pub(super) async fn signed_in(store: &dyn ProbedStore, email: &str) -> (User, BrowserSession) {
     let user = user(email);
     store.create_user(&user).await.unwrap();
     let (session, _) = session(&user, 3600);
@@ -48,7 +48,7 @@ pub(super) async fn signed_in(store: &dyn Store, email: &str) -> (User, BrowserS
 
 /// `client` takes part in `session`: it is given a code there.
 pub(super) async fn take_part(
-    store: &dyn Store,
+    store: &dyn ProbedStore,
     user: &User,
     client: &Client,
     session: &BrowserSession,
@@ -71,7 +71,9 @@ fn pairs(deliveries: &[BackchannelDelivery]) -> Vec<(SessionId, ClientId)> {
 /// Ending a session queues exactly one delivery for each client that took part in it and has a
 /// back-channel logout URI, however many codes (and refresh tokens) it got there; a client
 /// without a URI, or one that took part only elsewhere, gets none.
-pub async fn backchannel_session_revocation_queues_one_delivery_per_client(store: &dyn Store) {
+pub async fn backchannel_session_revocation_queues_one_delivery_per_client(
+    store: &dyn ProbedStore,
+) {
     let (ada, ended) = signed_in(store, "ada@example.com").await;
     let (elsewhere, _) = session(&ada, 3600);
     store.create_session(&elsewhere).await.unwrap();
@@ -118,7 +120,7 @@ pub async fn backchannel_session_revocation_queues_one_delivery_per_client(store
 
 /// A claimed delivery is hidden until its lease ends, then comes back with its attempt count
 /// raised and the same jti; a retry reschedules it; finishing removes it.
-pub async fn backchannel_claim_lease_retry_and_finish(store: &dyn Store) {
+pub async fn backchannel_claim_lease_retry_and_finish(store: &dyn ProbedStore) {
     let (ada, ended) = signed_in(store, "ada@example.com").await;
     let rp = rp_with_uri(store, "rp").await;
     take_part(store, &ada, &rp, &ended).await;
@@ -196,7 +198,7 @@ pub async fn backchannel_claim_lease_retry_and_finish(store: &dyn Store) {
 
 /// Claims take the oldest due deliveries first, at most `limit`; deleting a client drops its
 /// deliveries.
-pub async fn backchannel_claims_are_limited_and_go_with_the_client(store: &dyn Store) {
+pub async fn backchannel_claims_are_limited_and_go_with_the_client(store: &dyn ProbedStore) {
     let (ada, ended) = signed_in(store, "ada@example.com").await;
     let first = rp_with_uri(store, "rp-1").await;
     let second = rp_with_uri(store, "rp-2").await;
@@ -236,7 +238,9 @@ pub async fn backchannel_claims_are_limited_and_go_with_the_client(store: &dyn S
 
 /// A user entry ends every session of the user and queues one delivery per (session, client
 /// with a URI that took part in it); other users' sessions are not touched.
-pub async fn backchannel_user_revocation_notifies_every_session_and_client(store: &dyn Store) {
+pub async fn backchannel_user_revocation_notifies_every_session_and_client(
+    store: &dyn ProbedStore,
+) {
     let (ada, first) = signed_in(store, "ada@example.com").await;
     let (second, _) = session(&ada, 3600);
     let (quiet, _) = session(&ada, 3600);

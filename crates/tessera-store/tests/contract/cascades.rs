@@ -6,7 +6,7 @@ use super::{public, t, user};
 use tessera_core::{
     AuthorizationCode, BrowserSession, Client, CodeRedemption, Consent, RefreshToken, User,
 };
-use tessera_store::Store;
+use tessera_store::ProbedStore;
 
 /// One of each sign-in aggregate of `user` at `client` (a login request for the client too).
 struct Owned {
@@ -16,7 +16,7 @@ struct Owned {
     consent: Consent,
 }
 
-async fn give(store: &dyn Store, user: &User, client: &Client) -> Owned {
+async fn give(store: &dyn ProbedStore, user: &User, client: &Client) -> Owned {
     let (session, _) = session(user, 3600);
     let code = code(user, client, 60);
     let token = refresh(user, client, &format!("family-of-{}", user.id));
@@ -39,7 +39,7 @@ async fn give(store: &dyn Store, user: &User, client: &Client) -> Owned {
 }
 
 /// Whether the code is still stored. Redeeming marks it, so call this once per code.
-async fn code_exists(store: &dyn Store, code: &AuthorizationCode) -> bool {
+async fn code_exists(store: &dyn ProbedStore, code: &AuthorizationCode) -> bool {
     match store.redeem_code(&code.code_hash, t(1)).await.unwrap() {
         CodeRedemption::First(found) => {
             assert_eq!(&found, code);
@@ -51,7 +51,7 @@ async fn code_exists(store: &dyn Store, code: &AuthorizationCode) -> bool {
 }
 
 /// Whether the refresh token is still stored.
-async fn token_exists(store: &dyn Store, token: &RefreshToken) -> bool {
+async fn token_exists(store: &dyn ProbedStore, token: &RefreshToken) -> bool {
     match store.find_refresh_token(&token.token_hash).await.unwrap() {
         Some(found) => {
             assert_eq!(&found.token, token);
@@ -61,7 +61,7 @@ async fn token_exists(store: &dyn Store, token: &RefreshToken) -> bool {
     }
 }
 
-async fn consent_of(store: &dyn Store, owned: &Owned) -> Option<Consent> {
+async fn consent_of(store: &dyn ProbedStore, owned: &Owned) -> Option<Consent> {
     store
         .find_consent(&owned.consent.user_id, &owned.consent.client_id)
         .await
@@ -70,7 +70,7 @@ async fn consent_of(store: &dyn Store, owned: &Owned) -> Option<Consent> {
 
 /// Deleting a user deletes their sessions, codes, refresh tokens and consents; another user's
 /// and the client's pending login requests stay.
-pub async fn deleting_a_user_cascades(store: &dyn Store) {
+pub async fn deleting_a_user_cascades(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     let bob = user("bob@example.com");
     let app = public("app");
@@ -112,7 +112,7 @@ pub async fn deleting_a_user_cascades(store: &dyn Store) {
 
 /// Deleting a client deletes its codes, refresh tokens, consents and pending login requests;
 /// another client's stay, and so do the users and their browser sessions.
-pub async fn deleting_a_client_cascades(store: &dyn Store) {
+pub async fn deleting_a_client_cascades(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     let app = public("app");
     let other = public("other-app");

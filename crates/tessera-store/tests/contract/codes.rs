@@ -5,11 +5,11 @@ use super::sign_in::{bare_code, code, fresh_hash, user_and_client};
 use super::{t, user};
 use std::sync::Arc;
 use tessera_core::CodeRedemption;
-use tessera_store::{Store, StoreError};
+use tessera_store::{ProbedStore, StoreError};
 
 /// Codes come back exactly as stored (every optional field set, and every one empty) from their
 /// first redemption.
-pub async fn codes_round_trip_through_redemption(store: &dyn Store) {
+pub async fn codes_round_trip_through_redemption(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let full = code(&ada, &app, 60);
     let bare = bare_code(&ada, &app, 60);
@@ -44,7 +44,7 @@ pub async fn codes_round_trip_through_redemption(store: &dyn Store) {
 
 /// The first redemption gets `First`, every later one `Replayed` (with the same code), and an
 /// unknown hash `Unknown`. Expiry is not judged: a code past `expires_at` still redeems.
-pub async fn codes_redeem_first_then_replayed(store: &dyn Store) {
+pub async fn codes_redeem_first_then_replayed(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let issued = code(&ada, &app, 60);
     let other = code(&ada, &app, 60);
@@ -83,7 +83,7 @@ pub async fn codes_redeem_first_then_replayed(store: &dyn Store) {
 }
 
 /// A second code with an existing hash is a conflict and leaves the first as it was.
-pub async fn codes_duplicate_hash_conflicts(store: &dyn Store) {
+pub async fn codes_duplicate_hash_conflicts(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let first = code(&ada, &app, 60);
     store.create_code(&first).await.unwrap();
@@ -106,7 +106,7 @@ pub async fn codes_duplicate_hash_conflicts(store: &dyn Store) {
 }
 
 /// A code for a user or a client that does not exist is `NotFound` and stores nothing.
-pub async fn codes_need_an_existing_user_and_client(store: &dyn Store) {
+pub async fn codes_need_an_existing_user_and_client(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let ghost = user("ghost@example.com");
     let no_user = code(&ghost, &app, 60);
@@ -123,7 +123,7 @@ pub async fn codes_need_an_existing_user_and_client(store: &dyn Store) {
 }
 
 /// `delete_expired_codes(before)` deletes codes with `expires_at <= before`, redeemed or not.
-pub async fn codes_delete_expired_boundary(store: &dyn Store) {
+pub async fn codes_delete_expired_boundary(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let long_gone = code(&ada, &app, 10);
     let redeemed_gone = code(&ada, &app, 50);
@@ -172,7 +172,7 @@ pub async fn codes_delete_expired_boundary(store: &dyn Store) {
 
 /// Of many concurrent redemptions of one code exactly one gets `First`; all others get
 /// `Replayed`.
-pub async fn codes_concurrent_redemptions_have_one_winner(store: Arc<dyn Store>) {
+pub async fn codes_concurrent_redemptions_have_one_winner(store: Arc<dyn ProbedStore>) {
     let (ada, app) = user_and_client(&*store, "ada@example.com", "app").await;
     let issued = code(&ada, &app, 60);
     store.create_code(&issued).await.unwrap();

@@ -3,11 +3,11 @@
 use super::sign_in::{scope, user_and_client};
 use super::{public, t, user};
 use tessera_core::Consent;
-use tessera_store::{Store, StoreError};
+use tessera_store::{ProbedStore, StoreError};
 
 /// A consent comes back exactly as saved; saving again for the same user and client replaces
 /// the scope and the time (narrowing is possible), and other pairs are untouched.
-pub async fn consents_round_trip_and_upsert(store: &dyn Store) {
+pub async fn consents_round_trip_and_upsert(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let bob = user("bob@example.com");
     store.create_user(&bob).await.unwrap();
@@ -78,7 +78,7 @@ pub async fn consents_round_trip_and_upsert(store: &dyn Store) {
 }
 
 /// A consent naming a user or a client that does not exist is `NotFound` and stores nothing.
-pub async fn consents_need_an_existing_user_and_client(store: &dyn Store) {
+pub async fn consents_need_an_existing_user_and_client(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let ghost = user("ghost@example.com");
     let ghost_app = public("ghost-app");

@@ -8,11 +8,11 @@ use super::{public, t};
 use std::sync::Arc;
 use tessera_core::sign_in::{Method, Proof};
 use tessera_core::Stage;
-use tessera_store::{Store, StoreError};
+use tessera_store::{ProbedStore, StoreError};
 
 /// Requests come back exactly as stored, every field of the authorization request included
 /// (scope, prompt flags, acr_values in order with repeats, absent optional fields).
-pub async fn login_requests_round_trip(store: &dyn Store) {
+pub async fn login_requests_round_trip(store: &dyn ProbedStore) {
     let app = public("app");
     store.create_client(&app).await.unwrap();
     let full = login_request(&app, 900);
@@ -49,7 +49,7 @@ pub async fn login_requests_round_trip(store: &dyn Store) {
 
 /// The stage, the identified user and the proofs come back as stored, and a user's removal takes
 /// their pending sign-ins with it.
-pub async fn login_requests_keep_stage_user_and_proofs(store: &dyn Store) {
+pub async fn login_requests_keep_stage_user_and_proofs(store: &dyn ProbedStore) {
     let (user, app) = user_and_client(store, "ada@example.com", "app").await;
     let mut waiting = login_request(&app, 900);
     waiting.stage = Stage::Consent;
@@ -87,7 +87,7 @@ pub async fn login_requests_keep_stage_user_and_proofs(store: &dyn Store) {
 }
 
 /// A second request with an existing id is a conflict and leaves the first untouched.
-pub async fn login_requests_duplicate_id_conflicts(store: &dyn Store) {
+pub async fn login_requests_duplicate_id_conflicts(store: &dyn ProbedStore) {
     let app = public("app");
     store.create_client(&app).await.unwrap();
     let first = login_request(&app, 900);
@@ -103,7 +103,7 @@ pub async fn login_requests_duplicate_id_conflicts(store: &dyn Store) {
 }
 
 /// A request for a client that does not exist is `NotFound` and stores nothing.
-pub async fn login_requests_need_an_existing_client(store: &dyn Store) {
+pub async fn login_requests_need_an_existing_client(store: &dyn ProbedStore) {
     let ghost = public("ghost-app");
     let orphan = login_request(&ghost, 900);
     let err = store.create_login_request(&orphan).await.unwrap_err();
@@ -113,7 +113,7 @@ pub async fn login_requests_need_an_existing_client(store: &dyn Store) {
 
 /// Taking returns the request once and removes it; later takes and finds get `None`; other
 /// requests stay.
-pub async fn login_requests_take_once(store: &dyn Store) {
+pub async fn login_requests_take_once(store: &dyn ProbedStore) {
     let app = public("app");
     store.create_client(&app).await.unwrap();
     let taken = login_request(&app, 900);
@@ -142,7 +142,7 @@ pub async fn login_requests_take_once(store: &dyn Store) {
 }
 
 /// `delete_expired_login_requests(now)` deletes requests with `expires_at <= now`.
-pub async fn login_requests_delete_expired_boundary(store: &dyn Store) {
+pub async fn login_requests_delete_expired_boundary(store: &dyn ProbedStore) {
     let app = public("app");
     store.create_client(&app).await.unwrap();
     let long_gone = login_request(&app, 10);
@@ -173,7 +173,7 @@ pub async fn login_requests_delete_expired_boundary(store: &dyn Store) {
 }
 
 /// Of many concurrent takers of one request exactly one gets it.
-pub async fn login_requests_concurrent_takers_have_one_winner(store: Arc<dyn Store>) {
+pub async fn login_requests_concurrent_takers_have_one_winner(store: Arc<dyn ProbedStore>) {
     let (_, app) = user_and_client(&*store, "ada@example.com", "app").await;
     let pending = login_request(&app, 900);
     store.create_login_request(&pending).await.unwrap();

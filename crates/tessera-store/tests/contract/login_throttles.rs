@@ -3,7 +3,7 @@
 use super::{race, t};
 use std::sync::Arc;
 use tessera_core::{Admission, LoginThrottlePolicy, ThrottleKey, ThrottleState};
-use tessera_store::Store;
+use tessera_store::ProbedStore;
 use time::Duration;
 
 fn policy() -> LoginThrottlePolicy {
@@ -12,7 +12,7 @@ fn policy() -> LoginThrottlePolicy {
 
 /// Attempts are counted and stored as the policy decides: five admitted, the sixth refused
 /// until the lock ends, the refused one not counted; keys are independent.
-pub async fn login_throttles_count_lock_and_stay_per_key(store: &dyn Store) {
+pub async fn login_throttles_count_lock_and_stay_per_key(store: &dyn ProbedStore) {
     let ada = ThrottleKey::for_username("ada@example.com");
     let bob = ThrottleKey::for_username("bob@example.com");
     assert_eq!(store.find_login_throttle(&ada).await.unwrap(), None);
@@ -93,7 +93,7 @@ pub async fn login_throttles_count_lock_and_stay_per_key(store: &dyn Store) {
 
 /// Clearing forgets one key's count (a later attempt starts from one) and no other's; clearing
 /// a key without a count is fine.
-pub async fn login_throttles_clear_forgets_one_key(store: &dyn Store) {
+pub async fn login_throttles_clear_forgets_one_key(store: &dyn ProbedStore) {
     let ada = ThrottleKey::for_username("ada@example.com");
     let bob = ThrottleKey::for_username("bob@example.com");
     for key in [&ada, &bob] {
@@ -133,7 +133,7 @@ pub async fn login_throttles_clear_forgets_one_key(store: &dyn Store) {
 
 /// The sweep deletes counts whose quiet period has passed (measured from the later of the last
 /// attempt and the lock's end) and keeps the others; at the boundary they go.
-pub async fn login_throttles_delete_forgotten_boundary(store: &dyn Store) {
+pub async fn login_throttles_delete_forgotten_boundary(store: &dyn ProbedStore) {
     let policy = policy();
     let quiet = ThrottleKey::for_username("quiet@example.com");
     let locked = ThrottleKey::for_username("locked@example.com");
@@ -186,7 +186,7 @@ pub async fn login_throttles_delete_forgotten_boundary(store: &dyn Store) {
 /// attempts are admitted; the rest are refused, and the stored count says so. Repeated on a
 /// fresh key each round, so that both "first attempt ever" and "existing count" race.
 pub async fn login_throttles_concurrent_attempts_admit_exactly_the_free_ones(
-    store: Arc<dyn Store>,
+    store: Arc<dyn ProbedStore>,
 ) {
     let policy = policy();
     for round in 0..5 {

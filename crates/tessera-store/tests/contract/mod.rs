@@ -2,7 +2,7 @@
 //!
 //! Each function takes a fresh, empty store, is self-contained and panics on a broken rule.
 //! A backend's test file declares `mod contract;` and calls [`contract_suite!`] with an async
-//! factory returning `(guard, Arc<dyn Store>)`; the guard (a temp dir, a scratch schema, …) is
+//! factory returning `(guard, Arc<dyn ProbedStore>)`; the guard (a temp dir, a scratch schema, …) is
 //! kept alive for the test. Adding a function here means adding its name to the list in
 //! [`contract_suite!`], which every backend then runs.
 //!
@@ -17,7 +17,7 @@ use tessera_core::{
     Client, ClientId, Email, NewClient, PasswordHash, PasswordHasher, SigningKeyRecord, User,
     UserId,
 };
-use tessera_store::{Store, StoreError};
+use tessera_store::{ProbedStore, StoreError};
 use time::OffsetDateTime;
 
 mod audit;
@@ -50,10 +50,10 @@ pub use seed::*;
 pub use sessions::*;
 
 /// Generates one `#[tokio::test]` per contract function, each on a store from `$fresh`, an
-/// async fn (or closure returning a future) yielding `(guard, Arc<dyn Store>)`.
+/// async fn (or closure returning a future) yielding `(guard, Arc<dyn ProbedStore>)`.
 ///
-/// Most functions take `&dyn Store`. The concurrency tests (listed under `@shared`) take the
-/// `Arc<dyn Store>` itself, to hand it to spawned tasks, and run on a multi-threaded runtime so
+/// Most functions take `&dyn ProbedStore`. The concurrency tests (listed under `@shared`) take the
+/// `Arc<dyn ProbedStore>` itself, to hand it to spawned tasks, and run on a multi-threaded runtime so
 /// the racing calls really overlap.
 macro_rules! contract_suite {
     ($fresh:expr) => {
@@ -276,9 +276,9 @@ fn kids(keys: &[SigningKeyRecord]) -> Vec<&str> {
 
 /// Runs `n` calls of `op` (given the store and the call's index) as concurrent tasks, released
 /// together by a barrier, and returns their results in completion order.
-async fn race<T, F, Fut>(store: &Arc<dyn Store>, n: usize, op: F) -> Vec<T>
+async fn race<T, F, Fut>(store: &Arc<dyn ProbedStore>, n: usize, op: F) -> Vec<T>
 where
-    F: Fn(Arc<dyn Store>, usize) -> Fut,
+    F: Fn(Arc<dyn ProbedStore>, usize) -> Fut,
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
@@ -304,7 +304,7 @@ where
 // Clients
 
 /// Confidential and public clients come back exactly as stored, secret hash included.
-pub async fn clients_round_trip(store: &dyn Store) {
+pub async fn clients_round_trip(store: &dyn ProbedStore) {
     let (conf, secret) = confidential("conf-app");
     let publ = public("spa");
     assert_eq!(conf.redirect_uris.len(), 3);
@@ -324,14 +324,14 @@ pub async fn clients_round_trip(store: &dyn Store) {
 }
 
 /// Looking up an unknown client is `Ok(None)`, not an error.
-pub async fn clients_missing_is_none(store: &dyn Store) {
+pub async fn clients_missing_is_none(store: &dyn ProbedStore) {
     assert_eq!(store.find_client(&client_id("nope")).await.unwrap(), None);
     store.create_client(&public("other")).await.unwrap();
     assert_eq!(store.find_client(&client_id("nope")).await.unwrap(), None);
 }
 
 /// Listing returns every client ordered by id.
-pub async fn clients_list_in_id_order(store: &dyn Store) {
+pub async fn clients_list_in_id_order(store: &dyn ProbedStore) {
     assert!(store.list_clients().await.unwrap().is_empty());
     let (b, _) = confidential("b-app");
     let c = public("c-app");
@@ -344,7 +344,7 @@ pub async fn clients_list_in_id_order(store: &dyn Store) {
 }
 
 /// A second client with an existing id is a conflict and leaves the first untouched.
-pub async fn clients_duplicate_id_conflicts(store: &dyn Store) {
+pub async fn clients_duplicate_id_conflicts(store: &dyn ProbedStore) {
     let (first, _) = confidential("dup");
     store.create_client(&first).await.unwrap();
     let mut second = public("dup");
@@ -359,7 +359,7 @@ pub async fn clients_duplicate_id_conflicts(store: &dyn Store) {
 }
 
 /// Deleting removes exactly one client; deleting a missing one is `NotFound`.
-pub async fn clients_delete(store: &dyn Store) {
+pub async fn clients_delete(store: &dyn ProbedStore) {
     let keep = public("keep");
     let (gone, _) = confidential("gone");
     store.create_client(&keep).await.unwrap();
@@ -380,7 +380,7 @@ pub async fn clients_delete(store: &dyn Store) {
 
 /// Users come back exactly as stored: roles in order, real password hash, disabled flag,
 /// optional fields absent.
-pub async fn users_round_trip(store: &dyn Store) {
+pub async fn users_round_trip(store: &dyn ProbedStore) {
     let hasher = PasswordHasher::owasp();
     let mut ada = User::new(
         Email::parse("  Ada@Example.COM ").unwrap(),
@@ -426,7 +426,7 @@ pub async fn users_round_trip(store: &dyn Store) {
 }
 
 /// Lookup by email matches the normalised address exactly.
-pub async fn users_find_by_email(store: &dyn Store) {
+pub async fn users_find_by_email(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     let bob = user("bob@example.com");
     store.create_user(&ada).await.unwrap();
@@ -443,7 +443,7 @@ pub async fn users_find_by_email(store: &dyn Store) {
 }
 
 /// A duplicate email or a duplicate id is a conflict and stores nothing.
-pub async fn users_duplicate_email_or_id_conflicts(store: &dyn Store) {
+pub async fn users_duplicate_email_or_id_conflicts(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
 
@@ -466,7 +466,7 @@ pub async fn users_duplicate_email_or_id_conflicts(store: &dyn Store) {
 }
 
 /// Listing returns every user ordered by email.
-pub async fn users_list_in_email_order(store: &dyn Store) {
+pub async fn users_list_in_email_order(store: &dyn ProbedStore) {
     assert!(store.list_users().await.unwrap().is_empty());
     let c = user("carol@example.com");
     let a = user("ada@example.com");
@@ -480,7 +480,7 @@ pub async fn users_list_in_email_order(store: &dyn Store) {
 
 /// An update replaces every mutable field, can clear optional ones, and never touches
 /// `created_at`.
-pub async fn users_update_replaces_mutable_fields(store: &dyn Store) {
+pub async fn users_update_replaces_mutable_fields(store: &dyn ProbedStore) {
     let original = user("ada@example.com");
     let other = user("bob@example.com");
     store.create_user(&original).await.unwrap();
@@ -535,7 +535,7 @@ pub async fn users_update_replaces_mutable_fields(store: &dyn Store) {
 }
 
 /// Taking another user's email is a conflict, and the failed update changes nothing.
-pub async fn users_update_to_taken_email_conflicts(store: &dyn Store) {
+pub async fn users_update_to_taken_email_conflicts(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     let bob = user("bob@example.com");
     store.create_user(&ada).await.unwrap();
@@ -555,7 +555,7 @@ pub async fn users_update_to_taken_email_conflicts(store: &dyn Store) {
 }
 
 /// Updating a user that does not exist is `NotFound` and creates nothing.
-pub async fn users_update_missing_is_not_found(store: &dyn Store) {
+pub async fn users_update_missing_is_not_found(store: &dyn ProbedStore) {
     let ghost = user("ghost@example.com");
     let err = store.update_user(&ghost).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
@@ -563,7 +563,7 @@ pub async fn users_update_missing_is_not_found(store: &dyn Store) {
 }
 
 /// Deleting removes exactly one user and frees the email; deleting again is `NotFound`.
-pub async fn users_delete(store: &dyn Store) {
+pub async fn users_delete(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     let bob = user("bob@example.com");
     store.create_user(&ada).await.unwrap();
@@ -591,7 +591,7 @@ pub async fn users_delete(store: &dyn Store) {
 
 /// Keys come back exactly as stored (arbitrary bytes, optional timestamps), ordered by
 /// `created_at` then `kid`.
-pub async fn keys_round_trip_and_order(store: &dyn Store) {
+pub async fn keys_round_trip_and_order(store: &dyn ProbedStore) {
     assert!(store.list_signing_keys().await.unwrap().is_empty());
     let mut b = key("b", "RS256", 10);
     b.sealed_private_key = (0..=255u8).rev().collect();
@@ -609,7 +609,7 @@ pub async fn keys_round_trip_and_order(store: &dyn Store) {
 }
 
 /// A second key with an existing kid is a conflict and leaves the first untouched.
-pub async fn keys_duplicate_kid_conflicts(store: &dyn Store) {
+pub async fn keys_duplicate_kid_conflicts(store: &dyn ProbedStore) {
     let first = key("k1", "RS256", 0);
     store.create_signing_key(&first).await.unwrap();
     let mut second = key("k1", "ES256", 50);
@@ -621,7 +621,7 @@ pub async fn keys_duplicate_kid_conflicts(store: &dyn Store) {
 
 /// Rotation retires every active key of the new key's algorithm (and only those), with exactly
 /// the given timestamps, and inserts the new key.
-pub async fn keys_rotate_only_same_alg_active(store: &dyn Store) {
+pub async fn keys_rotate_only_same_alg_active(store: &dyn ProbedStore) {
     let rs_retiring = retired(key("rs-retiring", "RS256", 0), 50, 200);
     let rs_active = key("rs-active", "RS256", 10);
     let rs_active2 = key("rs-active-2", "RS256", 11);
@@ -670,7 +670,7 @@ pub async fn keys_rotate_only_same_alg_active(store: &dyn Store) {
 }
 
 /// A rotation whose insert fails (duplicate kid) changes nothing at all.
-pub async fn keys_rotate_is_atomic(store: &dyn Store) {
+pub async fn keys_rotate_is_atomic(store: &dyn ProbedStore) {
     let rs_active = key("rs-active", "RS256", 10);
     let es_active = key("es-active", "ES256", 20);
     store.create_signing_key(&rs_active).await.unwrap();
@@ -705,7 +705,7 @@ pub async fn keys_rotate_is_atomic(store: &dyn Store) {
 
 /// `delete_expired_signing_keys(now)` deletes keys with `expires_at <= now`: a key expiring
 /// exactly at `now` goes, one expiring a second later stays, keys without `expires_at` stay.
-pub async fn keys_delete_expired_boundary(store: &dyn Store) {
+pub async fn keys_delete_expired_boundary(store: &dyn ProbedStore) {
     let long_gone = retired(key("long-gone", "RS256", 0), 10, 50);
     let just_gone = retired(key("just-gone", "RS256", 1), 10, 99);
     let at_now = retired(key("at-now", "ES256", 2), 10, 100);
@@ -736,7 +736,7 @@ pub async fn keys_delete_expired_boundary(store: &dyn Store) {
 // Health
 
 /// `ping` succeeds on a healthy store and the backend names itself.
-pub async fn ping_and_backend_name(store: &dyn Store) {
+pub async fn ping_and_backend_name(store: &dyn ProbedStore) {
     store.ping().await.unwrap();
     store.create_client(&public("after-ping")).await.unwrap();
     store.ping().await.unwrap();

@@ -13,14 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tessera_core::revocation::new_jti;
 use tessera_core::{AuditEvent, RefreshToken, RevocationTarget};
-use tessera_store::{FeedRead, Store};
+use tessera_store::{FeedRead, ProbedStore};
 
 /// How long a follower waits between polls that found nothing new.
 const POLL: Duration = Duration::from_millis(2);
 
 /// Of concurrent revocations of one jti, and of one session, exactly one records an entry (and
 /// an audit record); the others change nothing.
-pub async fn revocations_concurrent_repeats_have_one_winner(store: Arc<dyn Store>) {
+pub async fn revocations_concurrent_repeats_have_one_winner(store: Arc<dyn ProbedStore>) {
     let jti = new_jti();
     let recorded = race(&store, 8, |store, _| {
         let jti = jti.clone();
@@ -56,7 +56,7 @@ pub async fn revocations_concurrent_repeats_have_one_winner(store: Arc<dyn Store
 /// visible out of order, or whose snapshot cursor ran ahead of what it had committed, would
 /// make such a reader skip an entry for ever.)
 pub async fn revocations_feed_followers_miss_no_entry_under_concurrent_writers(
-    store: Arc<dyn Store>,
+    store: Arc<dyn ProbedStore>,
 ) {
     const WRITERS: usize = 40;
     let finished = Arc::new(AtomicBool::new(false));
@@ -110,7 +110,7 @@ pub async fn revocations_feed_followers_miss_no_entry_under_concurrent_writers(
 /// Follows the feed from `cursor` until `finished` is set and a poll made after that finds
 /// nothing new; returns what it read.
 async fn follow_feed(
-    store: Arc<dyn Store>,
+    store: Arc<dyn ProbedStore>,
     mut cursor: i64,
     finished: Arc<AtomicBool>,
 ) -> Vec<tessera_core::RevocationEntry> {
@@ -134,7 +134,7 @@ async fn follow_feed(
 
 /// An audit follower (`audit tail --follow`) polling by id while records are appended
 /// concurrently sees every record exactly once.
-pub async fn audit_followers_miss_no_record_under_concurrent_appends(store: Arc<dyn Store>) {
+pub async fn audit_followers_miss_no_record_under_concurrent_appends(store: Arc<dyn ProbedStore>) {
     // More writers than the feed's race: each append is a tiny transaction, so the window in
     // which ids could become visible out of order is narrow, and a store that lets it happen
     // is caught only some of the time (about one run in six on PostgreSQL without its lock).
@@ -182,7 +182,9 @@ pub async fn audit_followers_miss_no_record_under_concurrent_appends(store: Arc<
 /// "Revoke the family" racing "store its first token": whichever comes second, the family ends
 /// revoked. The token is stored revoked at the family's revocation time, and it was reported
 /// live exactly when the revocation came second (and so revoked it).
-pub async fn refresh_family_revocation_racing_its_first_token_ends_revoked(store: Arc<dyn Store>) {
+pub async fn refresh_family_revocation_racing_its_first_token_ends_revoked(
+    store: Arc<dyn ProbedStore>,
+) {
     const FAMILIES: usize = 12;
     let (ada, app) = user_and_client(&*store, "ada@example.com", "app").await;
     let tokens: Vec<RefreshToken> = (0..FAMILIES)
@@ -241,7 +243,7 @@ enum Race {
 /// up live. Each token was either stored before the entry (and revoked by it) or stored after
 /// it (born revoked, reported not live).
 pub async fn revocations_session_entry_racing_new_refresh_tokens_leaves_none_live(
-    store: Arc<dyn Store>,
+    store: Arc<dyn ProbedStore>,
 ) {
     const TOKENS: usize = 10;
     let (ada, app) = user_and_client(&*store, "ada@example.com", "app").await;
@@ -300,7 +302,7 @@ pub async fn revocations_session_entry_racing_new_refresh_tokens_leaves_none_liv
 }
 
 /// Concurrent rotations of one algorithm's key leave exactly one key of it active.
-pub async fn keys_concurrent_rotations_leave_one_active_key(store: Arc<dyn Store>) {
+pub async fn keys_concurrent_rotations_leave_one_active_key(store: Arc<dyn ProbedStore>) {
     const ROTATIONS: usize = 10;
     store
         .create_signing_key(&key("rs-first", "RS256", 0))
@@ -325,7 +327,7 @@ pub async fn keys_concurrent_rotations_leave_one_active_key(store: Arc<dyn Store
 }
 
 /// Concurrent claimers never lease one delivery twice, and between them claim every due one.
-pub async fn backchannel_concurrent_claims_never_share_a_delivery(store: Arc<dyn Store>) {
+pub async fn backchannel_concurrent_claims_never_share_a_delivery(store: Arc<dyn ProbedStore>) {
     const CLIENTS: usize = 6;
     let (ada, ended) = signed_in(&*store, "ada@example.com").await;
     for i in 0..CLIENTS {
@@ -358,7 +360,7 @@ pub async fn backchannel_concurrent_claims_never_share_a_delivery(store: Arc<dyn
 
 /// Issuing a code in a session while that session is being revoked never fails: the code is
 /// stored whichever comes first.
-pub async fn codes_issued_while_their_session_is_revoked_are_stored(store: Arc<dyn Store>) {
+pub async fn codes_issued_while_their_session_is_revoked_are_stored(store: Arc<dyn ProbedStore>) {
     const SESSIONS: usize = 8;
     let (ada, _) = user_and_client(&*store, "ada@example.com", "app").await;
     let rp = rp_with_uri(&*store, "rp").await;

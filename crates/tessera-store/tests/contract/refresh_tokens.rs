@@ -5,7 +5,7 @@ use super::sign_in::{fresh_hash, random_id, refresh, refresh_until, successor, u
 use super::{t, user};
 use std::sync::Arc;
 use tessera_core::{RefreshRotation, RefreshToken, StoredRefreshToken};
-use tessera_store::{Store, StoreError};
+use tessera_store::{ProbedStore, StoreError};
 use time::OffsetDateTime;
 
 /// What `find_refresh_token` should report for `token`.
@@ -23,7 +23,7 @@ fn stored(
 
 /// Tokens come back exactly as stored, current (neither rotated nor revoked); optional fields
 /// may be empty; unknown hashes find nothing.
-pub async fn refresh_round_trip(store: &dyn Store) {
+pub async fn refresh_round_trip(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let full = refresh(&ada, &app, "family-1");
     let mut bare = refresh(&ada, &app, "family-2");
@@ -45,7 +45,7 @@ pub async fn refresh_round_trip(store: &dyn Store) {
 }
 
 /// A second token with an existing hash is a conflict and leaves the first untouched.
-pub async fn refresh_duplicate_hash_conflicts(store: &dyn Store) {
+pub async fn refresh_duplicate_hash_conflicts(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let first = refresh(&ada, &app, "family-1");
     store.create_refresh_token(&first).await.unwrap();
@@ -64,7 +64,7 @@ pub async fn refresh_duplicate_hash_conflicts(store: &dyn Store) {
 }
 
 /// A token for a user or a client that does not exist is `NotFound` and stores nothing.
-pub async fn refresh_need_an_existing_user_and_client(store: &dyn Store) {
+pub async fn refresh_need_an_existing_user_and_client(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let no_user = refresh(&user("ghost@example.com"), &app, "f");
     let mut no_client = refresh(&ada, &app, "f");
@@ -82,7 +82,7 @@ pub async fn refresh_need_an_existing_user_and_client(store: &dyn Store) {
 /// Rotating a current token marks it rotated and stores the successor. Presenting the rotated
 /// token again is reuse: every token of the family (the successor included) is revoked, other
 /// families are untouched, and the revoked successor is then invalid.
-pub async fn refresh_rotate_then_reuse_revokes_the_family(store: &dyn Store) {
+pub async fn refresh_rotate_then_reuse_revokes_the_family(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let first = refresh(&ada, &app, "family");
     let bystander = refresh(&ada, &app, "other-family");
@@ -172,7 +172,7 @@ pub async fn refresh_rotate_then_reuse_revokes_the_family(store: &dyn Store) {
 
 /// A revoked (never rotated) token and an unknown one are `Invalid`: nothing is marked and no
 /// successor is stored.
-pub async fn refresh_revoked_or_unknown_is_invalid(store: &dyn Store) {
+pub async fn refresh_revoked_or_unknown_is_invalid(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let token = refresh(&ada, &app, "family");
     store.create_refresh_token(&token).await.unwrap();
@@ -214,7 +214,7 @@ pub async fn refresh_revoked_or_unknown_is_invalid(store: &dyn Store) {
 
 /// A current token past either limit (`min(idle, absolute) <= now`) is `Invalid` and changes
 /// nothing, exactly as it would once swept; a second earlier it still rotates.
-pub async fn refresh_expired_is_invalid(store: &dyn Store) {
+pub async fn refresh_expired_is_invalid(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let idle_first = refresh_until(&ada, &app, 100, 500);
     let absolute_first = refresh_until(&ada, &app, 500, 100);
@@ -254,7 +254,7 @@ pub async fn refresh_expired_is_invalid(store: &dyn Store) {
 
 /// A rotation whose successor cannot be stored (its hash exists) is a conflict and changes
 /// nothing: the presented token is still current.
-pub async fn refresh_rotate_with_clashing_successor_changes_nothing(store: &dyn Store) {
+pub async fn refresh_rotate_with_clashing_successor_changes_nothing(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let token = refresh(&ada, &app, "family");
     let other = refresh(&ada, &app, "other-family");
@@ -290,7 +290,7 @@ pub async fn refresh_rotate_with_clashing_successor_changes_nothing(store: &dyn 
 
 /// Revoking a family marks every not-yet-revoked token of it (rotated ones included) and counts
 /// them; it keeps earlier revocation times, and other families are untouched.
-pub async fn refresh_revoke_family_counts_and_isolates(store: &dyn Store) {
+pub async fn refresh_revoke_family_counts_and_isolates(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let family = random_id();
     let first = refresh(&ada, &app, &family);
@@ -353,7 +353,7 @@ pub async fn refresh_revoke_family_counts_and_isolates(store: &dyn Store) {
 
 /// `delete_expired_refresh_tokens(now)` deletes tokens whose earlier limit is `<= now`, whatever
 /// their state; a token whose earlier limit is a second later stays.
-pub async fn refresh_delete_expired_boundary(store: &dyn Store) {
+pub async fn refresh_delete_expired_boundary(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let idle_at_now = refresh_until(&ada, &app, 100, 1000);
     let absolute_at_now = refresh_until(&ada, &app, 1000, 100);
@@ -404,7 +404,7 @@ pub async fn refresh_delete_expired_boundary(store: &dyn Store) {
 
 /// Of many concurrent rotations of one token exactly one gets `Rotated`, the others `Reused`;
 /// the family ends revoked and only the winner's successor was stored.
-pub async fn refresh_concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
+pub async fn refresh_concurrent_rotations_have_one_winner(store: Arc<dyn ProbedStore>) {
     let (ada, app) = user_and_client(&*store, "ada@example.com", "app").await;
     let token = refresh(&ada, &app, "family");
     store.create_refresh_token(&token).await.unwrap();
@@ -463,7 +463,7 @@ pub async fn refresh_concurrent_rotations_have_one_winner(store: Arc<dyn Store>)
 /// redemption and that redemption's refresh-token insert) stays revoked: the token is stored
 /// revoked at the family's revocation time, `create_refresh_token` says it is not live, and it
 /// never rotates. Tokens of other families are stored live.
-pub async fn refresh_family_revoked_before_its_first_token_stays_revoked(store: &dyn Store) {
+pub async fn refresh_family_revoked_before_its_first_token_stays_revoked(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let family = random_id();
     assert_eq!(
@@ -519,7 +519,7 @@ pub async fn refresh_family_revoked_before_its_first_token_stays_revoked(store: 
 /// Revoking a family, explicitly or through reuse, is remembered for that family only: its
 /// later tokens are born revoked, while another family's stored token stays live and its new
 /// ones are born live.
-pub async fn refresh_revoking_a_family_records_only_that_family(store: &dyn Store) {
+pub async fn refresh_revoking_a_family_records_only_that_family(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let (revoked, reused, untouched) = (random_id(), random_id(), random_id());
     let untouched_first = refresh(&ada, &app, &untouched);
@@ -566,7 +566,7 @@ pub async fn refresh_revoking_a_family_records_only_that_family(store: &dyn Stor
 /// `delete_refresh_family_revocations(before)` forgets the families revoked at or before
 /// `before` (their later tokens are live again) and keeps the others; tokens already stored
 /// revoked stay revoked.
-pub async fn refresh_family_revocations_delete_boundary(store: &dyn Store) {
+pub async fn refresh_family_revocations_delete_boundary(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let (long_gone, at_before, next_second) = (random_id(), random_id(), random_id());
     let stored_first = refresh(&ada, &app, &at_before);

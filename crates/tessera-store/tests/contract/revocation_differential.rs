@@ -14,7 +14,7 @@ use tessera_core::{
     Revocation, RevocationKind, RevocationReason, RevocationTarget, SessionId, TokenFacts, User,
     UserId,
 };
-use tessera_store::Store;
+use tessera_store::ProbedStore;
 use time::{Duration, OffsetDateTime};
 
 /// How long access tokens live in this test: entries are kept about this long.
@@ -38,7 +38,7 @@ struct Case {
 /// and inside one (where `not_before` rounds up). Entries are 10 000 s apart; each lives for
 /// about [`ACCESS_LIFETIME`]. Global entries come first, so when they are live no other entry's
 /// tokens are being asked about.
-async fn entries(store: &dyn Store) -> Vec<Case> {
+async fn entries(store: &dyn ProbedStore) -> Vec<Case> {
     let kinds = [
         RevocationKind::GlobalRevoked,
         RevocationKind::TokenRevoked,
@@ -119,7 +119,7 @@ fn instants(case: &Case) -> [OffsetDateTime; 3] {
 /// (the entry's jti or another; its sid, another sid of the user, or none; its user or
 /// another; `iat` one second before, at and after `not_before`; asked while the entry is
 /// live, in its last second and at its expiry).
-pub async fn revocations_queries_agree_with_covers(store: &dyn Store) {
+pub async fn revocations_queries_agree_with_covers(store: &dyn ProbedStore) {
     let (client, _) = confidential("grid-app");
     store.create_client(&client).await.unwrap();
     let bystander = user("bystander@grid.example");

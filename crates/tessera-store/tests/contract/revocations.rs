@@ -8,7 +8,7 @@ use tessera_core::{
     BrowserSession, Client, RefreshToken, Revocation, RevocationEntry, RevocationKind,
     RevocationReason, RevocationTarget, SessionId, TokenFacts, User, UserId,
 };
-use tessera_store::{FeedRead, RevocationOutcome, Store, StoreError};
+use tessera_store::{FeedRead, ProbedStore, RevocationOutcome, StoreError};
 use time::{Duration, OffsetDateTime};
 
 /// Describes an access token by its jti alone (no sid, issued at the end of time), so only a
@@ -23,7 +23,11 @@ pub fn by_jti(jti: &str) -> TokenFacts<'_> {
 }
 
 /// Records a token entry for `jti` made at t(0) and kept until `expires_at`; whether it was new.
-pub async fn revoke_token(store: &dyn Store, jti: &str, expires_at: time::OffsetDateTime) -> bool {
+pub async fn revoke_token(
+    store: &dyn ProbedStore,
+    jti: &str,
+    expires_at: time::OffsetDateTime,
+) -> bool {
     let revocation = Revocation::new(
         RevocationTarget::Token {
             jti: jti.to_owned(),
@@ -39,7 +43,7 @@ pub async fn revoke_token(store: &dyn Store, jti: &str, expires_at: time::Offset
 
 /// A revoked jti is revoked until its `expires_at` (exclusive); unknown jtis and other jtis are
 /// not revoked.
-pub async fn revocations_revoke_until_expiry_boundary(store: &dyn Store) {
+pub async fn revocations_revoke_until_expiry_boundary(store: &dyn ProbedStore) {
     let jti = new_jti();
     let bystander = new_jti();
     assert!(!store
@@ -78,7 +82,7 @@ pub async fn revocations_revoke_until_expiry_boundary(store: &dyn Store) {
 }
 
 /// Revoking a token again changes nothing: no second entry, the first expiry stands.
-pub async fn revocations_revoke_again_changes_nothing(store: &dyn Store) {
+pub async fn revocations_revoke_again_changes_nothing(store: &dyn ProbedStore) {
     let jti = new_jti();
     assert!(revoke_token(store, &jti, t(100)).await);
     assert!(!revoke_token(store, &jti, t(200)).await);
@@ -96,7 +100,7 @@ pub async fn revocations_revoke_again_changes_nothing(store: &dyn Store) {
 
 /// `delete_expired_revocations(now)` deletes entries with `expires_at <= now` and keeps the
 /// others; a deleted entry no longer revokes its token, even at an earlier instant.
-pub async fn revocations_delete_expired_boundary(store: &dyn Store) {
+pub async fn revocations_delete_expired_boundary(store: &dyn ProbedStore) {
     let long_gone = new_jti();
     let at_now = new_jti();
     let next_second = new_jti();
@@ -153,7 +157,10 @@ pub(super) fn session_target(session: &BrowserSession) -> RevocationTarget {
 }
 
 /// Applies `revocation`, which must be new.
-pub(super) async fn revoke_new(store: &dyn Store, revocation: &Revocation) -> RevocationOutcome {
+pub(super) async fn revoke_new(
+    store: &dyn ProbedStore,
+    revocation: &Revocation,
+) -> RevocationOutcome {
     store
         .revoke(revocation)
         .await
@@ -171,7 +178,7 @@ fn facts<'a>(jti: &'a str, sid: Option<&'a str>, sub: &'a str, iat: i64) -> Toke
     }
 }
 
-async fn access_revoked(store: &dyn Store, token: TokenFacts<'_>, now: i64) -> bool {
+async fn access_revoked(store: &dyn ProbedStore, token: TokenFacts<'_>, now: i64) -> bool {
     store.is_access_token_revoked(&token, t(now)).await.unwrap()
 }
 
@@ -185,12 +192,15 @@ fn refresh_in(user: &User, client: &Client, sid: &SessionId, issued: i64) -> Ref
 }
 
 /// Stores `token`, expecting it to be stored current.
-async fn store_live(store: &dyn Store, token: &RefreshToken) {
+async fn store_live(store: &dyn ProbedStore, token: &RefreshToken) {
     assert!(store.create_refresh_token(token).await.unwrap());
 }
 
 /// The stored `revoked_at` of `token`.
-async fn refresh_revoked_at(store: &dyn Store, token: &RefreshToken) -> Option<OffsetDateTime> {
+async fn refresh_revoked_at(
+    store: &dyn ProbedStore,
+    token: &RefreshToken,
+) -> Option<OffsetDateTime> {
     store
         .find_refresh_token(&token.token_hash)
         .await
@@ -207,7 +217,7 @@ fn sorted(mut sids: Vec<SessionId>) -> Vec<SessionId> {
 /// A session entry ends that browser session and revokes the unrevoked refresh tokens carrying
 /// its sid (and only those), and refuses every access token with the sid. Revoking the sid again
 /// changes nothing.
-pub async fn revocations_session_entry_ends_the_session_and_its_tokens(store: &dyn Store) {
+pub async fn revocations_session_entry_ends_the_session_and_its_tokens(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let (ended, secret) = session(&ada, 3600);
     let (other, _) = session(&ada, 3600);
@@ -287,7 +297,7 @@ pub async fn revocations_session_entry_ends_the_session_and_its_tokens(store: &d
 
 /// A session entry needs something to end: the session, or an unrevoked refresh token with
 /// its sid. For an unknown sid it is `NotFound` and records nothing.
-pub async fn revocations_session_entry_for_an_unknown_sid_is_not_found(store: &dyn Store) {
+pub async fn revocations_session_entry_for_an_unknown_sid_is_not_found(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let unknown = RevocationTarget::Session {
         sid: SessionId::generate(),
@@ -349,7 +359,9 @@ pub async fn revocations_session_entry_for_an_unknown_sid_is_not_found(store: &d
 
 /// After a session entry, a refresh token stored with that sid is born revoked (a code issued
 /// in the session and redeemed after the logout gets no live refresh token).
-pub async fn revocations_session_entry_makes_later_refresh_tokens_born_revoked(store: &dyn Store) {
+pub async fn revocations_session_entry_makes_later_refresh_tokens_born_revoked(
+    store: &dyn ProbedStore,
+) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let (ended, _) = session(&ada, 3600);
     let (kept, _) = session(&ada, 3600);
@@ -369,7 +381,7 @@ pub async fn revocations_session_entry_makes_later_refresh_tokens_born_revoked(s
 /// A user entry ends every browser session of the user (not other users'), revokes their
 /// refresh tokens issued before `not_before`, makes later refresh tokens issued before it born
 /// revoked, and refuses their access tokens issued before it.
-pub async fn revocations_user_entry_ends_everything_issued_before(store: &dyn Store) {
+pub async fn revocations_user_entry_ends_everything_issued_before(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let bob = user("bob@example.com");
     store.create_user(&bob).await.unwrap();
@@ -444,7 +456,7 @@ pub async fn revocations_user_entry_ends_everything_issued_before(store: &dyn St
 
 /// A claims entry refuses the user's access tokens issued before `not_before`, but leaves
 /// sessions and refresh tokens alone (refresh brings tokens with the new claims).
-pub async fn revocations_claims_entry_covers_only_access_tokens(store: &dyn Store) {
+pub async fn revocations_claims_entry_covers_only_access_tokens(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let bob = user("bob@example.com");
     store.create_user(&bob).await.unwrap();
@@ -490,7 +502,7 @@ pub async fn revocations_claims_entry_covers_only_access_tokens(store: &dyn Stor
 
 /// A global entry refuses every access token issued before `not_before`, client_credentials
 /// ones included, and revokes every refresh token issued before it; sessions stay.
-pub async fn revocations_global_entry_covers_every_older_token(store: &dyn Store) {
+pub async fn revocations_global_entry_covers_every_older_token(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let bob = user("bob@example.com");
     store.create_user(&bob).await.unwrap();
@@ -543,7 +555,7 @@ pub async fn revocations_global_entry_covers_every_older_token(store: &dyn Store
 /// `latest_not_before` is the newest `not_before` of the live user and claims entries of the
 /// user and of the global entries; token and session entries have none, and expired entries
 /// no longer count.
-pub async fn revocations_latest_not_before_takes_the_newest_live_entry(store: &dyn Store) {
+pub async fn revocations_latest_not_before_takes_the_newest_live_entry(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     let bob = user("bob@example.com");
     store.create_user(&ada).await.unwrap();
@@ -628,7 +640,7 @@ pub async fn revocations_latest_not_before_takes_the_newest_live_entry(store: &d
 // The feed
 
 /// One entry of every kind, each with its own reason and actor, made at t(10), t(20), ….
-async fn one_of_each_kind(store: &dyn Store) -> Vec<RevocationEntry> {
+async fn one_of_each_kind(store: &dyn ProbedStore) -> Vec<RevocationEntry> {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
     let (signed_in, _) = session(&ada, 3600);
@@ -696,7 +708,7 @@ fn entries(read: FeedRead) -> Vec<RevocationEntry> {
 /// The feed hands out every entry once, in cursor order, page by page; cursors strictly
 /// increase; entries come back exactly as they were made; a cursor beyond the newest is
 /// `Ahead`.
-pub async fn revocations_feed_pages_in_cursor_order(store: &dyn Store) {
+pub async fn revocations_feed_pages_in_cursor_order(store: &dyn ProbedStore) {
     assert_eq!(
         store.revocations_after(0, 10).await.unwrap(),
         FeedRead::Entries(vec![])
@@ -757,7 +769,7 @@ pub async fn revocations_feed_pages_in_cursor_order(store: &dyn Store) {
 
 /// The snapshot holds only live entries (`expires_at > now`), swept or not, and the newest
 /// cursor ever handed out.
-pub async fn revocations_snapshot_holds_only_live_entries(store: &dyn Store) {
+pub async fn revocations_snapshot_holds_only_live_entries(store: &dyn ProbedStore) {
     assert_eq!(store.revocation_snapshot(t(0)).await.unwrap().cursor, 0);
     let made = one_of_each_kind(store).await;
     // The claims entry was made for 5-minute tokens and the token entry for t(910): they
@@ -794,7 +806,7 @@ pub async fn revocations_snapshot_holds_only_live_entries(store: &dyn Store) {
 /// Sweeping an entry past a reader's cursor sends that reader to resync (`Behind`); readers at
 /// or after the swept entry read on. Cursors are never reused, even after the newest entries
 /// are swept.
-pub async fn revocations_feed_readers_behind_a_sweep_resync(store: &dyn Store) {
+pub async fn revocations_feed_readers_behind_a_sweep_resync(store: &dyn ProbedStore) {
     let (first, second, third) = (new_jti(), new_jti(), new_jti());
     assert!(revoke_token(store, &first, t(500)).await);
     assert!(revoke_token(store, &second, t(100)).await);
@@ -871,7 +883,7 @@ pub async fn revocations_feed_readers_behind_a_sweep_resync(store: &dyn Store) {
 /// Entries are kept only as long as a token they cover can be valid: however many were made,
 /// after a sweep only those made within one access-token lifetime (plus the issuance slack and
 /// the not_before second) remain.
-pub async fn revocations_state_stays_bounded(store: &dyn Store) {
+pub async fn revocations_state_stays_bounded(store: &dyn ProbedStore) {
     let (ada, _) = user_and_client(store, "ada@example.com", "app").await;
     const STEP: i64 = 45;
     let window = (ACCESS_LIFETIME + ISSUANCE_SLACK + Duration::seconds(1)).whole_seconds();

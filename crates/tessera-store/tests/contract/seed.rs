@@ -3,7 +3,7 @@
 use super::sign_in::{random_id, refresh, session};
 use super::{public, t, user};
 use tessera_core::{Client, Revocation, RevocationReason, RevocationTarget};
-use tessera_store::{SignedInUser, Store, StoreError};
+use tessera_store::{ProbedStore, SignedInUser, StoreError};
 use time::Duration;
 
 /// `email` as a finished sign-in at `client` leaves it, with its token issued at `t(0)`.
@@ -21,14 +21,14 @@ fn signed_in(email: &str, client: &Client) -> SignedInUser {
     }
 }
 
-async fn stored_client(store: &dyn Store) -> Client {
+async fn stored_client(store: &dyn ProbedStore) -> Client {
     let client = public("app");
     store.create_client(&client).await.unwrap();
     client
 }
 
 /// Whether every row of `signed_in` is in the store, exactly as given and live.
-async fn is_stored(store: &dyn Store, signed_in: &SignedInUser) -> bool {
+async fn is_stored(store: &dyn ProbedStore, signed_in: &SignedInUser) -> bool {
     let user = store
         .find_user_by_email(&signed_in.user.email)
         .await
@@ -51,7 +51,7 @@ async fn is_stored(store: &dyn Store, signed_in: &SignedInUser) -> bool {
     }
 }
 
-pub async fn seed_creates_every_user_with_session_and_live_token(store: &dyn Store) {
+pub async fn seed_creates_every_user_with_session_and_live_token(store: &dyn ProbedStore) {
     let client = stored_client(store).await;
     let batch: Vec<_> = (0..5)
         .map(|n| signed_in(&format!("user-{n}@example.com"), &client))
@@ -69,7 +69,7 @@ pub async fn seed_creates_every_user_with_session_and_live_token(store: &dyn Sto
     assert_eq!(store.create_signed_in_users(&[]).await.unwrap(), 0);
 }
 
-pub async fn seed_is_all_or_nothing(store: &dyn Store) {
+pub async fn seed_is_all_or_nothing(store: &dyn ProbedStore) {
     let client = stored_client(store).await;
     let taken = user("taken@example.com");
     store.create_user(&taken).await.unwrap();
@@ -88,7 +88,7 @@ pub async fn seed_is_all_or_nothing(store: &dyn Store) {
     assert_eq!(store.list_users().await.unwrap(), vec![taken]);
 }
 
-pub async fn seed_tokens_a_revocation_covers_are_born_revoked(store: &dyn Store) {
+pub async fn seed_tokens_a_revocation_covers_are_born_revoked(store: &dyn ProbedStore) {
     let client = stored_client(store).await;
     let revocation = Revocation::new(
         RevocationTarget::Global,

@@ -3,11 +3,11 @@
 use super::sign_in::{code, fresh_hash, refresh, session, user_and_client};
 use super::{strings, t, user};
 use tessera_core::{BrowserSession, CodeRedemption, SessionId};
-use tessera_store::{SessionSummary, Store, StoreError};
+use tessera_store::{ProbedStore, SessionSummary, StoreError};
 
 /// Sessions come back exactly as stored, by sid and by the hash of their cookie secret; unknown
 /// sids and secrets find nothing.
-pub async fn sessions_round_trip(store: &dyn Store) {
+pub async fn sessions_round_trip(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
     let (full, secret) = session(&ada, 3600);
@@ -52,7 +52,7 @@ pub async fn sessions_round_trip(store: &dyn Store) {
 }
 
 /// A second session with a taken sid or a taken secret hash is a conflict and stores nothing.
-pub async fn sessions_duplicate_sid_or_secret_conflicts(store: &dyn Store) {
+pub async fn sessions_duplicate_sid_or_secret_conflicts(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
     let (first, _) = session(&ada, 3600);
@@ -80,7 +80,7 @@ pub async fn sessions_duplicate_sid_or_secret_conflicts(store: &dyn Store) {
 }
 
 /// A session for a user that does not exist is `NotFound` and stores nothing.
-pub async fn sessions_need_an_existing_user(store: &dyn Store) {
+pub async fn sessions_need_an_existing_user(store: &dyn ProbedStore) {
     let ghost = user("ghost@example.com");
     let (orphan, _) = session(&ghost, 3600);
     let err = store.create_session(&orphan).await.unwrap_err();
@@ -90,7 +90,7 @@ pub async fn sessions_need_an_existing_user(store: &dyn Store) {
 
 /// Re-authentication replaces the secret, `auth_time` and `amr` and nothing else; the old
 /// secret stops finding the session, and other sessions are untouched.
-pub async fn sessions_reauthenticate_replaces_secret_and_authentication(store: &dyn Store) {
+pub async fn sessions_reauthenticate_replaces_secret_and_authentication(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
     let (original, old_secret) = session(&ada, 3600);
@@ -151,7 +151,7 @@ pub async fn sessions_reauthenticate_replaces_secret_and_authentication(store: &
 
 /// Re-authenticating a missing session is `NotFound`; taking another session's secret is a
 /// conflict; either way nothing changes.
-pub async fn sessions_reauthenticate_missing_or_clashing(store: &dyn Store) {
+pub async fn sessions_reauthenticate_missing_or_clashing(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
     let (mine, _) = session(&ada, 3600);
@@ -187,7 +187,7 @@ pub async fn sessions_reauthenticate_missing_or_clashing(store: &dyn Store) {
 
 /// Deleting removes exactly one session; deleting again is `NotFound`. Codes and refresh
 /// tokens carrying the sid outlive it (they are revoked by sid explicitly when they must be).
-pub async fn sessions_delete_keeps_tokens_bound_to_the_sid(store: &dyn Store) {
+pub async fn sessions_delete_keeps_tokens_bound_to_the_sid(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let (gone, secret) = session(&ada, 3600);
     let (kept, _) = session(&ada, 3600);
@@ -233,7 +233,7 @@ pub async fn sessions_delete_keeps_tokens_bound_to_the_sid(store: &dyn Store) {
 
 /// `delete_expired_sessions(now)` deletes sessions with `expires_at <= now`: one ending exactly
 /// at `now` goes, one ending a second later stays.
-pub async fn sessions_delete_expired_boundary(store: &dyn Store) {
+pub async fn sessions_delete_expired_boundary(store: &dyn ProbedStore) {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
     let (long_gone, _) = session(&ada, 10);
@@ -260,7 +260,7 @@ pub async fn sessions_delete_expired_boundary(store: &dyn Store) {
 /// `list_user_sessions` lists the user's sessions newest first, each with the clients that
 /// received a code in it (once each, in id order); codes for a sid without a session record no
 /// participation, and deleting a client removes it from the lists.
-pub async fn sessions_list_user_sessions_newest_first_with_clients(store: &dyn Store) {
+pub async fn sessions_list_user_sessions_newest_first_with_clients(store: &dyn ProbedStore) {
     let (ada, b_app) = user_and_client(store, "ada@example.com", "b-app").await;
     let a_app = super::public("a-app");
     let c_app = super::public("c-app");

@@ -9,14 +9,14 @@ use tessera_core::{
     AuthorizationCode, AuthorizationRequest, BearerSecret, BrowserSession, Client, CodeChallenge,
     Continuation, PendingSignIn, RefreshLifetimes, RefreshToken, ScopeSet, SessionId, Stage, User,
 };
-use tessera_store::Store;
+use tessera_store::ProbedStore;
 
 /// RFC 7636 Appendix B's verifier.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// A stored user and a stored client, for the sign-in aggregates to belong to.
 pub(super) async fn user_and_client(
-    store: &dyn Store,
+    store: &dyn ProbedStore,
     email: &str,
     client: &str,
 ) -> (User, Client) {

@@ -13,7 +13,7 @@ use tessera_core::{
     SessionId, SigningKeyRecord, ThrottleKey, User,
 };
 use tessera_core::{Continuation, Stage};
-use tessera_store::Store;
+use tessera_store::ProbedStore;
 use time::{Duration, OffsetDateTime};
 
 /// A whole-second instant, `secs` after a fixed base.
@@ -179,7 +179,7 @@ pub struct Filled {
 
 /// Fills `store` with a bit of every aggregate. The newest revocation entry has been swept, so
 /// the feed horizon is that entry's cursor and no stored entry carries it.
-pub async fn fill(store: &dyn Store) -> Filled {
+pub async fn fill(store: &dyn ProbedStore) -> Filled {
     let ada = user("ada@example.com");
     let mut bob = user("bob@example.com");
     bob.is_disabled = true;

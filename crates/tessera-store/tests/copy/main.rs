@@ -19,7 +19,7 @@ use tessera_core::{
 use tessera_store::copy::{self, CopyReport, Progress, SqliteToPostgres};
 use tessera_store::sqlite::SqliteStore;
 use tessera_store::{
-    AuditStore, ClientStore, FeedRead, RevocationStore, Store, StoreError, UserStore,
+    AuditStore, ClientStore, FeedRead, ProbedStore, RevocationStore, StoreError, UserStore,
 };
 use time::Duration;
 
@@ -162,7 +162,7 @@ async fn every_aggregate_comes_back_through_the_postgres_store() {
 }
 
 /// Reads every aggregate from both stores and compares.
-async fn compare(source: &dyn Store, target: &dyn Store, filled: &Filled) {
+async fn compare(source: &dyn ProbedStore, target: &dyn ProbedStore, filled: &Filled) {
     assert_eq!(target.list_users().await.unwrap(), filled.users_sorted());
     assert_eq!(
         target.list_users().await.unwrap(),

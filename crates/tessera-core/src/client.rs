@@ -78,13 +78,7 @@ impl RedirectUri {
         match url.scheme() {
             "https" => Ok(Self(uri.to_owned())),
             "http" => {
-                let loopback = match url.host() {
-                    Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                    Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-                    Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-                    None => false,
-                };
-                if loopback {
+                if is_loopback(&url) {
                     Ok(Self(uri.to_owned()))
                 } else {
                     Err(bad("http is allowed only for loopback hosts; use https"))
@@ -140,6 +134,79 @@ pub enum ClientValidationError {
     /// The display name is too long.
     #[error("the client name is longer than 200 characters")]
     NameTooLong,
+    /// A browser origin is malformed.
+    #[error("origin {origin:?} is invalid: {why}")]
+    Origin {
+        /// The origin as given.
+        origin: String,
+        /// The rule it breaks.
+        why: &'static str,
+    },
+    /// Only public clients run in a browser on another origin: a confidential client's secret
+    /// must not be there.
+    #[error("only a public client may register browser origins (--origin)")]
+    OriginsForConfidentialClient,
+    /// A resource server authenticates to read the revocation feed and introspect tokens.
+    #[error("a resource server must be a confidential client (it authenticates with a secret)")]
+    PublicResourceServer,
+}
+
+/// A browser origin (`scheme://host[:port]`, RFC 6454) allowed to call Tessera's endpoints from
+/// scripts (CORS), registered per public client. Kept in its serialised form, compared exactly
+/// with a request's `Origin` header.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Origin(String);
+
+impl Origin {
+    /// Validates an origin: `https://host[:port]`, or `http` for a loopback host, with no path,
+    /// query, fragment or user information; stored as the browser sends it (lower-case host,
+    /// no default port).
+    pub fn parse(origin: &str) -> Result<Self, ClientValidationError> {
+        let bad = |why: &'static str| ClientValidationError::Origin {
+            origin: origin.to_owned(),
+            why,
+        };
+        let url = Url::parse(origin).map_err(|_| bad("not an absolute origin"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("an origin has no user information"));
+        }
+        let bare = origin.trim_end_matches('/');
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("an origin is scheme://host[:port], with no path"));
+        }
+        let serialised = url.origin().ascii_serialization();
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => return Err(bad("http is allowed only for loopback hosts; use https")),
+            _ => return Err(bad("the scheme must be https (or http on loopback)")),
+        }
+        if serialised != bare {
+            return Err(bad(
+                "write it as the browser sends it: lower-case host, no default port",
+            ));
+        }
+        Ok(Self(serialised))
+    }
+
+    /// Wraps an origin read back from the store (validated when it was stored).
+    pub fn from_stored(origin: String) -> Self {
+        Self(origin)
+    }
+
+    /// The origin as a browser sends it in `Origin`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
 }
 
 /// What an operator supplies to register a client.
@@ -163,6 +230,13 @@ pub struct NewClient {
     pub is_first_party: bool,
     /// Where OpenID Connect Back-Channel Logout sends logout tokens, if anywhere.
     pub backchannel_logout_uri: Option<String>,
+    /// A resource server: may read the revocation feed and introspect tokens.
+    pub is_resource_server: bool,
+    /// Browser origins whose scripts may call the token, UserInfo, revocation and discovery
+    /// endpoints (public clients only).
+    pub allowed_origins: Vec<String>,
+    /// Refuse authorization requests without PKCE (always so for public clients).
+    pub require_pkce: bool,
 }
 
 /// A registered OAuth client.
@@ -187,6 +261,18 @@ pub struct Client {
     /// Where logout tokens are posted when a session the client took part in ends
     /// (OpenID Connect Back-Channel Logout 1.0); `https`, or `http` on a loopback host.
     pub backchannel_logout_uri: Option<RedirectUri>,
+    /// Whether the client is a resource server, allowed to read the revocation feed (every
+    /// user's sessions and revocation reasons) and to introspect any client's tokens. Other
+    /// clients get `invalid_client` from the feed and `active: false` from introspection
+    /// (RFC 7662 §2.2 lets a server limit who introspects).
+    pub is_resource_server: bool,
+    /// Browser origins allowed to call Tessera's endpoints from scripts (CORS); public
+    /// clients only, empty for the rest.
+    pub allowed_origins: Vec<Origin>,
+    /// Whether authorization requests of this client must carry PKCE. Public clients always
+    /// must (S256), whatever this says; a confidential client opts in (RFC 9700 §2.1.1
+    /// recommends PKCE for every client).
+    pub require_pkce: bool,
     /// When the client was registered.
     pub created_at: OffsetDateTime,
 }
@@ -233,6 +319,19 @@ impl Client {
             return Err(ClientValidationError::MissingRedirectUri);
         }
         let scopes = ScopeSet::from_tokens(&new.scopes)?;
+        let mut allowed_origins: Vec<Origin> = Vec::with_capacity(new.allowed_origins.len());
+        for origin in &new.allowed_origins {
+            let origin = Origin::parse(origin)?;
+            if !allowed_origins.contains(&origin) {
+                allowed_origins.push(origin);
+            }
+        }
+        if !new.is_public && !allowed_origins.is_empty() {
+            return Err(ClientValidationError::OriginsForConfidentialClient);
+        }
+        if new.is_public && new.is_resource_server {
+            return Err(ClientValidationError::PublicResourceServer);
+        }
         let secret = (!new.is_public).then(ClientSecret::generate);
         let client = Client {
             id,
@@ -244,6 +343,9 @@ impl Client {
             scopes,
             is_first_party: new.is_first_party,
             backchannel_logout_uri,
+            is_resource_server: new.is_resource_server,
+            allowed_origins,
+            require_pkce: new.require_pkce || new.is_public,
             created_at: now,
         };
         Ok((client, secret))
@@ -252,6 +354,11 @@ impl Client {
     /// Public clients have no secret and cannot authenticate.
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
+    }
+
+    /// Whether `origin` (a request's `Origin` header) is one of the client's browser origins.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o.as_str() == origin)
     }
 
     /// Whether the client may use `grant`.
@@ -384,6 +491,79 @@ mod tests {
         assert!(!ok("http://rp.example/logout"), "plain http off loopback");
         assert!(!ok("com.example.app:/logout"), "private-use scheme");
         assert!(!ok("https://rp.example/logout#f"), "fragment");
+    }
+
+    #[test]
+    fn origin_rules() {
+        let ok = |o: &str| Origin::parse(o).map(|o| o.as_str().to_owned());
+        assert_eq!(
+            ok("https://app.example.com").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            ok("https://app.example.com/").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            ok("https://app.example.com:8443").unwrap(),
+            "https://app.example.com:8443"
+        );
+        assert_eq!(
+            ok("http://127.0.0.1:5173").unwrap(),
+            "http://127.0.0.1:5173"
+        );
+        assert_eq!(
+            ok("http://localhost:3000").unwrap(),
+            "http://localhost:3000"
+        );
+        for bad in [
+            "http://app.example.com",      // plain http off loopback
+            "https://app.example.com/spa", // a path
+            "https://app.example.com?x=1", // a query
+            "https://u:p@app.example.com", // user information
+            "https://APP.example.com",     // not as a browser sends it
+            "https://app.example.com:443", // default port spelled out
+            "*",
+            "null",
+            "app.example.com",
+            "com.example.app:/cb",
+        ] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origins_only_for_public_clients_and_resource_servers_only_confidential() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut spa = new_client(true, &["https://app.example.com/cb"], &[]);
+        spa.allowed_origins = vec![
+            "https://app.example.com".into(),
+            "https://app.example.com/".into(),
+        ];
+        let (spa, _) = Client::register(spa, now).unwrap();
+        assert_eq!(spa.allowed_origins.len(), 1, "duplicates collapse");
+        assert!(spa.allows_origin("https://app.example.com"));
+        assert!(!spa.allows_origin("https://evil.example"));
+        assert!(spa.require_pkce, "public clients always require PKCE");
+
+        let mut web = new_client(false, &["https://app.example.com/cb"], &[]);
+        web.allowed_origins = vec!["https://app.example.com".into()];
+        assert_eq!(
+            Client::register(web, now).unwrap_err(),
+            ClientValidationError::OriginsForConfidentialClient
+        );
+        let mut api = new_client(true, &["https://app.example.com/cb"], &[]);
+        api.is_resource_server = true;
+        assert_eq!(
+            Client::register(api, now).unwrap_err(),
+            ClientValidationError::PublicResourceServer
+        );
+        let mut api = new_client(false, &[], &[]);
+        api.is_resource_server = true;
+        assert!(Client::register(api, now).unwrap().0.is_resource_server);
+        let (web, _) =
+            Client::register(new_client(false, &["https://a.example/cb"], &[]), now).unwrap();
+        assert!(!web.require_pkce && !web.is_resource_server);
     }
 
     fn new_client(public: bool, redirects: &[&str], grants: &[&str]) -> NewClient {

@@ -62,7 +62,14 @@ pub enum CodeRedemption {
     /// The code was unused; it is now marked used.
     First(AuthorizationCode),
     /// The code had been redeemed before: a replay.
-    Replayed(AuthorizationCode),
+    Replayed {
+        /// The code.
+        code: AuthorizationCode,
+        /// Which replay this is: 1 for the first. Exactly one concurrent replay gets 1, so the
+        /// caller records that one and only counts the rest (a spent code replayed in a loop
+        /// must not flood the audit trail).
+        replays: u64,
+    },
     /// No such code.
     Unknown,
 }

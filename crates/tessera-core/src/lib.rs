@@ -29,7 +29,9 @@ pub mod user;
 
 pub use audit::{Actor, ActorError, AuditEvent};
 pub use backchannel::BackchannelDelivery;
-pub use client::{Client, ClientSecret, ClientValidationError, GrantType, NewClient, RedirectUri};
+pub use client::{
+    Client, ClientSecret, ClientValidationError, GrantType, NewClient, Origin, RedirectUri,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::{AuthorizationCode, CodeRedemption};
 pub use consent::Consent;

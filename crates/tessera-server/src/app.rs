@@ -52,6 +52,8 @@ pub struct StartupReport {
     pub created_kids: Vec<String>,
     /// Registered clients.
     pub client_count: usize,
+    /// What an operator should fix, such as a data directory others can enter.
+    pub warnings: Vec<String>,
 }
 
 /// Everything a request handler can reach. Cheap to clone.
@@ -361,8 +363,33 @@ pub async fn open_with(
             kek_origin,
             created_kids,
             client_count,
+            warnings: data_dir_warning(&config.data_dir).into_iter().collect(),
         },
     ))
+}
+
+/// A warning if the data directory (the SQLite files, the KEK) lets anyone but its owner in:
+/// Tessera creates its files there owner-only, but files copied in, or made by an older
+/// version, keep their own modes.
+pub fn data_dir_warning(dir: &std::path::Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "the data directory {} has mode {mode:04o}: other users can reach what is in it; \
+                 run `chmod 700 {}`",
+                dir.display(),
+                dir.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 /// Creates `dir` (and parents) if missing; a new data directory is private to its owner.
@@ -381,4 +408,29 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), StartupError> {
         path: dir.to_owned(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_data_directory_others_can_enter_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let set = |mode| {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        set(0o755);
+        let warning = data_dir_warning(dir.path()).expect("0755 is reported");
+        assert!(
+            warning.contains("0755") && warning.contains("chmod 700"),
+            "{warning}"
+        );
+        set(0o750);
+        assert!(data_dir_warning(dir.path()).is_some());
+        set(0o700);
+        assert_eq!(data_dir_warning(dir.path()), None);
+    }
 }

@@ -84,17 +84,28 @@ impl OAuthError {
         )
     }
 
-    /// `invalid_client`, 401. With `basic_challenge`, the client tried HTTP Basic and RFC 6749
-    /// §5.2 requires a `WWW-Authenticate` challenge for the same scheme.
-    pub fn invalid_client(basic_challenge: bool) -> Self {
+    /// `invalid_client`, 401, with a `Basic` challenge however the client authenticated: RFC
+    /// 6749 §5.2 requires one after HTTP Basic, and HTTP (RFC 9110 §15.5.2) requires one on
+    /// every 401, `client_secret_post` failures included.
+    pub fn invalid_client() -> Self {
         let mut err = Self::new(
             ErrorCode::InvalidClient,
             StatusCode::UNAUTHORIZED,
             "client authentication failed",
         );
-        if basic_challenge {
-            err.www_authenticate = Some(HeaderValue::from_static(r#"Basic realm="tessera""#));
-        }
+        err.www_authenticate = Some(HeaderValue::from_static(r#"Basic realm="tessera""#));
+        err
+    }
+
+    /// `invalid_client`, 401, for a client that authenticated but is not registered as a
+    /// resource server, where only resource servers may ask (the revocation feed).
+    pub fn not_a_resource_server() -> Self {
+        let mut err = Self::invalid_client();
+        err.description = Some(
+            "this client is not registered as a resource server (tessera client add \
+             --resource-server)"
+                .into(),
+        );
         err
     }
 

@@ -371,15 +371,16 @@ impl Feed {
 /// requests, and a secret in the query string would end up in logs.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Client, OAuthError> {
     if !headers.contains_key(header::AUTHORIZATION) {
-        return Err(OAuthError::invalid_client(true));
+        return Err(OAuthError::invalid_client());
     }
     let client = PresentedCredentials::extract(headers, &FormParams::default())?
         .authenticate(state)
         .await?;
-    // The feed tells which tokens are dead and whose; like introspection, only clients that can
-    // prove who they are may read it.
-    if client.is_public() {
-        return Err(OAuthError::invalid_client(true));
+    // The feed tells every user's sessions and why they ended: only resource servers, which need
+    // it to reject revoked tokens, may read it; an app's own client may not.
+    if !client.is_resource_server {
+        tracing::info!(client_id = %client.id, "revocation feed refused: not a resource server");
+        return Err(OAuthError::not_a_resource_server());
     }
     Ok(client)
 }

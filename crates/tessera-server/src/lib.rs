@@ -20,6 +20,7 @@ pub mod kek_source;
 pub mod keys;
 pub mod oauth;
 pub mod oidc;
+pub mod request_id;
 pub mod revocations;
 pub mod routes;
 pub mod run_to_completion;
@@ -30,17 +31,18 @@ pub mod workers;
 pub use app::{AppState, OpenOptions, StartupError, StartupReport};
 pub use config::Config;
 
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use request_id::HEADER as REQUEST_ID;
 
 /// The application's routes and middleware.
 pub fn router(state: AppState) -> Router {
@@ -104,6 +106,13 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Every answer, JSON included: never let a browser sniff a body into HTML or script.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // Outermost: a caller's id that could forge log fields is replaced (request_id.rs).
+        .layer(axum::middleware::from_fn(request_id::drop_unsafe))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.

@@ -73,8 +73,11 @@ pub trait KeyStore: Send + Sync {
 
     /// One atomic operation (one transaction): every key with the same `alg` as `new` that is
     /// still active (`rotated_at` is `None`) gets `rotated_at = now` and
-    /// `expires_at = expires_at`; then `new` is inserted. Keys of other algorithms and keys
-    /// already rotated are untouched. If anything fails (for example a duplicate kid, which is a
+    /// `expires_at = expires_at`; then `new` is inserted. Keys of other algorithms are
+    /// untouched, and so are keys already rotated, except in an emergency rotation
+    /// (`expires_at <= now`: the active key leaves the JWKS at once, as after a leak), where
+    /// every key of the algorithm still published expires at `expires_at` too: a leaked key
+    /// rotated out a few minutes earlier must not stay trusted. If anything fails (for example a duplicate kid, which is a
     /// [`StoreError::Conflict`](crate::StoreError::Conflict)) nothing changes. Concurrent
     /// rotations (from several nodes too) take effect one after the other, so exactly one key
     /// of the algorithm ends active.
@@ -154,7 +157,8 @@ pub trait CodeStore: Send + Sync {
 
     /// One atomic operation: if the code exists and was never redeemed, it is marked redeemed at
     /// `now` and the answer is [`CodeRedemption::First`]; if it was redeemed before, the answer
-    /// is [`CodeRedemption::Replayed`] (it stays redeemed); otherwise
+    /// is [`CodeRedemption::Replayed`] with the replay's number (it stays redeemed, and its
+    /// replay count goes up by one); otherwise
     /// [`CodeRedemption::Unknown`]. Expiry is not judged here: the caller compares
     /// `expires_at`. Of any number of concurrent calls for one code, exactly one gets `First`.
     async fn redeem_code(

@@ -98,6 +98,27 @@ async fn data_survives_close_and_reopen() {
     assert_eq!(store.list_signing_keys().await.unwrap(), vec![key]);
 }
 
+/// The database holds emails and password hashes: it and its WAL files are created owner-only,
+/// whatever the umask (the directory here is a world-readable 0755 one).
+#[cfg(unix)]
+#[tokio::test]
+async fn new_database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("tessera.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.create_client(&sample_client("app")).await.unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    for suffix in ["-wal", "-shm"] {
+        let side = dir.path().join(format!("tessera.db{suffix}"));
+        assert!(side.exists(), "{suffix} exists in WAL mode");
+        assert_eq!(mode(&side), 0o600, "{suffix}");
+    }
+    store.close().await;
+}
+
 #[tokio::test]
 async fn connect_opens_sqlite_urls() {
     let dir = TempDir::new().unwrap();
@@ -511,7 +532,7 @@ async fn a_database_from_before_revocation_is_upgraded() {
             .redeem_code(&SecretHash::from_stored(hash.into()), t(10))
             .await
             .unwrap();
-        let (CodeRedemption::First(code) | CodeRedemption::Replayed(code)) = redeemed else {
+        let (CodeRedemption::First(code) | CodeRedemption::Replayed { code, .. }) = redeemed else {
             panic!("{hash}: {redeemed:?}");
         };
         assert_eq!(code.family_id, format!("family-{hash}"));

@@ -265,9 +265,25 @@ impl TestApp {
 
     /// Registers a confidential `client_credentials` client with `scopes`; returns its secret.
     pub async fn add_service_client(&self, id: &str, scopes: &[&str]) -> String {
+        self.add_confidential_client(id, scopes, false).await
+    }
+
+    /// Registers a resource server (`client add --resource-server`): a confidential client that
+    /// may read the revocation feed and introspect any token. Returns its secret.
+    pub async fn add_resource_server(&self, id: &str, scopes: &[&str]) -> String {
+        self.add_confidential_client(id, scopes, true).await
+    }
+
+    async fn add_confidential_client(
+        &self,
+        id: &str,
+        scopes: &[&str],
+        is_resource_server: bool,
+    ) -> String {
         let new = NewClient {
             id: id.to_owned(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            is_resource_server,
             ..NewClient::default()
         };
         let (_, secret) = self

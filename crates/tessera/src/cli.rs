@@ -173,6 +173,17 @@ pub struct ClientAddArgs {
     /// part in ends (https, or http on a loopback host).
     #[arg(long = "backchannel-logout-uri", value_name = "URI")]
     pub backchannel_logout_uri: Option<String>,
+    /// A resource server (an API): may read the revocation feed and introspect any client's
+    /// tokens. Confidential clients only.
+    #[arg(long)]
+    pub resource_server: bool,
+    /// A browser origin (https://host[:port]) whose scripts may call the token, UserInfo and
+    /// revocation endpoints (CORS; repeatable). Public clients only.
+    #[arg(long = "origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// Refuse this client's authorization requests without PKCE (public clients always need it).
+    #[arg(long)]
+    pub require_pkce: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -77,10 +77,12 @@ impl Continuation {
                 reauthenticate: request.prompt_login || request.max_age == Some(0),
                 max_age: request.max_age,
                 expected_user,
-                consent: if client.is_first_party {
-                    ConsentPolicy::NotNeeded
-                } else if request.prompt_consent {
+                // prompt=consent asks even for a first-party client (OpenID Connect Core
+                // §3.1.2.1: the server prompts, or answers consent_required).
+                consent: if request.prompt_consent {
                     ConsentPolicy::Always
+                } else if client.is_first_party {
+                    ConsentPolicy::NotNeeded
                 } else {
                     ConsentPolicy::UnlessRemembered
                 },

@@ -326,9 +326,23 @@ fn consent_is_asked_unless_first_party_or_remembered() {
     };
     check(vec![
         case(
-            "first party: never asked",
+            "first party: not asked",
+            policy(true, false, None, |_| {}),
+            Progress::default(),
+            false,
+            finish(ada(), t(0), true),
+        ),
+        case(
+            "first party with prompt=consent: asked (it was ignored before the attack pass)",
             policy(true, false, None, |r| r.prompt_consent = true),
             Progress::default(),
+            false,
+            Step::Consent(auth(true)),
+        ),
+        case(
+            "first party, prompt=consent, allowed in this sign-in: finish",
+            policy(true, false, None, |r| r.prompt_consent = true),
+            consented.clone(),
             false,
             finish(ada(), t(0), true),
         ),

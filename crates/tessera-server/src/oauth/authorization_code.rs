@@ -32,7 +32,7 @@ pub async fn grant(
         .await?
     {
         CodeRedemption::First(code) => code,
-        CodeRedemption::Replayed(code) => {
+        CodeRedemption::Replayed { code, replays } => {
             // RFC 6749 §4.1.2: a code used twice means someone else may hold it; revoke every
             // token issued from it. The access token's jti was fixed when the code was issued,
             // and the refresh-token family is remembered as revoked, so both are revoked even
@@ -59,6 +59,21 @@ pub async fn grant(
                 .store
                 .revoke_refresh_family(&code.family_id, now)
                 .await?;
+            // The revocations above are idempotent and repeated, in case an earlier replay
+            // failed half way; the audit record is written once, for the first replay. A spent
+            // code of a public client can be replayed in a loop by anyone (no secret needed):
+            // the rest are counted on the code and logged at 1, 2, 4, 8… replays.
+            if replays > 1 {
+                if replays.is_power_of_two() {
+                    tracing::warn!(
+                        client_id = %code.client_id,
+                        sid = %code.sid,
+                        replays,
+                        "a spent authorization code is being replayed"
+                    );
+                }
+                return Err(invalid_code());
+            }
             state
                 .audit(
                     format!("client:{}", client.id),

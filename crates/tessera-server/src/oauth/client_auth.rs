@@ -42,7 +42,7 @@ impl PresentedCredentials {
         let body_id = params.get("client_id");
         let body_secret = params.get("client_secret");
         let Some(authorization) = headers.get(header::AUTHORIZATION) else {
-            let client_id = body_id.ok_or_else(|| OAuthError::invalid_client(false))?;
+            let client_id = body_id.ok_or_else(OAuthError::invalid_client)?;
             return Ok(match body_secret {
                 Some(secret) => Self {
                     method: AuthMethod::ClientSecretPost,
@@ -77,7 +77,17 @@ impl PresentedCredentials {
     /// Checks the credentials against the registered client. Every failure is the same
     /// `invalid_client`, so a caller cannot tell an unknown client from a wrong secret.
     pub async fn authenticate(self, state: &AppState) -> Result<Client, OAuthError> {
-        let fail = || OAuthError::invalid_client(self.method == AuthMethod::ClientSecretBasic);
+        // The caller learns only `invalid_client`; the operator finds in the log what did not
+        // match (never the secret).
+        let fail = |why: &str| {
+            tracing::info!(
+                client_id = %self.client_id.escape_debug(),
+                method = ?self.method,
+                why,
+                "client authentication failed"
+            );
+            OAuthError::invalid_client()
+        };
         let client = match ClientId::parse(&self.client_id) {
             Ok(id) => state.services.store.find_client(&id).await?,
             Err(_) => None,
@@ -88,40 +98,42 @@ impl PresentedCredentials {
             if let Some(secret) = &self.secret {
                 let _ = SecretHash::of("unknown-client").matches(secret);
             }
-            return Err(fail());
+            return Err(fail("no client is registered with this id"));
         };
         match (&self.secret, client.is_public()) {
             (Some(secret), false) if client.verify_secret(secret) => Ok(client),
             (None, true) => Ok(client),
-            _ => Err(fail()),
+            (Some(_), false) => Err(fail("wrong client secret")),
+            (Some(_), true) => Err(fail("a public client sent a secret")),
+            (None, false) => Err(fail("a confidential client sent no secret")),
         }
     }
 }
 
 /// Parses `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 fn parse_basic(value: &[u8]) -> Result<(String, Zeroizing<String>), OAuthError> {
-    let value = std::str::from_utf8(value).map_err(|_| OAuthError::invalid_client(true))?;
+    let value = std::str::from_utf8(value).map_err(|_| OAuthError::invalid_client())?;
     let (scheme, encoded) = value
         .trim()
         .split_once(' ')
-        .ok_or_else(|| OAuthError::invalid_client(true))?;
+        .ok_or_else(OAuthError::invalid_client)?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_client(true));
+        return Err(OAuthError::invalid_client());
     }
     let decoded = Zeroizing::new(
         STANDARD
             .decode(encoded.trim())
-            .map_err(|_| OAuthError::invalid_client(true))?,
+            .map_err(|_| OAuthError::invalid_client())?,
     );
-    let decoded = std::str::from_utf8(&decoded).map_err(|_| OAuthError::invalid_client(true))?;
+    let decoded = std::str::from_utf8(&decoded).map_err(|_| OAuthError::invalid_client())?;
     let (id, secret) = decoded
         .split_once(':')
-        .ok_or_else(|| OAuthError::invalid_client(true))?;
+        .ok_or_else(OAuthError::invalid_client)?;
     let unescape = |s: &str| {
         percent_decode_str(&s.replace('+', " "))
             .decode_utf8()
             .map(|s| s.into_owned())
-            .map_err(|_| OAuthError::invalid_client(true))
+            .map_err(|_| OAuthError::invalid_client())
     };
     Ok((unescape(id)?, Zeroizing::new(unescape(secret)?)))
 }
@@ -180,10 +192,14 @@ mod tests {
     }
 
     #[test]
-    fn no_credentials_is_invalid_client_without_a_basic_challenge() {
+    fn no_credentials_is_invalid_client_with_a_basic_challenge() {
+        // Every 401 carries a challenge (RFC 9110 §15.5.2), not only after HTTP Basic.
         let err =
             PresentedCredentials::extract(&HeaderMap::new(), &FormParams::default()).unwrap_err();
         assert_eq!(err.error, crate::error::ErrorCode::InvalidClient);
-        assert!(err.www_authenticate.is_none());
+        assert_eq!(
+            err.www_authenticate.as_ref().and_then(|v| v.to_str().ok()),
+            Some(r#"Basic realm="tessera""#)
+        );
     }
 }

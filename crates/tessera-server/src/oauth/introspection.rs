@@ -69,11 +69,10 @@ async fn handle(
 ) -> Result<Introspection, OAuthError> {
     let params = FormParams::from_request(headers, body, state.settings.max_body_bytes).await?;
     let presented = PresentedCredentials::extract(headers, &params)?;
-    let basic = presented.method == crate::oauth::client_auth::AuthMethod::ClientSecretBasic;
     let client = presented.authenticate(state).await?;
     // Introspection tells what a token grants; only clients that can prove who they are may ask.
     if client.is_public() {
-        return Err(OAuthError::invalid_client(basic));
+        return Err(OAuthError::invalid_client());
     }
     let token = params.require("token")?;
     let refresh_first = params.get("token_type_hint") == Some("refresh_token");
@@ -82,7 +81,7 @@ async fn handle(
             return Ok(answer);
         }
     }
-    if let Some(answer) = access(state, token).await? {
+    if let Some(answer) = access(state, &client, token).await? {
         return Ok(answer);
     }
     if !refresh_first {
@@ -93,8 +92,14 @@ async fn handle(
     Ok(Introspection::default())
 }
 
-/// The answer for a live access token, or `None` when `token` is not one.
-async fn access(state: &AppState, token: &str) -> Result<Option<Introspection>, OAuthError> {
+/// The answer for a live access token, or `None` when `token` is not one. A resource server
+/// may introspect any client's access token; another client only its own (RFC 7662 §2.2 lets
+/// the server decide, and says `active: false` for the rest, so nothing leaks about them).
+async fn access(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+) -> Result<Option<Introspection>, OAuthError> {
     let claims = match access_token::check_live(state, token).await? {
         Ok(claims) => claims,
         Err(why) => {
@@ -102,6 +107,14 @@ async fn access(state: &AppState, token: &str) -> Result<Option<Introspection>, 
             return Ok(None);
         }
     };
+    if !client.is_resource_server && claims.client_id != client.id.as_str() {
+        tracing::info!(
+            client_id = %client.id,
+            token_client_id = %claims.client_id,
+            "introspection of another client's token by a client that is not a resource server"
+        );
+        return Ok(Some(Introspection::default()));
+    }
     Ok(Some(Introspection {
         active: true,
         scope: claims.scope,

@@ -63,7 +63,12 @@ pub async fn get(
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     match FormParams::from_request(&headers, body, state.settings.max_body_bytes).await {
         Ok(params) => authorize(&state, &headers, params).await,
-        Err(err) => bad_request(&err.description.unwrap_or_default()),
+        // 413 for a body over the limit, 400 for the rest, as on every form endpoint.
+        Err(err) => ui::error_page(
+            err.status,
+            "Invalid sign-in request",
+            &err.description.unwrap_or_default(),
+        ),
     }
 }
 
@@ -74,7 +79,16 @@ fn bad_request(message: &str) -> Response {
 async fn authorize(state: &AppState, headers: &HeaderMap, params: FormParams) -> Response {
     match validate(state, &params).await {
         Ok(validated) => proceed(state, headers, validated).await,
-        Err(Refusal::Page(message)) => bad_request(message),
+        Err(Refusal::Page(message)) => {
+            // Shown to the browser only as the message; the operator gets what was asked for.
+            tracing::info!(
+                client_id = ?params.get("client_id"),
+                redirect_uri = ?params.get("redirect_uri"),
+                refusal = message,
+                "authorization request refused with an error page"
+            );
+            bad_request(message)
+        }
         Err(Refusal::Redirect(redirect)) => redirect.into_response(&state.settings.issuer),
     }
 }
@@ -124,9 +138,15 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
         Some(uri) => match client.redirect_uris.iter().find(|r| r.as_str() == uri) {
             Some(registered) => (registered.as_str().to_owned(), true),
             None => {
+                tracing::info!(
+                    client_id = %client.id,
+                    presented = ?uri,
+                    registered = ?client.redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "redirect_uri is not one of the client's (compared exactly)"
+                );
                 return Err(Refusal::Page(
                     "The redirect_uri is not registered for this client.",
-                ))
+                ));
             }
         },
         None => match client.redirect_uris.as_slice() {
@@ -163,6 +183,17 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
             return Err(refuse(
                 "unsupported_response_type",
                 "only response_type=code is supported",
+            ))
+        }
+    }
+    // Only `query` is implemented: a client asking for `fragment` or `form_post` would otherwise
+    // get its answer in a place it does not read.
+    match params.get("response_mode") {
+        None | Some("query") => {}
+        Some(_) => {
+            return Err(refuse(
+                "invalid_request",
+                "only response_mode=query is supported",
             ))
         }
     }
@@ -215,6 +246,12 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
             return Err(refuse(
                 "invalid_request",
                 "public clients must use PKCE (code_challenge with S256)",
+            ));
+        }
+        None if client.require_pkce => {
+            return Err(refuse(
+                "invalid_request",
+                "this client is registered to require PKCE (code_challenge with S256)",
             ));
         }
         None => None,

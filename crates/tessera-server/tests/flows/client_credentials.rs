@@ -162,7 +162,8 @@ async fn client_authentication_failures_are_invalid_client() {
         assert_no_store(&headers);
     }
 
-    // client_secret_post failures: 401 without a Basic challenge.
+    // client_secret_post failures: 401 with the challenge too (HTTP requires one on every 401;
+    // the attack pass found it missing).
     let response = app
         .http
         .post(app.url("/oauth/token"))
@@ -177,7 +178,8 @@ async fn client_authentication_failures_are_invalid_client() {
     let (status, headers, body) = json(response).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
-    assert!(headers.get("www-authenticate").is_none());
+    assert_eq!(headers["www-authenticate"], r#"Basic realm="tessera""#);
+    assert_eq!(headers["x-content-type-options"], "nosniff");
 
     // No authentication at all.
     let response = app
@@ -187,9 +189,10 @@ async fn client_authentication_failures_are_invalid_client() {
         .send()
         .await
         .unwrap();
-    let (status, _, body) = json(response).await;
+    let (status, headers, body) = json(response).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
+    assert_eq!(headers["www-authenticate"], r#"Basic realm="tessera""#);
 
     // A confidential client that sends only its id has not authenticated.
     let response = app

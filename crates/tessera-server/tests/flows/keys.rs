@@ -32,11 +32,15 @@ async fn rotate(app: &TestApp) -> Vec<String> {
 }
 
 async fn rotate_algs(app: &TestApp, algs: &[Algorithm]) -> Vec<String> {
+    rotate_with(app, algs, false).await
+}
+
+async fn rotate_with(app: &TestApp, algs: &[Algorithm], revoke_all: bool) -> Vec<String> {
     app.state
         .operator(tessera_core::Actor::cli("test").unwrap())
         .rotate_keys(tessera_server::admin::RotateKeys {
-            algs: (algs).to_vec(),
-            revoke_all: false,
+            algs: algs.to_vec(),
+            revoke_all,
         })
         .await
         .unwrap()
@@ -107,6 +111,54 @@ async fn rotation_keeps_old_tokens_valid_until_their_keys_retire() {
         .await
         .unwrap();
     assert!(keys.iter().all(|k| k.kid != old_kid));
+}
+
+/// After a suspected leak, `keys rotate --revoke-all` unpublishes every old key at once: the
+/// one that was active and one rotated out normally minutes before, which may be the leaked
+/// one. A token it signs (as a thief holding it would) no longer verifies against the JWKS.
+#[tokio::test]
+async fn an_emergency_rotation_unpublishes_keys_already_retiring() {
+    let app = spawn_app().await;
+    let secret = app.add_service_client("svc", &[]).await;
+    let first_token = token(&app, &secret).await;
+    let first_kid = kid_of(&first_token);
+    rotate(&app).await;
+    app.clock.advance(Duration::seconds(60));
+    app.refresh_keys().await;
+    assert!(jwks(&app).await.find(&first_kid).is_some(), "retiring");
+
+    let algs = app.state.settings.signing_algs();
+    let fresh = rotate_with(&app, &algs, true).await;
+    app.refresh_keys().await;
+    let published = jwks(&app).await;
+    let mut kids: Vec<String> = published
+        .keys
+        .iter()
+        .filter_map(|k| k.common.key_id.clone())
+        .collect();
+    kids.sort();
+    let mut expected = fresh.clone();
+    expected.sort();
+    assert_eq!(
+        kids, expected,
+        "only the keys made by the emergency rotation"
+    );
+    assert!(verify_with_jwks(
+        &published,
+        &app.base_url,
+        &first_token,
+        &app.base_url,
+        "at+jwt"
+    )
+    .is_err());
+    let keys = admin::list_keys(app.state.services.store.as_ref(), &app.clock)
+        .await
+        .unwrap();
+    let first = keys.iter().find(|k| k.kid == first_kid);
+    assert!(
+        first.is_none_or(|k| k.state == KeyState::Expired),
+        "{first:?}"
+    );
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@ async fn setup() -> Setup {
             .unwrap();
         secrets.push(secret.unwrap().expose().to_owned());
     }
-    let api_secret = app.add_service_client("api", &[]).await;
+    let api_secret = app.add_resource_server("api", &[]).await;
     for email in ["ada@example.com", "bob@example.com"] {
         app.state
             .operator(tessera_core::Actor::cli("test").unwrap())

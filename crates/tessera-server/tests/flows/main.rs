@@ -17,6 +17,7 @@ mod login_throttle;
 mod logout;
 mod multi_node;
 mod postgres_restart;
+mod request_id;
 mod revocation_feed;
 mod revocation_introspection;
 mod revocation_model;

@@ -38,7 +38,7 @@ async fn cluster() -> Cluster {
         .add_user("ada@example.com", Some(TEST_PASSWORD), Some("Ada"), &[])
         .await;
     let web = a.add_web_client("web", false, &["openid"], &[]).await;
-    let api_secret = a.add_service_client(API, &[]).await;
+    let api_secret = a.add_resource_server(API, &[]).await;
     Cluster {
         nodes,
         web,

@@ -80,7 +80,7 @@ async fn requests_get_503_while_postgresql_is_down_and_recover_after() {
     let web = app.add_web_client("web", false, &["openid"], &[]).await;
     let (tokens, _) = app.sign_in(&web, &user, CodeOptions::scope("openid")).await;
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let api_secret = app.add_service_client("api", &[]).await;
+    let api_secret = app.add_resource_server("api", &[]).await;
 
     let restart = Restart;
     cluster("stop");

@@ -14,7 +14,7 @@ const API: &str = "api";
 /// A server with a resource server registered as a confidential client; returns its secret.
 async fn setup() -> (TestApp, String) {
     let app = spawn_app().await;
-    let secret = app.add_service_client(API, &[]).await;
+    let secret = app.add_resource_server(API, &[]).await;
     (app, secret)
 }
 
@@ -122,6 +122,26 @@ async fn only_confidential_clients_with_http_basic_may_read() {
             let response = request.send().await.unwrap();
             assert_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
         }
+    }
+    // A confidential client with the right secret that is not a resource server (an app, a
+    // third-party integration) may not read every user's sessions and revocation reasons.
+    let app_secret = app.add_service_client("reporting", &[]).await;
+    for path in ["/revocations", "/revocations/stream"] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .basic_auth("reporting", Some(&app_secret))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("resource server"),
+            "{body}"
+        );
     }
     // The resource server itself may.
     feed_json(&app, &secret, "").await;

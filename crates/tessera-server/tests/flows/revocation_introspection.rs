@@ -30,7 +30,7 @@ async fn setup() -> Setup {
         .add_web_client("web", false, &["openid", "roles"], &[])
         .await;
     let other = app.add_web_client("other", false, &["openid"], &[]).await;
-    let api = app.add_service_client("api", &[]).await;
+    let api = app.add_resource_server("api", &[]).await;
     let (tokens, _) = app
         .sign_in(&web, &user, CodeOptions::scope("openid roles"))
         .await;
@@ -194,6 +194,37 @@ async fn introspection_requires_an_authenticated_confidential_client() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
+}
+
+/// Found by the attack pass: any confidential client could introspect any client's tokens. Now
+/// a client that is not a resource server learns only about its own tokens; another client's
+/// live token is `active: false` to it (RFC 7662 §2.2), while the resource server sees it live.
+#[tokio::test]
+async fn only_resource_servers_introspect_other_clients_tokens() {
+    let s = setup().await;
+    let access = token(&s.tokens, "access_token");
+    let ask = |id: &'static str, secret: String| {
+        let app = &s.app;
+        async move {
+            let response = post(app, "/oauth/introspect", id, &secret, &[("token", access)]).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let other_secret = s.other.secret.clone().expect("confidential");
+    let other = ask("other", other_secret).await;
+    assert_eq!(other, serde_json::json!({ "active": false }));
+    let web_secret = s.web.secret.clone().expect("confidential");
+    assert_eq!(
+        ask("web", web_secret).await["active"],
+        true,
+        "its own token"
+    );
+    assert_eq!(
+        ask("api", s.api.clone()).await["active"],
+        true,
+        "the resource server"
+    );
 }
 
 #[tokio::test]

@@ -202,7 +202,7 @@ async fn run(seed: u64, steps: usize) {
         );
     }
     let web = app.add_web_client("web", false, &["openid"], &[]).await;
-    let api_secret = app.add_service_client("api", &[]).await;
+    let api_secret = app.add_resource_server("api", &[]).await;
     let mut world = World {
         app,
         web,

@@ -55,7 +55,7 @@ async fn setup() -> Setup {
     let web = app
         .add_web_client("web", false, &["openid", "roles"], &[])
         .await;
-    let api_secret = app.add_service_client("api", &[]).await;
+    let api_secret = app.add_resource_server("api", &[]).await;
     let alice_laptop = sign_in(&app, &web, &alice).await;
     let alice_phone = sign_in(&app, &web, &alice).await;
     let bob_laptop = sign_in(&app, &web, &bob).await;

@@ -669,6 +669,17 @@ async fn other_errors_go_back_to_the_client_with_state_and_iss() {
             authorize_url(&s.app, &[("request", "eyJ9.e30.")]),
             "request_not_supported",
         ),
+        // Found by the attack pass: these were ignored, and the code went to the query.
+        (
+            "response_mode=fragment",
+            authorize_url(&s.app, &[("response_mode", "fragment")]),
+            "invalid_request",
+        ),
+        (
+            "response_mode=form_post",
+            authorize_url(&s.app, &[("response_mode", "form_post")]),
+            "invalid_request",
+        ),
     ] {
         let back = browser.get(&url).await.client();
         let params = query(&back);
@@ -862,4 +873,106 @@ async fn a_sign_in_waiting_for_consent_cannot_be_posted_to_the_login_page() {
         .client();
     let (status, _) = exchange(&s, &query(&back)["code"]).await;
     assert_eq!(status, 200);
+}
+
+/// `prompt=consent` shows the consent page even to a first-party client (it was ignored); the
+/// user's answer then decides, and without the page no code is issued.
+#[tokio::test]
+async fn prompt_consent_asks_even_for_a_first_party_client() {
+    let s = setup(true).await;
+    let browser = Browser::new(&s.app.base_url);
+    let landing = log_in(
+        &browser,
+        browser
+            .get(&authorize_url(&s.app, &[("prompt", "consent")]))
+            .await,
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await;
+    let page = landing.page();
+    assert!(
+        page.contains("wants to access your account"),
+        "{}",
+        page.html
+    );
+    let back = browser
+        .submit(&page.form(), &[("decision", "deny")])
+        .await
+        .client();
+    assert_eq!(query(&back)["error"], "access_denied");
+    // Signed in now, the same request asks again rather than answering at once.
+    let page = browser
+        .get(&authorize_url(&s.app, &[("prompt", "consent")]))
+        .await
+        .page();
+    assert!(
+        page.contains("wants to access your account"),
+        "{}",
+        page.html
+    );
+    let back = browser
+        .submit(&page.form(), &[("decision", "allow")])
+        .await
+        .client();
+    assert!(query(&back).contains_key("code"), "{back}");
+}
+
+/// A `POST /authorize` body over the limit is 413, as documented (it answered 400).
+#[tokio::test]
+async fn an_oversized_authorize_post_is_413() {
+    let s = setup(true).await;
+    let limit = s.app.state.settings.max_body_bytes;
+    let response = s
+        .app
+        .http
+        .post(s.app.url("/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("client_id=web&state={}", "a".repeat(limit + 1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}
+
+/// A confidential client registered with `require_pkce` (RFC 9700 §2.1.1) has authorization
+/// requests without PKCE refused; with an S256 challenge they proceed. Clients without the flag
+/// keep working without PKCE.
+#[tokio::test]
+async fn a_client_that_requires_pkce_has_requests_without_it_refused() {
+    let s = setup(true).await;
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_client(NewClient {
+            id: "strict".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            is_first_party: true,
+            require_pkce: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let browser = Browser::new(&s.app.base_url);
+    let strict = |extra: &[(&str, &str)]| {
+        authorize_url(&s.app, extra).replace("client_id=web", "client_id=strict")
+    };
+    let back = browser.get(&strict(&[])).await.client();
+    let params = query(&back);
+    assert_eq!(params["error"], "invalid_request");
+    assert!(params["error_description"].contains("PKCE"), "{params:?}");
+    let landing = browser
+        .get(&strict(&[
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ]))
+        .await;
+    assert!(landing.page().form().fields.contains_key("request"));
+    // The flag is per client: `web` still signs in without PKCE.
+    let landing = browser.get(&authorize_url(&s.app, &[])).await;
+    assert!(landing.page().form().fields.contains_key("request"));
 }

@@ -407,6 +407,37 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
         .unwrap());
 }
 
+/// Found by the attack pass: replaying one spent code (of a public client: no secret needed)
+/// 200 times wrote 201 audit rows. The first replay is audited; the rest are refused the same
+/// way and only counted.
+#[tokio::test]
+async fn replaying_a_spent_code_again_and_again_is_audited_once() {
+    let Setup { app, client, user } = setup().await;
+    let (_, issued) = app.sign_in(&client, &user, CodeOptions::default()).await;
+    let replay_audits = |events: Vec<tessera_core::AuditEvent>| {
+        events
+            .iter()
+            .filter(|e| e.action == tessera_core::audit::action::CODE_REPLAY)
+            .count()
+    };
+    let before = app.state.services.store.recent_audit(1000).await.unwrap();
+    assert_eq!(replay_audits(before.clone()), 0);
+    for _ in 0..20 {
+        assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
+    }
+    let after = app.state.services.store.recent_audit(1000).await.unwrap();
+    assert_eq!(
+        replay_audits(after.clone()),
+        1,
+        "one record for twenty replays"
+    );
+    assert!(
+        after.len() <= before.len() + 2,
+        "the replays added {} audit records",
+        after.len() - before.len()
+    );
+}
+
 #[tokio::test]
 async fn the_access_token_of_a_code_carries_the_jti_fixed_at_code_issuance() {
     let Setup { app, client, user } = setup().await;

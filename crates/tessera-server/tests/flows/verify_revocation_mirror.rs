@@ -22,7 +22,7 @@ const HANG_GUARD: Duration = Duration::from_secs(10);
 
 /// Starts a FeedSync for the confidential client `api` and waits for its first snapshot.
 async fn start_sync(app: &TestApp) -> (Arc<RevocationMirror>, JoinHandle<()>) {
-    let secret = app.add_service_client("api", &[]).await;
+    let secret = app.add_resource_server("api", &[]).await;
     let mirror = Arc::new(RevocationMirror::new());
     let sync = FeedSync::new(&app.base_url, "api", secret, mirror.clone())
         .with_clock(app.verify_clock())

@@ -10,11 +10,12 @@ macro_rules! impl_clients {
             use $crate::codec::{from_json, from_secs, to_json, to_secs};
             use $crate::{ClientStore, StoreError, StoreResult};
             use tessera_core::client::SecretHash;
-            use tessera_core::{Client, ClientId, GrantType, RedirectUri, ScopeSet};
+            use tessera_core::{Client, ClientId, GrantType, Origin, RedirectUri, ScopeSet};
 
             const SELECT: &str = "SELECT id, name, secret_hash, redirect_uris, \
                                   post_logout_redirect_uris, grant_types, scopes, \
-                                  is_first_party, backchannel_logout_uri, created_at FROM clients";
+                                  is_first_party, backchannel_logout_uri, is_resource_server, \
+                                  allowed_origins, require_pkce, created_at FROM clients";
 
             #[async_trait::async_trait]
             impl ClientStore for DbStore {
@@ -22,8 +23,9 @@ macro_rules! impl_clients {
                     sqlx::query(
                         "INSERT INTO clients (id, name, secret_hash, redirect_uris, \
                          post_logout_redirect_uris, grant_types, scopes, is_first_party, \
-                         backchannel_logout_uri, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                         backchannel_logout_uri, is_resource_server, allowed_origins, \
+                         require_pkce, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     )
                     .bind(client.id.as_str())
                     .bind(&client.name)
@@ -44,6 +46,9 @@ macro_rules! impl_clients {
                             .as_ref()
                             .map(RedirectUri::as_str),
                     )
+                    .bind(client.is_resource_server)
+                    .bind(to_json(client.allowed_origins.iter().map(Origin::as_str))?)
+                    .bind(client.require_pkce)
                     .bind(to_secs(client.created_at))
                     .execute(&self.pool)
                     .await
@@ -126,6 +131,15 @@ macro_rules! impl_clients {
                     is_first_party: get(row, "is_first_party")?,
                     backchannel_logout_uri: get::<Option<String>>(row, "backchannel_logout_uri")?
                         .map(RedirectUri::from_stored),
+                    is_resource_server: get(row, "is_resource_server")?,
+                    allowed_origins: from_json(
+                        &get::<String>(row, "allowed_origins")?,
+                        &what("allowed_origins"),
+                    )?
+                    .into_iter()
+                    .map(Origin::from_stored)
+                    .collect(),
+                    require_pkce: get(row, "require_pkce")?,
                     created_at: from_secs(get(row, "created_at")?, &what("created_at"))?,
                     id: ClientId::from_stored(id),
                 })

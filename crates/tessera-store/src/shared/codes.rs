@@ -111,16 +111,21 @@ macro_rules! impl_codes {
                         return Ok(CodeRedemption::First(decode(&row)?));
                     }
                     // Not redeemable now. `redeemed_at` is never cleared, so a row found here
-                    // was redeemed before; a row swept away in between is simply unknown.
+                    // was redeemed before (a replay, counted: the increment is as atomic as the
+                    // redemption); a row swept away in between is simply unknown.
                     let row = sqlx::query(&format!(
-                        "SELECT {COLUMNS} FROM authorization_codes WHERE code_hash = $1"
+                        "UPDATE authorization_codes SET replays = replays + 1 \
+                         WHERE code_hash = $1 RETURNING {COLUMNS}, replays"
                     ))
                     .bind(code_hash.as_str())
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_err)?;
                     Ok(match row {
-                        Some(row) => CodeRedemption::Replayed(decode(&row)?),
+                        Some(row) => CodeRedemption::Replayed {
+                            code: decode(&row)?,
+                            replays: get::<i64>(&row, "replays")?.unsigned_abs(),
+                        },
                         None => CodeRedemption::Unknown,
                     })
                 }

@@ -68,8 +68,9 @@ macro_rules! impl_keys {
                     let (_writer, mut tx) = self.begin_write().await?;
                     backend::locks::signing_keys(&mut tx).await?;
                     sqlx::query(
-                        "UPDATE signing_keys SET rotated_at = $1, expires_at = $2 \
-                         WHERE alg = $3 AND rotated_at IS NULL",
+                        "UPDATE signing_keys SET rotated_at = coalesce(rotated_at, $1), \
+                         expires_at = $2 WHERE alg = $3 AND (rotated_at IS NULL \
+                         OR ($2 <= $1 AND expires_at > $2))",
                     )
                     .bind(to_secs(now))
                     .bind(to_secs(expires_at))

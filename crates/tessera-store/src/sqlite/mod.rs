@@ -66,6 +66,47 @@ pub struct SqliteStore {
     writer: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// Creates the database file owner-only (0600) if it does not exist, before SQLite would create
+/// it with the process's umask (typically 0644, readable by every local user: emails and
+/// password hashes). SQLite gives the `-wal` and `-shm` files the database file's mode. An
+/// existing file keeps its mode, with a warning if others may read it.
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let mode = std::fs::metadata(path)
+                    .map(|m| m.permissions().mode() & 0o777)
+                    .unwrap_or(0);
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{mode:04o}"),
+                        "the SQLite database is readable by other users; run chmod 600 on it \
+                         and its -wal and -shm files"
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot create SQLite database {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens the database file at `path`, creating it if missing (its parent directory must
     /// exist), and applies pending migrations.
@@ -82,6 +123,7 @@ impl SqliteStore {
                 )));
             }
         }
+        create_private_file(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

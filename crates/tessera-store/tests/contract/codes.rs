@@ -26,8 +26,10 @@ pub async fn codes_round_trip_through_redemption(store: &dyn ProbedStore) {
     // redemption and at a replay, which is what lets a replay revoke that token.
     assert_eq!(found.access_token_jti, full.access_token_jti);
     assert_eq!(found, full);
-    let CodeRedemption::Replayed(replayed) =
-        store.redeem_code(&full.code_hash, t(2)).await.unwrap()
+    let CodeRedemption::Replayed {
+        code: replayed,
+        replays: 1,
+    } = store.redeem_code(&full.code_hash, t(2)).await.unwrap()
     else {
         panic!("the full code was redeemed once already");
     };
@@ -42,8 +44,8 @@ pub async fn codes_round_trip_through_redemption(store: &dyn ProbedStore) {
     assert!(found.scope.is_empty() && found.amr.is_empty());
 }
 
-/// The first redemption gets `First`, every later one `Replayed` (with the same code), and an
-/// unknown hash `Unknown`. Expiry is not judged: a code past `expires_at` still redeems.
+/// The first redemption gets `First`, every later one `Replayed` (with the same code and its
+/// number: 1, 2, 3…), and an unknown hash `Unknown`. Expiry is not judged: a code past `expires_at` still redeems.
 pub async fn codes_redeem_first_then_replayed(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let issued = code(&ada, &app, 60);
@@ -59,10 +61,13 @@ pub async fn codes_redeem_first_then_replayed(store: &dyn ProbedStore) {
         store.redeem_code(&issued.code_hash, t(1)).await.unwrap(),
         CodeRedemption::First(issued.clone())
     );
-    for now in [1, 2, 3600] {
+    for (replays, now) in [(1, 1), (2, 2), (3, 3600)] {
         assert_eq!(
             store.redeem_code(&issued.code_hash, t(now)).await.unwrap(),
-            CodeRedemption::Replayed(issued.clone())
+            CodeRedemption::Replayed {
+                code: issued.clone(),
+                replays
+            }
         );
     }
     // Redeeming one code leaves the others alone, even far past their expiry.
@@ -78,7 +83,10 @@ pub async fn codes_redeem_first_then_replayed(store: &dyn ProbedStore) {
             .redeem_code(&other.code_hash, t(10_000))
             .await
             .unwrap(),
-        CodeRedemption::Replayed(other)
+        CodeRedemption::Replayed {
+            code: other,
+            replays: 1
+        }
     );
 }
 
@@ -101,7 +109,10 @@ pub async fn codes_duplicate_hash_conflicts(store: &dyn ProbedStore) {
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(
         store.redeem_code(&first.code_hash, t(2)).await.unwrap(),
-        CodeRedemption::Replayed(first)
+        CodeRedemption::Replayed {
+            code: first,
+            replays: 1
+        }
     );
 }
 
@@ -157,7 +168,10 @@ pub async fn codes_delete_expired_boundary(store: &dyn ProbedStore) {
             .redeem_code(&redeemed_kept.code_hash, t(100))
             .await
             .unwrap(),
-        CodeRedemption::Replayed(redeemed_kept.clone())
+        CodeRedemption::Replayed {
+            code: redeemed_kept.clone(),
+            replays: 1
+        }
     );
     assert_eq!(store.delete_expired_codes(t(101)).await.unwrap(), 1);
     assert_eq!(
@@ -188,13 +202,22 @@ pub async fn codes_concurrent_redemptions_have_one_winner(store: Arc<dyn ProbedS
         .iter()
         .filter(|r| **r == CodeRedemption::First(issued.clone()))
         .count();
-    let replayed = results
+    // Every replay has its own number: the counting is as atomic as the redemption.
+    let mut numbers: Vec<u64> = results
         .iter()
-        .filter(|r| **r == CodeRedemption::Replayed(issued.clone()))
-        .count();
-    assert_eq!((first, replayed), (1, 9), "{results:?}");
+        .filter_map(|r| match r {
+            CodeRedemption::Replayed { code, replays } if *code == issued => Some(*replays),
+            _ => None,
+        })
+        .collect();
+    numbers.sort();
+    assert_eq!(first, 1, "{results:?}");
+    assert_eq!(numbers, (1..=9).collect::<Vec<u64>>(), "{results:?}");
     assert_eq!(
         store.redeem_code(&issued.code_hash, t(60)).await.unwrap(),
-        CodeRedemption::Replayed(issued)
+        CodeRedemption::Replayed {
+            code: issued,
+            replays: 10
+        }
     );
 }

@@ -75,6 +75,7 @@ macro_rules! contract_suite {
             keys_duplicate_kid_conflicts,
             keys_rotate_only_same_alg_active,
             keys_rotate_is_atomic,
+            keys_emergency_rotation_expires_every_published_key_of_the_alg,
             keys_delete_expired_boundary,
             ping_and_backend_name,
             sessions_round_trip,
@@ -208,6 +209,9 @@ fn confidential(id: &str) -> (Client, ClientSecret) {
             grant_types: strings(&["refresh_token", "client_credentials", "authorization_code"]),
             scopes: strings(&["openid", "profile", "api:write", "email"]),
             is_first_party: true,
+            is_resource_server: true,
+            allowed_origins: Vec::new(),
+            require_pkce: true,
         },
         t(0),
     )
@@ -222,6 +226,7 @@ fn public(id: &str) -> Client {
             id: id.into(),
             redirect_uris: strings(&["http://localhost:3000/cb"]),
             is_public: true,
+            allowed_origins: strings(&["http://localhost:3000", "https://spa.example.com"]),
             ..Default::default()
         },
         t(5),
@@ -667,6 +672,39 @@ pub async fn keys_rotate_only_same_alg_active(store: &dyn ProbedStore) {
     let ed = key("ed-first", "EdDSA", 300);
     store.rotate_signing_key(&ed, t(300), t(400)).await.unwrap();
     assert_eq!(store.list_signing_keys().await.unwrap().len(), 7);
+}
+
+/// An emergency rotation (`expires_at <= now`, `keys rotate --revoke-all`) expires, at once,
+/// not only the active key but every key of the algorithm still published: a key rotated out
+/// minutes earlier may be the one that leaked. Other algorithms and keys already expired are
+/// untouched.
+pub async fn keys_emergency_rotation_expires_every_published_key_of_the_alg(
+    store: &dyn ProbedStore,
+) {
+    let rs_gone = retired(key("rs-gone", "RS256", 0), 10, 60);
+    let rs_retiring = retired(key("rs-retiring", "RS256", 20), 50, 900);
+    let rs_active = key("rs-active", "RS256", 50);
+    let es_retiring = retired(key("es-retiring", "ES256", 0), 40, 900);
+    let es_active = key("es-active", "ES256", 40);
+    for k in [&rs_gone, &rs_retiring, &rs_active, &es_retiring, &es_active] {
+        store.create_signing_key(k).await.unwrap();
+    }
+    let new = key("rs-new", "RS256", 100);
+    store
+        .rotate_signing_key(&new, t(100), t(100))
+        .await
+        .unwrap();
+    let expected = vec![
+        es_retiring,                   // other alg: untouched
+        es_active,                     // other alg: untouched
+        rs_gone,                       // already expired: untouched
+        retired(rs_retiring, 50, 100), // expires now, keeping when it was rotated out
+        retired(rs_active, 100, 100),  // rotated out and expired now
+        new,                           // inserted as given
+    ];
+    let mut listed = store.list_signing_keys().await.unwrap();
+    listed.sort_by(|a, b| (&a.alg, a.created_at, &a.kid).cmp(&(&b.alg, b.created_at, &b.kid)));
+    assert_eq!(listed, expected);
 }
 
 /// A rotation whose insert fails (duplicate kid) changes nothing at all.

@@ -199,6 +199,9 @@ pub async fn fill(store: &dyn ProbedStore) -> Filled {
             grant_types: strings(&["authorization_code", "refresh_token"]),
             scopes: strings(&["openid", "profile", "email", "offline_access"]),
             is_first_party: true,
+            is_resource_server: true,
+            allowed_origins: Vec::new(),
+            require_pkce: true,
         },
         t(1),
     )

@@ -283,7 +283,7 @@ async fn compare(source: &dyn ProbedStore, target: &dyn ProbedStore, filled: &Fi
         .await
         .unwrap()
     {
-        CodeRedemption::Replayed(code) => assert_eq!(code, filled.redeemed_code),
+        CodeRedemption::Replayed { code, .. } => assert_eq!(code, filled.redeemed_code),
         other => panic!("{other:?}"),
     }
     match target

@@ -53,6 +53,9 @@ async fn add(operator: &Operator, args: ClientAddArgs) -> anyhow::Result<()> {
         scopes: args.scopes,
         is_first_party: args.first_party,
         backchannel_logout_uri: args.backchannel_logout_uri,
+        is_resource_server: args.resource_server,
+        allowed_origins: args.allowed_origins,
+        require_pkce: args.require_pkce,
     };
     let (client, secret) = operator.add_client(new).await?;
     print_client(&client);
@@ -100,5 +103,15 @@ fn print_client(c: &Client) {
         c.backchannel_logout_uri.as_ref().map_or("", |u| u.as_str())
     );
     println!("first_party: {}", c.is_first_party);
+    println!("resource_server: {}", c.is_resource_server);
+    println!("require_pkce: {}", c.require_pkce);
+    println!(
+        "allowed_origins: {}",
+        c.allowed_origins
+            .iter()
+            .map(|o| o.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     println!("created: {}", super::format_time(c.created_at));
 }

@@ -21,6 +21,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         KekOrigin::File(path) => tracing::info!(path = %path.display(), "key-encryption key read"),
         KekOrigin::Configured => tracing::info!("key-encryption key taken from the configuration"),
     }
+    for warning in &report.warnings {
+        tracing::warn!("{warning}");
+    }
     for kid in &report.created_kids {
         tracing::info!(kid, "generated a signing key");
     }

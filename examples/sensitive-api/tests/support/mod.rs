@@ -62,7 +62,7 @@ pub async fn start() -> World {
         })
         .await
         .unwrap();
-    let feed_secret = tessera.add_service_client("sensitive-api", &[]).await;
+    let feed_secret = tessera.add_resource_server("sensitive-api", &[]).await;
     let mut options = Options::new(
         &tessera.base_url,
         &tessera.state.settings.access_token_audience,

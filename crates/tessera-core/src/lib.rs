@@ -43,7 +43,8 @@ pub use login_throttle::{Admission, LoginThrottlePolicy, ThrottleKey, ThrottleSt
 pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
 pub use pkce::{CodeChallenge, PkceError};
 pub use refresh::{
-    RefreshLifetimes, RefreshPresentation, RefreshRotation, RefreshToken, StoredRefreshToken,
+    IssuedAccessToken, RefreshLifetimes, RefreshPresentation, RefreshRotation, RefreshToken,
+    StoredRefreshToken,
 };
 pub use revocation::{
     Revocation, RevocationEffects, RevocationEntry, RevocationKind, RevocationReason,

@@ -7,6 +7,7 @@
 
 use crate::client::SecretHash;
 use crate::ids::{ClientId, UserId};
+use crate::revocation::{Revocation, RevocationReason, RevocationTarget};
 use crate::scope::ScopeSet;
 use crate::session::SessionId;
 use time::{Duration, OffsetDateTime};
@@ -59,6 +60,44 @@ pub struct RefreshToken {
     pub idle_expires_at: OffsetDateTime,
     /// When the family ends, whatever happens.
     pub absolute_expires_at: OffsetDateTime,
+    /// The access token issued together with this refresh token, so that revoking the grant
+    /// revokes it too. `None` for seeded sign-ins (no access token was issued).
+    pub access_token: Option<IssuedAccessToken>,
+}
+
+/// An access token issued with a refresh token, as its grant remembers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedAccessToken {
+    /// Its `jti`.
+    pub jti: String,
+    /// Its `exp`.
+    pub expires_at: OffsetDateTime,
+}
+
+impl IssuedAccessToken {
+    /// The entry that takes this access token back when its grant is revoked at `revoked_at`
+    /// (reuse of a refresh token, RFC 7009 revocation of one, a replayed code): a token entry
+    /// kept until the token's `exp`, or nothing once it has expired on its own.
+    pub fn revocation(
+        &self,
+        revoked_at: OffsetDateTime,
+        reason: RevocationReason,
+        actor: &str,
+    ) -> Option<Revocation> {
+        (self.expires_at > revoked_at).then(|| {
+            Revocation::new(
+                RevocationTarget::Token {
+                    jti: self.jti.clone(),
+                    expires_at: self.expires_at,
+                },
+                revoked_at,
+                // Unused for a token entry: it is kept until the token's own `exp`.
+                Duration::ZERO,
+                reason,
+                actor,
+            )
+        })
+    }
 }
 
 impl RefreshToken {
@@ -67,13 +106,20 @@ impl RefreshToken {
         self.idle_expires_at.min(self.absolute_expires_at)
     }
 
-    /// The successor issued on rotation at `now`: same family, binding and scope, a fresh idle
-    /// window that never passes the family's absolute limit.
-    pub fn successor(&self, token_hash: SecretHash, now: OffsetDateTime, idle: Duration) -> Self {
+    /// The successor issued on rotation at `now` with `access_token`: same family, binding and
+    /// scope, a fresh idle window that never passes the family's absolute limit.
+    pub fn successor(
+        &self,
+        token_hash: SecretHash,
+        now: OffsetDateTime,
+        idle: Duration,
+        access_token: IssuedAccessToken,
+    ) -> Self {
         Self {
             token_hash,
             issued_at: now,
             idle_expires_at: (now + idle).min(self.absolute_expires_at),
+            access_token: Some(access_token),
             ..self.clone()
         }
     }
@@ -129,7 +175,8 @@ impl StoredRefreshToken {
 pub enum RefreshRotation {
     /// The presented token was current; it is replaced by the new one.
     Rotated(RefreshToken),
-    /// The presented token had already been replaced: reuse. The family is now revoked.
+    /// The presented token had already been replaced: reuse. The grant is now revoked: every
+    /// token of the family, and the access tokens issued with them.
     Reused(RefreshToken),
     /// Unknown, revoked, or past its lifetime.
     Invalid,
@@ -153,6 +200,7 @@ mod tests {
             issued_at: t0,
             idle_expires_at: t0 + idle,
             absolute_expires_at: t0 + absolute,
+            access_token: None,
         }
     }
 
@@ -221,9 +269,19 @@ mod tests {
             issued_at: t0,
             idle_expires_at: t0 + lifetimes.idle,
             absolute_expires_at: t0 + lifetimes.absolute,
+            access_token: None,
         };
         let day20 = t0 + Duration::days(20);
-        let next = first.successor(SecretHash::of("b"), day20, lifetimes.idle);
+        let access = |jti: &str, at: OffsetDateTime| IssuedAccessToken {
+            jti: jti.into(),
+            expires_at: at + Duration::minutes(15),
+        };
+        let next = first.successor(
+            SecretHash::of("b"),
+            day20,
+            lifetimes.idle,
+            access("j2", day20),
+        );
         assert_eq!(
             next.idle_expires_at,
             t0 + lifetimes.absolute,
@@ -232,7 +290,44 @@ mod tests {
         assert_eq!(next.expires_at(), t0 + Duration::days(30));
         assert_eq!(next.auth_time, t0, "auth_time survives rotation");
         let day1 = t0 + Duration::days(1);
-        let early = first.successor(SecretHash::of("c"), day1, lifetimes.idle);
+        let early = first.successor(
+            SecretHash::of("c"),
+            day1,
+            lifetimes.idle,
+            access("j3", day1),
+        );
         assert_eq!(early.expires_at(), day1 + lifetimes.idle);
+        assert_eq!(early.access_token, Some(access("j3", day1)));
+    }
+
+    /// Revoking a grant takes back the access tokens issued with it until their `exp`, and
+    /// writes nothing for one that has already expired.
+    #[test]
+    fn a_revoked_grant_revokes_its_live_access_tokens_until_their_exp() {
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let issued = IssuedAccessToken {
+            jti: "j".into(),
+            expires_at: t0 + Duration::minutes(15),
+        };
+        let entry = issued
+            .revocation(
+                t0 + Duration::minutes(1),
+                RevocationReason::ClientRequest,
+                "client:app",
+            )
+            .expect("a live token is revoked");
+        assert_eq!(
+            entry.target,
+            RevocationTarget::Token {
+                jti: "j".into(),
+                expires_at: issued.expires_at
+            }
+        );
+        assert_eq!(entry.expires_at, issued.expires_at);
+        assert_eq!(entry.actor, "client:app");
+        assert_eq!(
+            issued.revocation(issued.expires_at, RevocationReason::ClientRequest, "x"),
+            None
+        );
     }
 }

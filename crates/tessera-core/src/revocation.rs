@@ -200,11 +200,13 @@ pub enum RevocationReason {
     ClientRequest,
     /// An authorization code was redeemed twice.
     CodeReplay,
+    /// A refresh token that had already been rotated was presented again.
+    RefreshReuse,
 }
 
 impl RevocationReason {
     /// Every reason.
-    pub const ALL: [RevocationReason; 9] = [
+    pub const ALL: [RevocationReason; 10] = [
         RevocationReason::Logout,
         RevocationReason::AdminRevoke,
         RevocationReason::PasswordChange,
@@ -214,6 +216,7 @@ impl RevocationReason {
         RevocationReason::KeyRotation,
         RevocationReason::ClientRequest,
         RevocationReason::CodeReplay,
+        RevocationReason::RefreshReuse,
     ];
 
     /// The wire name.
@@ -228,6 +231,7 @@ impl RevocationReason {
             RevocationReason::KeyRotation => "key-rotation",
             RevocationReason::ClientRequest => "client-request",
             RevocationReason::CodeReplay => "code-replay",
+            RevocationReason::RefreshReuse => "refresh-reuse",
         }
     }
 

@@ -169,16 +169,21 @@ impl Signals {
     /// Announces a feed entry made in this process to its feed streams, and wakes the
     /// back-channel logout worker if the revocation queued deliveries.
     pub fn announce(&self, done: &tessera_store::RevocationOutcome) {
-        self.feed_cursor.send_if_modified(|latest| {
-            let newer = done.entry.cursor > *latest;
-            if newer {
-                *latest = done.entry.cursor;
-            }
-            newer
-        });
+        self.announce_cursor(done.entry.cursor);
         if done.logout_notifications > 0 {
             self.backchannel_wake.notify_one();
         }
+    }
+
+    /// Announces feed entries made in this process up to `cursor` to its feed streams.
+    pub fn announce_cursor(&self, cursor: i64) {
+        self.feed_cursor.send_if_modified(|latest| {
+            let newer = cursor > *latest;
+            if newer {
+                *latest = cursor;
+            }
+            newer
+        });
     }
 }
 

@@ -9,7 +9,7 @@
 
 use crate::app::{AppState, Signals};
 use tessera_core::{AuditEvent, Revocation, RevocationReason, RevocationTarget, UserId};
-use tessera_store::{AuditStore, RevocationOutcome, RevocationStore, StoreError};
+use tessera_store::{AuditStore, FamilyRevocation, RevocationOutcome, RevocationStore, StoreError};
 use time::OffsetDateTime;
 
 /// Records `revocation` in the store (with its effects on sessions, refresh tokens and the
@@ -87,6 +87,36 @@ impl AppState {
             &revocation,
         )
         .await
+    }
+
+    /// Revokes the grant `family_id` now, for `reason`, on behalf of `actor`: its refresh
+    /// tokens and the access tokens issued with them, each of those with a feed entry (see
+    /// `RefreshTokenStore::revoke_refresh_family`); logs it and wakes this server's feed
+    /// streams.
+    pub async fn revoke_grant(
+        &self,
+        family_id: &str,
+        reason: RevocationReason,
+        actor: impl Into<String>,
+    ) -> Result<FamilyRevocation, StoreError> {
+        let actor = actor.into();
+        let revoked = self
+            .services
+            .store
+            .revoke_refresh_family(family_id, self.services.clock.now(), reason, &actor)
+            .await?;
+        tracing::info!(
+            family_id,
+            reason = %reason,
+            actor = %actor,
+            refresh_tokens_revoked = revoked.refresh_tokens_revoked,
+            access_tokens_revoked = revoked.access_tokens_revoked.len(),
+            "grant revoked"
+        );
+        if let Some(last) = revoked.access_tokens_revoked.last() {
+            self.signals.announce_cursor(last.cursor);
+        }
+        Ok(revoked)
     }
 
     /// Appends an event that changes nothing else to the audit trail, and logs it. A failure to

@@ -11,8 +11,8 @@ use serde::Serialize;
 use tessera_core::refresh::REFRESH_TOKEN_BYTES;
 use tessera_core::scope::ROLES_SCOPE;
 use tessera_core::{
-    AccessTokenClaims, BearerSecret, Client, IdTokenClaims, NamespacedClaim, ScopeSet, SessionId,
-    User,
+    AccessTokenClaims, BearerSecret, Client, IdTokenClaims, IssuedAccessToken, NamespacedClaim,
+    ScopeSet, SessionId, User,
 };
 use time::OffsetDateTime;
 
@@ -68,10 +68,10 @@ pub struct SignIn<'a> {
     pub acr: Option<&'a str>,
     /// The client's nonce; only the authorization-code exchange has one.
     pub nonce: Option<&'a str>,
-    /// The access token's `jti` when it was fixed in advance: the authorization-code exchange
-    /// uses the one its code was issued with, so a replay of the code can revoke the token.
-    /// `None` (refresh grants) draws a fresh one.
-    pub access_token_jti: Option<&'a str>,
+    /// The access token's `jti` and `exp`, planned before signing by [`plan_access_token`] so
+    /// that the grant can remember them with its refresh token (revoking the grant revokes the
+    /// access token).
+    pub access_token: &'a IssuedAccessToken,
 }
 
 /// The signed tokens of one issuance, before the refresh token is added.
@@ -94,6 +94,21 @@ impl UserTokens {
             id_token: self.id_token,
             refresh_token,
         }
+    }
+}
+
+/// The access token a grant is about to issue at `now`: its `jti` (the one given, which the
+/// authorization-code exchange fixed when its code was issued so that a replay of the code can
+/// revoke the token; else a fresh one) and its `exp`.
+pub fn plan_access_token(
+    state: &AppState,
+    now: OffsetDateTime,
+    jti: Option<&str>,
+) -> IssuedAccessToken {
+    let iat = OffsetDateTime::from_unix_timestamp(now.unix_timestamp()).unwrap_or(now);
+    IssuedAccessToken {
+        jti: jti.map_or_else(tessera_core::revocation::new_jti, str::to_owned),
+        expires_at: iat + state.settings.lifetimes.access_token,
     }
 }
 
@@ -122,11 +137,9 @@ pub fn issue(
         iss: state.settings.issuer.clone(),
         sub: user.id.to_string(),
         aud: state.settings.access_token_audience.clone(),
-        exp: now + access_lifetime,
+        exp: sign_in.access_token.expires_at.unix_timestamp(),
         iat: now,
-        jti: sign_in
-            .access_token_jti
-            .map_or_else(tessera_core::revocation::new_jti, str::to_owned),
+        jti: sign_in.access_token.jti.clone(),
         client_id: sign_in.client.id.to_string(),
         scope: scope_string.clone(),
         sid: Some(sign_in.sid.to_string()),

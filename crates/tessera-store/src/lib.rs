@@ -9,6 +9,7 @@
 mod codec;
 pub mod copy;
 pub mod error;
+
 pub mod postgres;
 mod shared;
 pub mod sqlite;
@@ -16,8 +17,8 @@ pub mod traits;
 
 pub use error::{StoreError, StoreResult};
 pub use traits::{
-    AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FeedRead, FeedSnapshot,
-    KeyStore, LoginRequestStore, LoginThrottleStore, ProbedStore, RefreshTokenStore,
+    AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FamilyRevocation, FeedRead,
+    FeedSnapshot, KeyStore, LoginRequestStore, LoginThrottleStore, ProbedStore, RefreshTokenStore,
     RevocationOutcome, RevocationStore, SeedStore, SessionStore, SessionSummary, SignedInUser,
     Store, StoreChange, StoreProbe, UserStore,
 };

@@ -10,8 +10,8 @@ use tessera_core::client::SecretHash;
 use tessera_core::{
     Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
     ClientId, CodeRedemption, Consent, Email, LoginThrottlePolicy, PendingSignIn, RefreshRotation,
-    RefreshToken, Revocation, RevocationEntry, SessionId, SigningKeyRecord, StoredRefreshToken,
-    ThrottleKey, ThrottleState, TokenFacts, User, UserId,
+    RefreshToken, Revocation, RevocationEntry, RevocationReason, SessionId, SigningKeyRecord,
+    StoredRefreshToken, ThrottleKey, ThrottleState, TokenFacts, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -206,11 +206,13 @@ pub trait RefreshTokenStore: Send + Sync {
     /// - unknown, or expired at `now` (`min(idle, absolute) <= now`, as
     ///   [`delete_expired_refresh_tokens`](Self::delete_expired_refresh_tokens) counts it):
     ///   [`RefreshRotation::Invalid`], nothing changes;
-    /// - already rotated (whether or not its family is revoked yet): reuse. The family is
-    ///   revoked as by [`revoke_refresh_family`](Self::revoke_refresh_family) (every token not
-    ///   yet revoked gets `revoked_at = now`, including any successor someone else obtained, and
-    ///   the family is recorded), and the answer is [`RefreshRotation::Reused`] with the
-    ///   presented token;
+    /// - already rotated (whether or not its family is revoked yet): reuse. The grant is
+    ///   revoked as by [`revoke_refresh_family`](Self::revoke_refresh_family) with
+    ///   [`RevocationReason::RefreshReuse`] by `client:<its client>` (every token not yet
+    ///   revoked gets `revoked_at = now`, including any successor someone else obtained, the
+    ///   family is recorded, and the access tokens issued with them get feed entries), and the
+    ///   answer is [`RefreshRotation::Reused`] with the presented token. That revocation is a
+    ///   transaction of its own, committed before the answer;
     /// - revoked without having been rotated: [`RefreshRotation::Invalid`], nothing changes;
     /// - current: it gets `rotated_at = now`, `successor` is inserted, and the answer is
     ///   [`RefreshRotation::Rotated`] with the presented token.
@@ -225,14 +227,23 @@ pub trait RefreshTokenStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<RefreshRotation>;
 
-    /// One atomic operation (one transaction): revokes every token of the family that is not
-    /// revoked yet (`revoked_at = now`) and records the family as revoked at `now`, so that a
-    /// token of it created later is stored revoked (see
-    /// [`create_refresh_token`](Self::create_refresh_token)). Returns how many tokens changed.
+    /// Revokes a grant, in one atomic operation (one transaction): every token of the family
+    /// that is not revoked yet (`revoked_at = now`), with the family recorded as revoked at
+    /// `now` so that a token of it created later is stored revoked (see
+    /// [`create_refresh_token`](Self::create_refresh_token)); and every access token issued
+    /// with one of its tokens ([`RefreshToken::access_token`]) that has not expired, each by a
+    /// token entry in the feed as [`RevocationStore::revoke`] records it (`reason`, `actor`;
+    /// an access token that already has an entry gets no second one).
+    ///
     /// A family with no tokens (yet) is not an error: it is recorded all the same. Revoking a
     /// family again keeps the first revocation time, for its tokens and for the record.
-    async fn revoke_refresh_family(&self, family_id: &str, now: OffsetDateTime)
-        -> StoreResult<u64>;
+    async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        now: OffsetDateTime,
+        reason: RevocationReason,
+        actor: &str,
+    ) -> StoreResult<FamilyRevocation>;
 
     /// Deletes every token whose earlier limit has passed (`min(idle_expires_at,
     /// absolute_expires_at) <= now`), whatever its state; returns how many were deleted.
@@ -247,6 +258,15 @@ pub trait RefreshTokenStore: Send + Sync {
         &self,
         revoked_before: OffsetDateTime,
     ) -> StoreResult<u64>;
+}
+
+/// What [`RefreshTokenStore::revoke_refresh_family`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FamilyRevocation {
+    /// Refresh tokens newly revoked.
+    pub refresh_tokens_revoked: u64,
+    /// The entries recorded for the family's access tokens, in the feed's order.
+    pub access_tokens_revoked: Vec<RevocationEntry>,
 }
 
 /// What [`RevocationStore::revoke`] did besides recording the entry.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use tempfile::TempDir;
 use tessera_core::client::SecretHash;
 use tessera_core::{
-    BearerSecret, BrowserSession, Client, ClientId, CodeRedemption, Email, NewClient, SessionId,
-    SigningKeyRecord, User,
+    BearerSecret, BrowserSession, Client, ClientId, CodeRedemption, Email, NewClient,
+    RevocationReason, SessionId, SigningKeyRecord, User,
 };
 use tessera_store::sqlite::SqliteStore;
 use tessera_store::{
@@ -551,7 +551,12 @@ async fn a_database_from_before_revocation_is_upgraded() {
         .await
         .unwrap());
     store
-        .revoke_refresh_family("family-h-redeemed", t(10))
+        .revoke_refresh_family(
+            "family-h-redeemed",
+            t(10),
+            RevocationReason::ClientRequest,
+            "test",
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -55,9 +55,11 @@ pub async fn grant(
                 )
                 .await?;
             let revoked = state
-                .services
-                .store
-                .revoke_refresh_family(&code.family_id, now)
+                .revoke_grant(
+                    &code.family_id,
+                    RevocationReason::CodeReplay,
+                    format!("client:{}", client.id),
+                )
                 .await?;
             // The revocations above are idempotent and repeated, in case an earlier replay
             // failed half way; the audit record is written once, for the first replay. A spent
@@ -85,7 +87,8 @@ pub async fn grant(
                         "presented_by": client.id.as_str(),
                         "family_id": code.family_id,
                         "jti": code.access_token_jti,
-                        "refresh_tokens_revoked": revoked,
+                        "refresh_tokens_revoked": revoked.refresh_tokens_revoked,
+                        "access_tokens_revoked": revoked.access_tokens_revoked.len(),
                     }),
                 )
                 .await;
@@ -121,6 +124,7 @@ pub async fn grant(
         return Err(invalid_code());
     }
     let now = state.issuance_time(Some(&user.id)).await?;
+    let access_token = tokens::plan_access_token(state, now, Some(&code.access_token_jti));
 
     let tokens = tokens::issue(
         state,
@@ -133,7 +137,7 @@ pub async fn grant(
             amr: &code.amr,
             acr: code.acr.as_deref(),
             nonce: code.nonce.as_deref(),
-            access_token_jti: Some(&code.access_token_jti),
+            access_token: &access_token,
         },
         now,
     )?;
@@ -157,6 +161,7 @@ pub async fn grant(
             issued_at: now,
             idle_expires_at: now + lifetimes.idle,
             absolute_expires_at: now + lifetimes.absolute,
+            access_token: Some(access_token),
         };
         if !state.services.store.create_refresh_token(&record).await? {
             // A replay of the code revoked the family after this redemption won the code and

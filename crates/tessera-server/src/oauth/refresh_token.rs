@@ -80,7 +80,13 @@ pub async fn grant(
     // The successor keeps the family's scope even when this refresh narrowed it: narrowing
     // applies to the tokens issued now, not to the grant (RFC 6749 §6).
     let secret = tokens::new_refresh_token();
-    let successor = family.successor(secret.hash(), now, state.settings.refresh_lifetimes.idle);
+    let access_token = tokens::plan_access_token(state, now, None);
+    let successor = family.successor(
+        secret.hash(),
+        now,
+        state.settings.refresh_lifetimes.idle,
+        access_token.clone(),
+    );
     let rotated = match state
         .services
         .store
@@ -125,7 +131,7 @@ pub async fn grant(
             amr: &rotated.amr,
             acr: rotated.acr.as_deref(),
             nonce: None,
-            access_token_jti: None,
+            access_token: &access_token,
         },
         now,
     )?;

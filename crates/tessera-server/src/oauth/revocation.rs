@@ -39,24 +39,23 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
         .authenticate(state)
         .await?;
     let token = params.require("token")?;
-    let now = state.services.clock.now();
     if params.get("token_type_hint") == Some("access_token") {
         if !revoke_access_token(state, &client, token).await? {
-            revoke_refresh_token(state, &client, token, now).await?;
+            revoke_refresh_token(state, &client, token).await?;
         }
-    } else if !revoke_refresh_token(state, &client, token, now).await? {
+    } else if !revoke_refresh_token(state, &client, token).await? {
         revoke_access_token(state, &client, token).await?;
     }
     Ok(())
 }
 
 /// Revokes `token` if it is a refresh token; true if it was one (of any client), so the other
-/// kind need not be tried. Revoking a refresh token ends its whole family.
+/// kind need not be tried. Revoking a refresh token revokes its grant: the whole family and the
+/// access tokens issued with it.
 async fn revoke_refresh_token(
     state: &AppState,
     client: &Client,
     token: &str,
-    now: OffsetDateTime,
 ) -> Result<bool, OAuthError> {
     let Some(stored) = state
         .services
@@ -68,9 +67,11 @@ async fn revoke_refresh_token(
     };
     if stored.token.client_id == client.id {
         let revoked = state
-            .services
-            .store
-            .revoke_refresh_family(&stored.token.family_id, now)
+            .revoke_grant(
+                &stored.token.family_id,
+                RevocationReason::ClientRequest,
+                format!("client:{}", client.id),
+            )
             .await?;
         state
             .audit(
@@ -81,7 +82,8 @@ async fn revoke_refresh_token(
                 serde_json::json!({
                     "family_id": stored.token.family_id,
                     "client_id": client.id.as_str(),
-                    "refresh_tokens_revoked": revoked,
+                    "refresh_tokens_revoked": revoked.refresh_tokens_revoked,
+                    "access_tokens_revoked": revoked.access_tokens_revoked.len(),
                 }),
             )
             .await;

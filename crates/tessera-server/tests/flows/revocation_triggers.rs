@@ -537,3 +537,72 @@ async fn a_code_issued_before_a_revocation_cannot_be_exchanged() {
         .await;
     assert!(s.is_active(fresh["access_token"].as_str().unwrap()).await);
 }
+
+/// Issue 14 #5: refresh-token reuse revokes the grant's access tokens too (they stayed active
+/// for up to an access-token lifetime), with token entries in the feed; other devices of the
+/// same user are untouched.
+#[tokio::test]
+async fn refresh_reuse_revokes_the_grants_access_tokens_and_publishes_them() {
+    let s = setup().await;
+    let mut laptop = s.alice_laptop.clone();
+    let stolen = laptop.clone();
+    assert!(s.refresh(&mut laptop).await, "the holder refreshes");
+    assert!(s.is_active(&stolen.access).await);
+    assert!(s.is_active(&laptop.access).await);
+
+    let mut thief = stolen.clone();
+    assert!(!s.refresh(&mut thief).await, "the replaced token is reuse");
+
+    assert!(!s.is_active(&stolen.access).await, "the first access token");
+    assert!(
+        !s.is_active(&laptop.access).await,
+        "the refreshed access token"
+    );
+    assert!(!s.refresh(&mut laptop).await, "the family");
+    s.assert_valid(&s.alice_phone, "alice's phone").await;
+    assert_eq!(
+        s.feed().await,
+        vec![
+            (RevocationKind::TokenRevoked, RevocationReason::RefreshReuse),
+            (RevocationKind::TokenRevoked, RevocationReason::RefreshReuse),
+        ]
+    );
+}
+
+/// Issue 14 #5: revoking a refresh token at the RFC 7009 endpoint revokes its grant's access
+/// tokens as well, and publishes them.
+#[tokio::test]
+async fn revoking_a_refresh_token_revokes_the_grants_access_tokens() {
+    let s = setup().await;
+    let mut laptop = s.alice_laptop.clone();
+    let first_access = laptop.access.clone();
+    assert!(s.refresh(&mut laptop).await);
+    let response = s
+        .app
+        .http
+        .post(s.app.url("/oauth/revoke"))
+        .basic_auth("web", Some(s.web.secret.as_deref().unwrap()))
+        .form(&[("token", laptop.refresh.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    assert!(!s.is_active(&first_access).await);
+    assert!(!s.is_active(&laptop.access).await);
+    assert!(!s.refresh(&mut laptop).await);
+    s.assert_valid(&s.alice_phone, "alice's phone").await;
+    assert_eq!(
+        s.feed().await,
+        vec![
+            (
+                RevocationKind::TokenRevoked,
+                RevocationReason::ClientRequest
+            ),
+            (
+                RevocationKind::TokenRevoked,
+                RevocationReason::ClientRequest
+            ),
+        ]
+    );
+}

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tessera_core::client::SecretHash;
 use tessera_core::refresh::REFRESH_TOKEN_BYTES;
-use tessera_core::{BearerSecret, Clock, CodeChallenge, CodeRedemption, RefreshToken, User};
+use tessera_core::{
+    BearerSecret, Clock, CodeChallenge, CodeRedemption, RefreshToken, RevocationReason, User,
+};
 use tessera_testkit::grants::{
     ClientAuth, CodeOptions, WebClient, OTHER_REDIRECT_URI, PKCE_VERIFIER, REDIRECT_URI,
     TEST_PASSWORD,
@@ -494,6 +496,7 @@ async fn a_replay_before_the_first_redemption_stores_its_refresh_token_still_rev
         issued_at: now,
         idle_expires_at: now + lifetimes.idle,
         absolute_expires_at: now + lifetimes.absolute,
+        access_token: None,
     };
     assert!(
         !store.create_refresh_token(&record).await.unwrap(),
@@ -519,7 +522,12 @@ async fn a_first_redemption_overtaken_by_a_replay_hands_out_nothing() {
     app.state
         .services
         .store
-        .revoke_refresh_family(&issued.record.family_id, app.clock.now())
+        .revoke_refresh_family(
+            &issued.record.family_id,
+            app.clock.now(),
+            RevocationReason::ClientRequest,
+            "test",
+        )
         .await
         .unwrap();
     assert_invalid_grant(app.exchange_code(&client, &issued.code, None).await).await;
@@ -552,6 +560,7 @@ async fn purging_forgets_revocations_only_once_they_cannot_matter() {
             issued_at: now,
             idle_expires_at: now + app.state.settings.refresh_lifetimes.idle,
             absolute_expires_at: now + app.state.settings.refresh_lifetimes.absolute,
+            access_token: None,
         }
     };
 

@@ -11,3 +11,8 @@ ALTER TABLE clients ADD COLUMN require_pkce INTEGER NOT NULL DEFAULT 0
 -- replays: how often a spent authorization code was presented again (the first replay is
 -- audited, the rest only counted).
 ALTER TABLE authorization_codes ADD COLUMN replays INTEGER NOT NULL DEFAULT 0;
+
+-- The access token issued with each refresh token, so that revoking the grant (reuse, RFC 7009,
+-- a replayed code) revokes it too. NULL for seeded sign-ins and rows stored before this.
+ALTER TABLE refresh_tokens ADD COLUMN access_token_jti TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN access_token_expires_at INTEGER;

@@ -175,6 +175,8 @@ pub(crate) const TABLES: &[Table] = &[
             ("issued_at", Int),
             ("idle_expires_at", Int),
             ("absolute_expires_at", Int),
+            ("access_token_jti", Text),
+            ("access_token_expires_at", Int),
             ("rotated_at", Int),
             ("revoked_at", Int),
         ],

@@ -20,17 +20,22 @@ macro_rules! impl_refresh_tokens {
                 from_json, from_opt_secs, from_secs, scope_from_json, scope_to_json, to_json,
                 to_secs,
             };
-            use $crate::{RefreshTokenStore, SeedStore, SignedInUser, StoreError, StoreResult};
+            use $crate::{
+                FamilyRevocation, RefreshTokenStore, SeedStore, SignedInUser, StoreError,
+                StoreResult,
+            };
             use tessera_core::client::SecretHash;
             use tessera_core::{
-                ClientId, RefreshPresentation, RefreshRotation, RefreshToken, SessionId,
-                StoredRefreshToken, UserId,
+                ClientId, IssuedAccessToken, RefreshPresentation, RefreshRotation, RefreshToken,
+                RevocationReason, SessionId, StoredRefreshToken, UserId,
             };
             use time::OffsetDateTime;
 
             const SELECT: &str = "SELECT token_hash, family_id, client_id, user_id, sid, scope, \
                                   auth_time, amr, acr, issued_at, idle_expires_at, \
-                                  absolute_expires_at, rotated_at, revoked_at FROM refresh_tokens";
+                                  absolute_expires_at, access_token_jti, \
+                                  access_token_expires_at, rotated_at, revoked_at \
+                                  FROM refresh_tokens";
 
             /// Inserts `token` on `conn`: current, unless its family is recorded as revoked, or
             /// a revocation entry covers it (its session, or a user or global entry whose
@@ -48,8 +53,8 @@ macro_rules! impl_refresh_tokens {
                 let row = sqlx::query(
                     "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, sid, \
                      scope, auth_time, amr, acr, issued_at, idle_expires_at, \
-                     absolute_expires_at, revoked_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce( \
+                     absolute_expires_at, access_token_jti, access_token_expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce( \
                      (SELECT revoked_at FROM revoked_refresh_families WHERE family_id = $2), \
                      (SELECT min(revoked_at) FROM revocations WHERE sid = $5 \
                       OR (kind = 'credential-change' AND user_id = $4 AND not_before > $10) \
@@ -68,6 +73,8 @@ macro_rules! impl_refresh_tokens {
                 .bind(to_secs(token.issued_at))
                 .bind(to_secs(token.idle_expires_at))
                 .bind(to_secs(token.absolute_expires_at))
+                .bind(token.access_token.as_ref().map(|a| a.jti.as_str()))
+                .bind(token.access_token.as_ref().map(|a| to_secs(a.expires_at)))
                 .fetch_one(conn)
                 .await
                 .map_err(|e| match unique_violation(&e) {
@@ -78,10 +85,72 @@ macro_rules! impl_refresh_tokens {
                 get(&row, "live")
             }
 
+            /// Revokes the grant `family_id` at `now` on `conn`, which must be an open write
+            /// transaction that took the exclusive revocation lock and then
+            /// `backend::locks::refresh_tokens` for the family: its refresh tokens (as
+            /// [`revoke_family`]) and, with an entry each in the feed, the access tokens issued
+            /// with them that have not expired (the rule:
+            /// [`IssuedAccessToken::revocation`](tessera_core::IssuedAccessToken::revocation)).
+            async fn revoke_grant(
+                conn: &mut Conn,
+                family_id: &str,
+                now: OffsetDateTime,
+                reason: RevocationReason,
+                actor: &str,
+            ) -> StoreResult<FamilyRevocation> {
+                let refresh_tokens_revoked = revoke_family(&mut *conn, family_id, now).await?;
+                let rows = sqlx::query(
+                    "SELECT access_token_jti, access_token_expires_at FROM refresh_tokens \
+                     WHERE family_id = $1 AND access_token_jti IS NOT NULL \
+                     AND access_token_expires_at > $2 ORDER BY issued_at, access_token_jti",
+                )
+                .bind(family_id)
+                .bind(to_secs(now))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                let mut access_tokens_revoked = Vec::new();
+                for row in &rows {
+                    let what = "refresh token's access_token_expires_at";
+                    let issued = IssuedAccessToken {
+                        jti: get(row, "access_token_jti")?,
+                        expires_at: from_secs(get(row, "access_token_expires_at")?, what)?,
+                    };
+                    let Some(revocation) = issued.revocation(now, reason, actor) else {
+                        continue;
+                    };
+                    // `None`: already revoked (a replayed code's own entry), nothing to add.
+                    if let Some(outcome) = super::revocations::record(&mut *conn, &revocation).await? {
+                        access_tokens_revoked.push(outcome.entry);
+                    }
+                }
+                Ok(FamilyRevocation {
+                    refresh_tokens_revoked,
+                    access_tokens_revoked,
+                })
+            }
+
+            /// Opens a write transaction with the locks [`revoke_grant`] needs, in the order
+            /// every transaction takes them (the revocation lock, then the family's).
+            async fn revoke_grant_now(
+                store: &DbStore,
+                family_id: &str,
+                now: OffsetDateTime,
+                reason: RevocationReason,
+                actor: &str,
+            ) -> StoreResult<FamilyRevocation> {
+                let (_writer, mut tx) = store.begin_write().await?;
+                backend::locks::revocations_exclusive(&mut tx).await?;
+                backend::locks::refresh_tokens(&mut tx, &[family_id]).await?;
+                let revoked = revoke_grant(&mut tx, family_id, now, reason, actor).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(revoked)
+            }
+
             /// Revokes every token of `family_id` not revoked yet and records the family as
             /// revoked at `now` (keeping an earlier record), on `conn`, which must be an open
             /// write transaction that took `backend::locks::refresh_tokens` for the family.
-            pub(crate) async fn revoke_family(
+            async fn revoke_family(
                 conn: &mut Conn,
                 family_id: &str,
                 now: OffsetDateTime,
@@ -105,6 +174,72 @@ macro_rules! impl_refresh_tokens {
                 .await
                 .map_err(db_err)?;
                 Ok(done.rows_affected())
+            }
+
+            /// The rotation's one transaction: rotates a current token, and reports reuse
+            /// (`Reused`) without writing anything; the caller then revokes the grant.
+            async fn rotate_unless_reused(
+                store: &DbStore,
+                presented: &SecretHash,
+                successor: &RefreshToken,
+                now: OffsetDateTime,
+            ) -> StoreResult<RefreshRotation> {
+                let (_writer, mut tx) = store.begin_write().await?;
+                // Concurrent rotations of one token must decide one after the other, each
+                // on what the previous one committed.
+                let known = backend::locks::presented_refresh_token(
+                    &mut tx,
+                    presented.as_str(),
+                    &successor.family_id,
+                )
+                .await?;
+                let row = match known {
+                    false => None,
+                    true => sqlx::query(&format!(
+                        "{SELECT} WHERE token_hash = $1{}",
+                        backend::locks::FOR_UPDATE
+                    ))
+                    .bind(presented.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?,
+                };
+                let Some(stored) = row.as_ref().map(decode).transpose()? else {
+                    tx.rollback().await.map_err(db_err)?;
+                    return Ok(RefreshRotation::Invalid);
+                };
+                match stored.presented_at(now) {
+                    RefreshPresentation::Invalid => {
+                        tx.rollback().await.map_err(db_err)?;
+                        Ok(RefreshRotation::Invalid)
+                    }
+                    RefreshPresentation::Reuse => {
+                        tx.rollback().await.map_err(db_err)?;
+                        Ok(RefreshRotation::Reused(stored.token))
+                    }
+                    RefreshPresentation::Rotate => {
+                        sqlx::query(
+                            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2",
+                        )
+                        .bind(to_secs(now))
+                        .bind(presented.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        // On error the transaction is dropped uncommitted, which rolls the
+                        // update back.
+                        if !insert(&mut tx, successor).await? {
+                            // The family is recorded as revoked, yet this token was not:
+                            // revoking a family revokes its tokens in the same transaction,
+                            // so this cannot happen while the records agree. Should they
+                            // ever disagree, the revocation wins.
+                            tx.rollback().await.map_err(db_err)?;
+                            return Ok(RefreshRotation::Invalid);
+                        }
+                        tx.commit().await.map_err(db_err)?;
+                        Ok(RefreshRotation::Rotated(stored.token))
+                    }
+                }
             }
 
             #[async_trait::async_trait]
@@ -135,75 +270,35 @@ macro_rules! impl_refresh_tokens {
                     successor: &RefreshToken,
                     now: OffsetDateTime,
                 ) -> StoreResult<RefreshRotation> {
-                    let (_writer, mut tx) = self.begin_write().await?;
-                    // Concurrent rotations of one token must decide one after the other, each
-                    // on what the previous one committed.
-                    let known = backend::locks::presented_refresh_token(
-                        &mut tx,
-                        presented.as_str(),
-                        &successor.family_id,
-                    )
-                    .await?;
-                    let row = match known {
-                        false => None,
-                        true => sqlx::query(&format!(
-                            "{SELECT} WHERE token_hash = $1{}",
-                            backend::locks::FOR_UPDATE
-                        ))
-                        .bind(presented.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db_err)?,
-                    };
-                    let Some(stored) = row.as_ref().map(decode).transpose()? else {
-                        tx.rollback().await.map_err(db_err)?;
-                        return Ok(RefreshRotation::Invalid);
-                    };
-                    match stored.presented_at(now) {
-                        RefreshPresentation::Invalid => {
-                            tx.rollback().await.map_err(db_err)?;
-                            Ok(RefreshRotation::Invalid)
-                        }
-                        RefreshPresentation::Reuse => {
-                            revoke_family(&mut tx, &stored.token.family_id, now).await?;
-                            tx.commit().await.map_err(db_err)?;
-                            Ok(RefreshRotation::Reused(stored.token))
-                        }
-                        RefreshPresentation::Rotate => {
-                            sqlx::query(
-                                "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2",
-                            )
-                            .bind(to_secs(now))
-                            .bind(presented.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                            // On error the transaction is dropped uncommitted, which rolls the
-                            // update back.
-                            if !insert(&mut tx, successor).await? {
-                                // The family is recorded as revoked, yet this token was not:
-                                // revoking a family revokes its tokens in the same transaction,
-                                // so this cannot happen while the records agree. Should they
-                                // ever disagree, the revocation wins.
-                                tx.rollback().await.map_err(db_err)?;
-                                return Ok(RefreshRotation::Invalid);
-                            }
-                            tx.commit().await.map_err(db_err)?;
-                            Ok(RefreshRotation::Rotated(stored.token))
-                        }
+                    let rotation = rotate_unless_reused(self, presented, successor, now).await?;
+                    if let RefreshRotation::Reused(reused) = &rotation {
+                        // Recording the access tokens' entries needs the revocation lock
+                        // exclusively, which the rotation's transaction held shared
+                        // (PostgreSQL): the grant is revoked in a transaction of its own. A
+                        // successor someone obtains meanwhile is revoked with it (whichever
+                        // commits second sees the other), and `Reused` is answered only once
+                        // the grant is revoked.
+                        let actor = format!("client:{}", reused.client_id);
+                        revoke_grant_now(
+                            self,
+                            &reused.family_id,
+                            now,
+                            RevocationReason::RefreshReuse,
+                            &actor,
+                        )
+                        .await?;
                     }
+                    Ok(rotation)
                 }
 
                 async fn revoke_refresh_family(
                     &self,
                     family_id: &str,
                     now: OffsetDateTime,
-                ) -> StoreResult<u64> {
-                    let (_writer, mut tx) = self.begin_write().await?;
-                    backend::locks::refresh_tokens(&mut tx, &[family_id]).await?;
-                    let revoked = revoke_family(&mut tx, family_id, now).await?;
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(revoked)
+                    reason: RevocationReason,
+                    actor: &str,
+                ) -> StoreResult<FamilyRevocation> {
+                    revoke_grant_now(self, family_id, now, reason, actor).await
                 }
 
                 async fn delete_expired_refresh_tokens(
@@ -273,6 +368,16 @@ macro_rules! impl_refresh_tokens {
                     issued_at: at("issued_at")?,
                     idle_expires_at: at("idle_expires_at")?,
                     absolute_expires_at: at("absolute_expires_at")?,
+                    access_token: match get::<Option<String>>(row, "access_token_jti")? {
+                        Some(jti) => Some(IssuedAccessToken {
+                            jti,
+                            expires_at: from_secs(
+                                get(row, "access_token_expires_at")?,
+                                &what("access_token_expires_at"),
+                            )?,
+                        }),
+                        None => None,
+                    },
                     family_id: family_id.clone(),
                 };
                 Ok(StoredRefreshToken {

@@ -333,6 +333,59 @@ macro_rules! impl_revocations {
                 }
             }
 
+            /// Records `revocation` and applies its effects on `conn`, which must be an open
+            /// write transaction holding the exclusive revocation lock (taken before anything
+            /// was read); queues the change notification. `None` for a repeat of a token or
+            /// session entry, which changes nothing.
+            pub(crate) async fn record(
+                conn: &mut Conn,
+                revocation: &Revocation,
+            ) -> StoreResult<Option<RevocationOutcome>> {
+                if !check_target(&mut *conn, &revocation.target).await? {
+                    return Ok(None);
+                }
+                let TargetIds { jti, sid, user_id } = revocation.target.ids();
+                let cursor: i64 = sqlx::query_scalar(
+                    "INSERT INTO revocations (kind, jti, sid, user_id, not_before, \
+                     revoked_at, expires_at, reason, actor) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING cursor",
+                )
+                .bind(revocation.kind().as_str())
+                .bind(jti)
+                .bind(sid)
+                .bind(user_id)
+                .bind(revocation.not_before.map(to_secs))
+                .bind(to_secs(revocation.revoked_at))
+                .bind(to_secs(revocation.expires_at))
+                .bind(revocation.reason.as_str())
+                .bind(&revocation.actor)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                let (sessions_ended, refresh_tokens_revoked, logout_notifications) =
+                    apply_effects(&mut *conn, revocation).await?;
+                backend::locks::audit(&mut *conn).await?;
+                let effects = RevocationEffects {
+                    cursor,
+                    sessions_ended: sessions_ended.len(),
+                    refresh_tokens_revoked,
+                    logout_notifications,
+                };
+                insert_audit(&mut *conn, &revocation.audit_event(&effects)).await?;
+                // Heard by every node when (and only if) the entry commits: one that reads on
+                // it finds the entry.
+                backend::notify::queue(&mut *conn, StoreChange::Revocations).await?;
+                Ok(Some(RevocationOutcome {
+                    entry: RevocationEntry {
+                        cursor,
+                        revocation: revocation.clone(),
+                    },
+                    sessions_ended,
+                    refresh_tokens_revoked,
+                    logout_notifications,
+                }))
+            }
+
             #[async_trait::async_trait]
             impl RevocationStore for DbStore {
                 async fn revoke(
@@ -340,54 +393,15 @@ macro_rules! impl_revocations {
                     revocation: &Revocation,
                 ) -> StoreResult<Option<RevocationOutcome>> {
                     let (_writer, mut tx) = self.begin_write().await?;
-                    // Before anything is read: the check below must see every earlier entry,
-                    // and this entry's cursor must commit before any later one is drawn.
+                    // Before anything is read: the check must see every earlier entry, and
+                    // this entry's cursor must commit before any later one is drawn.
                     backend::locks::revocations_exclusive(&mut tx).await?;
-                    if !check_target(&mut tx, &revocation.target).await? {
-                        tx.rollback().await.map_err(db_err)?;
-                        return Ok(None);
+                    let outcome = record(&mut tx, revocation).await?;
+                    match outcome {
+                        Some(_) => tx.commit().await.map_err(db_err)?,
+                        None => tx.rollback().await.map_err(db_err)?,
                     }
-                    let TargetIds { jti, sid, user_id } = revocation.target.ids();
-                    let cursor: i64 = sqlx::query_scalar(
-                        "INSERT INTO revocations (kind, jti, sid, user_id, not_before, \
-                         revoked_at, expires_at, reason, actor) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING cursor",
-                    )
-                    .bind(revocation.kind().as_str())
-                    .bind(jti)
-                    .bind(sid)
-                    .bind(user_id)
-                    .bind(revocation.not_before.map(to_secs))
-                    .bind(to_secs(revocation.revoked_at))
-                    .bind(to_secs(revocation.expires_at))
-                    .bind(revocation.reason.as_str())
-                    .bind(&revocation.actor)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    let (sessions_ended, refresh_tokens_revoked, logout_notifications) =
-                        apply_effects(&mut tx, revocation).await?;
-                    backend::locks::audit(&mut tx).await?;
-                    let effects = RevocationEffects {
-                        cursor,
-                        sessions_ended: sessions_ended.len(),
-                        refresh_tokens_revoked,
-                        logout_notifications,
-                    };
-                    insert_audit(&mut tx, &revocation.audit_event(&effects)).await?;
-                    // Heard by every node when (and only if) the entry commits: one that reads
-                    // on it finds the entry.
-                    backend::notify::queue(&mut tx, StoreChange::Revocations).await?;
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(Some(RevocationOutcome {
-                        entry: RevocationEntry {
-                            cursor,
-                            revocation: revocation.clone(),
-                        },
-                        sessions_ended,
-                        refresh_tokens_revoked,
-                        logout_notifications,
-                    }))
+                    Ok(outcome)
                 }
 
                 async fn is_access_token_revoked(

@@ -103,6 +103,7 @@ macro_rules! contract_suite {
             refresh_family_revoked_before_its_first_token_stays_revoked,
             refresh_revoking_a_family_records_only_that_family,
             refresh_family_revocations_delete_boundary,
+            refresh_revoking_a_grant_revokes_its_access_tokens,
             revocations_revoke_until_expiry_boundary,
             revocations_revoke_again_changes_nothing,
             revocations_delete_expired_boundary,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_core::revocation::new_jti;
-use tessera_core::{AuditEvent, RefreshToken, RevocationTarget};
+use tessera_core::{AuditEvent, RefreshToken, RevocationReason, RevocationTarget};
 use tessera_store::{FeedRead, ProbedStore};
 
 /// How long a follower waits between polls that found nothing new.
@@ -198,9 +198,15 @@ pub async fn refresh_family_revocation_racing_its_first_token_ends_revoked(
                 (i / 2, Race::Stored { live })
             } else {
                 let revoked = store
-                    .revoke_refresh_family(&token.family_id, t(50))
+                    .revoke_refresh_family(
+                        &token.family_id,
+                        t(50),
+                        RevocationReason::ClientRequest,
+                        "test",
+                    )
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .refresh_tokens_revoked;
                 (i / 2, Race::Revoked { revoked })
             }
         }

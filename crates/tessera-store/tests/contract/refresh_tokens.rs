@@ -1,10 +1,15 @@
 //! Refresh tokens: rotation, reuse detection, family revocation, expiry.
 
 use super::race;
-use super::sign_in::{fresh_hash, random_id, refresh, refresh_until, successor, user_and_client};
+use super::sign_in::{
+    access_token_at, fresh_hash, random_id, refresh, refresh_until, successor, user_and_client,
+};
 use super::{t, user};
 use std::sync::Arc;
-use tessera_core::{RefreshRotation, RefreshToken, StoredRefreshToken};
+use tessera_core::{
+    RefreshRotation, RefreshToken, RevocationReason, RevocationTarget, StoredRefreshToken,
+    TokenFacts,
+};
 use tessera_store::{ProbedStore, StoreError};
 use time::OffsetDateTime;
 
@@ -25,7 +30,8 @@ fn stored(
 /// may be empty; unknown hashes find nothing.
 pub async fn refresh_round_trip(store: &dyn ProbedStore) {
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
-    let full = refresh(&ada, &app, "family-1");
+    let mut full = refresh(&ada, &app, "family-1");
+    full.access_token = Some(access_token_at(0));
     let mut bare = refresh(&ada, &app, "family-2");
     bare.acr = None;
     bare.amr = vec![];
@@ -58,7 +64,11 @@ pub async fn refresh_duplicate_hash_conflicts(store: &dyn ProbedStore) {
         stored(&first, None, None)
     );
     assert_eq!(
-        store.revoke_refresh_family("family-2", t(1)).await.unwrap(),
+        store
+            .revoke_refresh_family("family-2", t(1), RevocationReason::ClientRequest, "test")
+            .await
+            .unwrap()
+            .refresh_tokens_revoked,
         0
     );
 }
@@ -177,7 +187,11 @@ pub async fn refresh_revoked_or_unknown_is_invalid(store: &dyn ProbedStore) {
     let token = refresh(&ada, &app, "family");
     store.create_refresh_token(&token).await.unwrap();
     assert_eq!(
-        store.revoke_refresh_family("family", t(50)).await.unwrap(),
+        store
+            .revoke_refresh_family("family", t(50), RevocationReason::ClientRequest, "test")
+            .await
+            .unwrap()
+            .refresh_tokens_revoked,
         1
     );
 
@@ -306,7 +320,11 @@ pub async fn refresh_revoke_family_counts_and_isolates(store: &dyn ProbedStore) 
         .unwrap();
 
     assert_eq!(
-        store.revoke_refresh_family(&family, t(20)).await.unwrap(),
+        store
+            .revoke_refresh_family(&family, t(20), RevocationReason::ClientRequest, "test")
+            .await
+            .unwrap()
+            .refresh_tokens_revoked,
         3
     );
     assert_eq!(
@@ -328,7 +346,11 @@ pub async fn refresh_revoke_family_counts_and_isolates(store: &dyn ProbedStore) 
     );
 
     assert_eq!(
-        store.revoke_refresh_family(&family, t(30)).await.unwrap(),
+        store
+            .revoke_refresh_family(&family, t(30), RevocationReason::ClientRequest, "test")
+            .await
+            .unwrap()
+            .refresh_tokens_revoked,
         0
     );
     assert_eq!(
@@ -337,16 +359,28 @@ pub async fn refresh_revoke_family_counts_and_isolates(store: &dyn ProbedStore) 
     );
     assert_eq!(
         store
-            .revoke_refresh_family("no-such-family", t(30))
+            .revoke_refresh_family(
+                "no-such-family",
+                t(30),
+                RevocationReason::ClientRequest,
+                "test"
+            )
             .await
-            .unwrap(),
+            .unwrap()
+            .refresh_tokens_revoked,
         0
     );
     assert_eq!(
         store
-            .revoke_refresh_family("other-family", t(40))
+            .revoke_refresh_family(
+                "other-family",
+                t(40),
+                RevocationReason::ClientRequest,
+                "test"
+            )
             .await
-            .unwrap(),
+            .unwrap()
+            .refresh_tokens_revoked,
         1
     );
 }
@@ -374,7 +408,12 @@ pub async fn refresh_delete_expired_boundary(store: &dyn ProbedStore) {
         store.create_refresh_token(token).await.unwrap();
     }
     store
-        .revoke_refresh_family(&revoked_gone.family_id, t(5))
+        .revoke_refresh_family(
+            &revoked_gone.family_id,
+            t(5),
+            RevocationReason::ClientRequest,
+            "test",
+        )
         .await
         .unwrap();
 
@@ -452,9 +491,10 @@ pub async fn refresh_concurrent_rotations_have_one_winner(store: Arc<dyn ProbedS
     assert!(original.rotated_at.is_some() && original.revoked_at.is_some());
     assert_eq!(
         store
-            .revoke_refresh_family("family", t(1000))
+            .revoke_refresh_family("family", t(1000), RevocationReason::ClientRequest, "test")
             .await
-            .unwrap(),
+            .unwrap()
+            .refresh_tokens_revoked,
         0
     );
 }
@@ -467,7 +507,11 @@ pub async fn refresh_family_revoked_before_its_first_token_stays_revoked(store: 
     let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
     let family = random_id();
     assert_eq!(
-        store.revoke_refresh_family(&family, t(10)).await.unwrap(),
+        store
+            .revoke_refresh_family(&family, t(10), RevocationReason::ClientRequest, "test")
+            .await
+            .unwrap()
+            .refresh_tokens_revoked,
         0
     );
 
@@ -495,7 +539,11 @@ pub async fn refresh_family_revoked_before_its_first_token_stays_revoked(store: 
 
     // Revoking the family again keeps the first revocation time, for the record too.
     assert_eq!(
-        store.revoke_refresh_family(&family, t(30)).await.unwrap(),
+        store
+            .revoke_refresh_family(&family, t(30), RevocationReason::ClientRequest, "test")
+            .await
+            .unwrap()
+            .refresh_tokens_revoked,
         0
     );
     let later = refresh(&ada, &app, &family);
@@ -525,7 +573,10 @@ pub async fn refresh_revoking_a_family_records_only_that_family(store: &dyn Prob
     let untouched_first = refresh(&ada, &app, &untouched);
     assert!(store.create_refresh_token(&untouched_first).await.unwrap());
 
-    store.revoke_refresh_family(&revoked, t(10)).await.unwrap();
+    store
+        .revoke_refresh_family(&revoked, t(10), RevocationReason::ClientRequest, "test")
+        .await
+        .unwrap();
 
     // Reuse revokes the family as `revoke_refresh_family` does, record included.
     let first = refresh(&ada, &app, &reused);
@@ -572,7 +623,10 @@ pub async fn refresh_family_revocations_delete_boundary(store: &dyn ProbedStore)
     let stored_first = refresh(&ada, &app, &at_before);
     assert!(store.create_refresh_token(&stored_first).await.unwrap());
     for (family, at) in [(&long_gone, 10), (&at_before, 100), (&next_second, 101)] {
-        store.revoke_refresh_family(family, t(at)).await.unwrap();
+        store
+            .revoke_refresh_family(family, t(at), RevocationReason::ClientRequest, "test")
+            .await
+            .unwrap();
     }
 
     assert_eq!(
@@ -613,4 +667,111 @@ pub async fn refresh_family_revocations_delete_boundary(store: &dyn ProbedStore)
             .unwrap(),
         1
     );
+}
+
+/// Revoking a grant revokes the access tokens issued with its refresh tokens that have not
+/// expired, each with a token entry in the feed (issue 14 #5: they stayed valid for up to an
+/// access-token lifetime): on reuse (reason `refresh-reuse`, by the family's client) and by
+/// `revoke_refresh_family` (its reason and actor). Other families' tokens, expired ones and
+/// tokens already revoked get no entry.
+pub async fn refresh_revoking_a_grant_revokes_its_access_tokens(store: &dyn ProbedStore) {
+    let (ada, app) = user_and_client(store, "ada@example.com", "app").await;
+    let revoked_jti = |jti: &str, sid: &str, now: i64| {
+        let (jti, sid, sub) = (jti.to_owned(), sid.to_owned(), ada.id.to_string());
+        async move {
+            let facts = TokenFacts {
+                jti: &jti,
+                sid: Some(&sid),
+                sub: &sub,
+                iat: t(0).unix_timestamp(),
+            };
+            store.is_access_token_revoked(&facts, t(now)).await.unwrap()
+        }
+    };
+    let mut first = refresh(&ada, &app, "family");
+    first.access_token = Some(access_token_at(0));
+    let mut expired = refresh(&ada, &app, "family");
+    expired.access_token = Some(tessera_core::IssuedAccessToken {
+        jti: random_id(),
+        expires_at: t(150),
+    });
+    let mut bystander = refresh(&ada, &app, "other-family");
+    bystander.access_token = Some(access_token_at(0));
+    for token in [&first, &expired, &bystander] {
+        assert!(store.create_refresh_token(token).await.unwrap());
+    }
+    let second = successor(&first, 100);
+    store
+        .rotate_refresh_token(&first.token_hash, &second, t(100))
+        .await
+        .unwrap();
+    let jti = |token: &RefreshToken| token.access_token.as_ref().unwrap().jti.clone();
+    let sid = first.sid.to_string();
+    assert!(!revoked_jti(&jti(&second), &sid, 200).await);
+
+    let before = store.count_revocations().await.unwrap();
+    assert_eq!(
+        store
+            .rotate_refresh_token(&first.token_hash, &successor(&first, 200), t(200))
+            .await
+            .unwrap(),
+        RefreshRotation::Reused(first.clone())
+    );
+    assert_eq!(store.count_revocations().await.unwrap(), before + 2);
+    assert!(revoked_jti(&jti(&first), &sid, 200).await);
+    assert!(revoked_jti(&jti(&second), &sid, 200).await);
+    assert!(!revoked_jti(&jti(&expired), &expired.sid.to_string(), 140).await);
+    assert!(!revoked_jti(&jti(&bystander), &bystander.sid.to_string(), 200).await);
+    let tessera_store::FeedRead::Entries(entries) = store.revocations_after(0, 100).await.unwrap()
+    else {
+        panic!("the feed should have entries");
+    };
+    let reuse: Vec<_> = entries
+        .iter()
+        .filter(|e| e.revocation.reason == RevocationReason::RefreshReuse)
+        .collect();
+    assert_eq!(reuse.len(), 2);
+    for entry in &reuse {
+        assert_eq!(entry.revocation.actor, "client:app");
+        assert_eq!(entry.revocation.revoked_at, t(200));
+    }
+    assert_eq!(
+        reuse[1].revocation.target,
+        RevocationTarget::Token {
+            jti: jti(&second),
+            expires_at: t(1000)
+        },
+        "kept until the access token's own exp"
+    );
+
+    // Revoking the grant again adds nothing: its access tokens have their entries.
+    let again = store
+        .revoke_refresh_family("family", t(300), RevocationReason::ClientRequest, "test")
+        .await
+        .unwrap();
+    assert_eq!(again.refresh_tokens_revoked, 0);
+    assert!(again.access_tokens_revoked.is_empty());
+
+    // The other family, revoked for its own reason.
+    let other = store
+        .revoke_refresh_family(
+            "other-family",
+            t(300),
+            RevocationReason::ClientRequest,
+            "client:app",
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.refresh_tokens_revoked, 1);
+    assert_eq!(other.access_tokens_revoked.len(), 1);
+    let entry = &other.access_tokens_revoked[0].revocation;
+    assert_eq!(entry.reason, RevocationReason::ClientRequest);
+    assert_eq!(
+        entry.target,
+        RevocationTarget::Token {
+            jti: jti(&bystander),
+            expires_at: t(900)
+        }
+    );
+    assert!(revoked_jti(&jti(&bystander), &bystander.sid.to_string(), 300).await);
 }

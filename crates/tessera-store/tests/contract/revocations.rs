@@ -232,9 +232,15 @@ pub async fn revocations_session_entry_ends_the_session_and_its_tokens(store: &d
     }
     assert_eq!(
         store
-            .revoke_refresh_family(&already.family_id, t(3))
+            .revoke_refresh_family(
+                &already.family_id,
+                t(3),
+                RevocationReason::ClientRequest,
+                "test"
+            )
             .await
-            .unwrap(),
+            .unwrap()
+            .refresh_tokens_revoked,
         1
     );
 
@@ -311,7 +317,12 @@ pub async fn revocations_session_entry_for_an_unknown_sid_is_not_found(store: &d
     let revoked = refresh_in(&ada, &app, &gone, 0);
     store_live(store, &revoked).await;
     store
-        .revoke_refresh_family(&revoked.family_id, t(5))
+        .revoke_refresh_family(
+            &revoked.family_id,
+            t(5),
+            RevocationReason::ClientRequest,
+            "test",
+        )
         .await
         .unwrap();
     let target = RevocationTarget::Session {

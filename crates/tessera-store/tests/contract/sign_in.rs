@@ -7,7 +7,8 @@ use tessera_core::code::CODE_BYTES;
 use tessera_core::refresh::REFRESH_TOKEN_BYTES;
 use tessera_core::{
     AuthorizationCode, AuthorizationRequest, BearerSecret, BrowserSession, Client, CodeChallenge,
-    Continuation, PendingSignIn, RefreshLifetimes, RefreshToken, ScopeSet, SessionId, Stage, User,
+    Continuation, IssuedAccessToken, PendingSignIn, RefreshLifetimes, RefreshToken, ScopeSet,
+    SessionId, Stage, User,
 };
 use tessera_store::ProbedStore;
 
@@ -109,6 +110,7 @@ pub(super) fn refresh(user: &User, client: &Client, family: &str) -> RefreshToke
         issued_at: t(0),
         idle_expires_at: t(0) + lifetimes.idle,
         absolute_expires_at: t(0) + lifetimes.absolute,
+        access_token: None,
     }
 }
 
@@ -126,13 +128,23 @@ pub(super) fn refresh_until(
     }
 }
 
-/// The successor the server would issue for `token` at `t(now)`.
+/// The successor the server would issue for `token` at `t(now)`, with its access token
+/// ([`access_token_at`]).
 pub(super) fn successor(token: &RefreshToken, now: i64) -> RefreshToken {
     token.successor(
         BearerSecret::generate(REFRESH_TOKEN_BYTES).hash(),
         t(now),
         RefreshLifetimes::default().idle,
+        access_token_at(now),
     )
+}
+
+/// An access token issued at `t(now)` for 15 minutes, with a fresh `jti`.
+pub(super) fn access_token_at(now: i64) -> IssuedAccessToken {
+    IssuedAccessToken {
+        jti: random_id(),
+        expires_at: t(now + 900),
+    }
 }
 
 /// A pending request for `client`, created at `t(0)` and lapsing at `t(expires)`, with every

@@ -111,6 +111,7 @@ fn refresh(user: &User, client: &Client, sid: &SessionId, family: &str) -> Refre
         issued_at: t(0),
         idle_expires_at: t(0) + lifetimes.idle,
         absolute_expires_at: t(0) + lifetimes.absolute,
+        access_token: None,
     }
 }
 
@@ -250,6 +251,10 @@ pub async fn fill(store: &dyn ProbedStore) -> Filled {
         BearerSecret::generate(REFRESH_TOKEN_BYTES).hash(),
         t(20),
         RefreshLifetimes::default().idle,
+        tessera_core::IssuedAccessToken {
+            jti: new_jti(),
+            expires_at: t(920),
+        },
     );
     store
         .rotate_refresh_token(&first.token_hash, &second, t(20))
@@ -259,7 +264,12 @@ pub async fn fill(store: &dyn ProbedStore) -> Filled {
     assert!(store.create_refresh_token(&bobs).await.unwrap());
     let revoked_family = tessera_core::random::token(16);
     store
-        .revoke_refresh_family(&revoked_family, t(25))
+        .revoke_refresh_family(
+            &revoked_family,
+            t(25),
+            RevocationReason::ClientRequest,
+            "test",
+        )
         .await
         .unwrap();
 

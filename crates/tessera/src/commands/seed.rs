@@ -152,6 +152,7 @@ fn signed_in_user(
         issued_at: now,
         idle_expires_at: now + template.refresh.idle,
         absolute_expires_at: now + template.refresh.absolute,
+        access_token: None,
     };
     let signed_in = SignedInUser {
         user,

@@ -9,6 +9,7 @@
 mod codec;
 pub mod copy;
 pub mod error;
+mod migrations;
 
 pub mod postgres;
 mod shared;

@@ -5,7 +5,6 @@
 use super::tables::{Table, FEED_TABLE};
 use super::value::{Value, Values};
 use crate::sqlite::convert::db_err;
-use crate::sqlite::MIGRATOR;
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
@@ -90,7 +89,9 @@ impl Source {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(db_err)?;
-        let known: BTreeMap<i64, &[u8]> = MIGRATOR
+        // The copy compares the source file's applied migrations with this binary's.
+        let migrator = crate::migrations::sqlite().await;
+        let known: BTreeMap<i64, &[u8]> = migrator
             .iter()
             .filter(|m| !m.migration_type.is_down_migration())
             .map(|m| (m.version, &*m.checksum))

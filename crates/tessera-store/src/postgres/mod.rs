@@ -63,14 +63,10 @@ mod plain {
 pub use sqlx::postgres::PgConnectOptions;
 
 use crate::{Store, StoreChange, StoreError, StoreResult};
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 use std::fmt;
 use std::time::Duration;
-
-/// The PostgreSQL schema migrations, compiled into the binary.
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How long opening the store waits for the server to accept the first connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -135,7 +131,8 @@ impl PostgresStore {
             };
         // The migrator holds a database-wide advisory lock while it runs, so nodes starting
         // together migrate one after the other.
-        let migrated = MIGRATOR
+        let migrated = crate::migrations::postgres()
+            .await
             .run(&mut conn)
             .await
             .map_err(|e| crate::codec::migrate_err(e, convert::db_err));

@@ -32,17 +32,12 @@ mod notify {
 }
 
 use crate::{Store, StoreError, StoreResult};
-use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The SQLite schema migrations, compiled into the binary. The copy to PostgreSQL
-/// (`crate::copy`) compares a source file's applied migrations with these.
-pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a statement waits for another connection (or process) to release a write lock
 /// before failing with [`StoreError::Unavailable`].
@@ -145,7 +140,7 @@ impl SqliteStore {
                 ),
                 other => other,
             })?;
-        if let Err(e) = MIGRATOR.run(&pool).await {
+        if let Err(e) = crate::migrations::sqlite().await.run(&pool).await {
             pool.close().await;
             return Err(crate::codec::migrate_err(e, convert::db_err));
         }

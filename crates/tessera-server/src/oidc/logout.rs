@@ -11,10 +11,14 @@
 //! - A `post_logout_redirect_uri` must exactly match one the client registered. Otherwise the
 //!   request is refused on an error page: Tessera never redirects to an unregistered URI.
 //!
-//! Which session ends: with a valid hint carrying `sid`, that session, at once (the hint shows
-//! the client wanted its user signed out). Without one, the browser's own session, and only
-//! after the user confirms on a page whose form carries the browser's CSRF token
-//! (double-submit), so no other site can sign a user out by sending them here.
+//! Which session ends: with a valid hint whose `sid` is the browser's own session (its cookie),
+//! that session, at once (the hint shows the client wanted its user signed out, and the cookie
+//! that the request comes from that user's browser; an expired hint still names it). Otherwise
+//! (no hint, a hint for another session, or no cookie: a hint alone proves nothing about who
+//! sent it) the browser's own session, and only after the user confirms on a page whose form
+//! carries the browser's CSRF token (double-submit), so no other site can sign a user out by
+//! sending them here (RP-Initiated Logout 1.0 §2). A session named by a hint but held by no
+//! browser that asks is not ended here: clients end their grants at the revocation endpoint.
 //!
 //! Ending a session is a [`RevocationTarget::Session`] revocation: it deletes the browser
 //! session, revokes its refresh tokens, announces it on the revocation feed and queues
@@ -255,17 +259,16 @@ async fn end_session(
         Err(err) => return store_failure(err),
     };
 
-    if let Some(hint) = &request.hint {
-        if let Some(sid) = &hint.sid {
-            // The hint names the session: end it whether or not this browser holds it.
-            match state.services.store.find_session(sid).await {
-                Ok(Some(session)) if session.user_id != hint.sub => {
-                    return bad_request(
-                        "invalid_request: the id_token_hint does not match its session.",
-                    )
-                }
-                Ok(_) => {}
-                Err(err) => return store_failure(err),
+    // The hint names this browser's own session: end it at once (the client asked, and this
+    // is the user's browser). A hint alone proves nothing about who sent the request (anyone
+    // holding an old or another client's ID token could end the user's session from
+    // anywhere), so any other request is treated as one without a hint: the user confirms.
+    if let (Some(hint), Some(session)) = (&request.hint, &browser_session) {
+        if hint.sid.as_ref() == Some(&session.sid) {
+            if session.user_id != hint.sub {
+                return bad_request(
+                    "invalid_request: the id_token_hint does not match its session.",
+                );
             }
             let actor = request
                 .client
@@ -275,38 +278,26 @@ async fn end_session(
                 .unwrap_or(hint.aud[0].as_str());
             if let Err(err) = revoke_session(
                 state,
-                sid.clone(),
-                hint.sub.clone(),
+                session.sid.clone(),
+                session.user_id.clone(),
                 format!("client:{actor}"),
             )
             .await
             {
                 return store_failure(err);
             }
-            // Clear the cookie if it names this session (or no session at all); a cookie of
-            // another sign-in in this browser is not this hint's to end.
-            let other = browser_session
-                .as_ref()
-                .filter(|session| &session.sid != sid);
-            if let (Some(other), None) = (other, &request.redirect_uri) {
-                // Telling this user "you are signed out" would be false: offer to end theirs.
-                let notice = "The application's session has ended, but this browser is \
-                              signed in with another session.";
-                return ui::logout::confirmation_page(
-                    state,
-                    headers,
-                    params,
-                    request.client_name(),
-                    Some(other),
-                    Prompt::notice(notice),
-                )
-                .await;
-            }
-            return finish(&request, has_cookie && other.is_none(), method);
+            return finish(&request, has_cookie, method);
         }
     }
+    if let Some(hint) = &request.hint {
+        tracing::info!(
+            hint_sid = ?hint.sid,
+            browser_sid = ?browser_session.as_ref().map(|s| s.sid.as_str()),
+            "logout hint does not name this browser's session; asking the user"
+        );
+    }
 
-    // No hint naming a session: the browser's own session, once the user confirms.
+    // Otherwise: the browser's own session, once the user confirms.
     let confirmed = method == Method::Post && params.get(CONFIRM).is_some();
     if confirmed {
         if !csrf_matches(headers, params.get(CSRF_FIELD)) {

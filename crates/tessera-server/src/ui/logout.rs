@@ -37,7 +37,6 @@ struct LogoutPage<'a> {
     email: Option<String>,
     client_name: Option<&'a str>,
     error: Option<&'a str>,
-    notice: Option<&'a str>,
     fields: Vec<Field<'a>>,
 }
 
@@ -56,7 +55,6 @@ pub fn signed_out_page(
             email: None,
             client_name,
             error: None,
-            notice: None,
             fields: Vec::new(),
         },
         extra,
@@ -68,26 +66,12 @@ pub fn signed_out_page(
 pub struct Prompt {
     /// Set when a confirmation was refused.
     pub error: Option<&'static str>,
-    /// Set after a hint ended another session than the browser's; the hint is then not carried
-    /// (the confirming POST would end the hint's session again rather than the browser's).
-    pub notice: Option<&'static str>,
 }
 
 impl Prompt {
     /// A refused confirmation.
     pub fn error(error: &'static str) -> Self {
-        Self {
-            error: Some(error),
-            notice: None,
-        }
-    }
-
-    /// A notice above the question.
-    pub fn notice(notice: &'static str) -> Self {
-        Self {
-            error: None,
-            notice: Some(notice),
-        }
+        Self { error: Some(error) }
     }
 }
 
@@ -116,7 +100,6 @@ pub async fn confirmation_page(
     let (csrf, csrf_cookie) = cookies::csrf_token(headers);
     let fields = CARRIED
         .iter()
-        .filter(|&&name| prompt.notice.is_none() || name != "id_token_hint")
         .filter_map(|&name| params.get(name).map(|value| Field { name, value }))
         .collect();
     ui::page(
@@ -129,7 +112,6 @@ pub async fn confirmation_page(
             email,
             client_name,
             error: prompt.error,
-            notice: prompt.notice,
             fields,
         },
         csrf_cookie

@@ -344,7 +344,7 @@ async fn the_client_id_may_accompany_the_hint_and_the_browser_cookie_is_cleared(
 }
 
 #[tokio::test]
-async fn an_expired_hint_is_still_accepted_from_a_browser_without_the_cookie() {
+async fn an_expired_hint_still_ends_the_session_of_the_browser_that_holds_it() {
     let s = setup().await;
     let browser = Browser::new(&s.app.base_url);
     let tokens = s.sign_in(&browser, "web", "ada@example.com").await;
@@ -353,7 +353,33 @@ async fn an_expired_hint_is_still_accepted_from_a_browser_without_the_cookie() {
     assert!(s.app.clock.now_unix() > exp, "the hint has expired");
     assert!(!s.must_log_in(&browser).await, "the session has not");
 
-    // The client's back end, or another browser: no session cookie at all.
+    let response = s
+        .raw_logout(
+            &[
+                ("id_token_hint", &tokens.id_token),
+                ("post_logout_redirect_uri", POST_LOGOUT),
+                ("state", "x"),
+            ],
+            Some(&browser),
+        )
+        .await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        query(&Url::parse(response.headers()["location"].to_str().unwrap()).unwrap())["state"],
+        "x"
+    );
+    s.assert_ended(&tokens).await;
+}
+
+/// Issue 14 #4: a hint sent without the browser session it names (another browser, the
+/// attacker's own, a client's back end: no cookie) used to end the victim's session silently.
+/// It ends nothing now; the redirect goes back as for any request without a session.
+#[tokio::test]
+async fn a_hint_from_a_browser_without_its_session_ends_nothing() {
+    let s = setup().await;
+    let browser = Browser::new(&s.app.base_url);
+    let tokens = s.sign_in(&browser, "web", "ada@example.com").await;
+
     let response = s
         .raw_logout(
             &[
@@ -365,16 +391,21 @@ async fn an_expired_hint_is_still_accepted_from_a_browser_without_the_cookie() {
         )
         .await;
     assert_eq!(response.status(), 302);
-    assert!(
-        response.headers().get("set-cookie").is_none(),
-        "no cookie to clear"
-    );
-    assert_eq!(
-        query(&Url::parse(response.headers()["location"].to_str().unwrap()).unwrap())["state"],
-        "x"
-    );
-    assert!(s.must_log_in(&browser).await, "the browser's session ended");
-    s.assert_ended(&tokens).await;
+    assert!(response.headers().get("set-cookie").is_none());
+    // A cross-site POST (no cookie either) gets the confirmation page, and ends nothing.
+    let response = s
+        .app
+        .http
+        .post(s.app.url("/logout"))
+        .form(&[("id_token_hint", tokens.id_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Sign out?"));
+
+    assert!(!s.must_log_in(&browser).await, "the session lives");
+    s.assert_alive(&browser, &tokens).await;
 }
 
 #[tokio::test]
@@ -720,10 +751,11 @@ async fn the_same_logout_twice_is_harmless() {
     }
     s.assert_ended(&tokens).await;
 
-    // Signing in again gives a new session, which the old hint does not end.
+    // Signing in again gives a new session, which the old hint does not end: the user is
+    // asked whether to end it (issue 14 #4).
     let again = s.sign_in(&browser, "web", "ada@example.com").await;
-    let back = browser.get(&url).await.client();
-    assert!(back.as_str().starts_with(POST_LOGOUT));
+    let page = browser.get(&url).await.page();
+    assert!(page.contains("Sign out?"), "{}", page.html);
     assert!(
         browser.cookie(SESSION_COOKIE).is_some(),
         "another session's cookie stays"
@@ -731,10 +763,11 @@ async fn the_same_logout_twice_is_harmless() {
     s.assert_alive(&browser, &again).await;
 }
 
+/// Issue 14 #4: a hint for another session (Bob's, leaked or stale, in Ada's browser) ends
+/// nothing by itself: Ada is asked whether to end her own session, and Bob's lives on.
 #[tokio::test]
-async fn a_hint_ends_its_own_session_not_the_browsers_other_one() {
+async fn a_hint_for_another_session_asks_and_ends_only_the_browsers_own() {
     let s = setup().await;
-    // Bob's sign-in elsewhere; Ada's browser presents Bob's (leaked or stale) hint.
     let bob = Browser::new(&s.app.base_url);
     let bob_tokens = s.sign_in(&bob, "web", "bob@example.com").await;
     let ada = Browser::new(&s.app.base_url);
@@ -747,17 +780,17 @@ async fn a_hint_ends_its_own_session_not_the_browsers_other_one() {
         .await
         .page();
     assert_eq!(page.status, 200);
-    s.assert_ended(&bob_tokens).await;
-    assert!(ada.cookie(SESSION_COOKIE).is_some());
+    s.assert_alive(&bob, &bob_tokens).await;
     s.assert_alive(&ada, &ada_tokens).await;
 
-    // Ada is offered to end her own session too, and the form no longer carries Bob's hint.
+    // Ada is offered to end her own session; confirming ends hers, whatever hint the form
+    // carries back.
     assert!(page.contains("Sign out?") && page.contains("ada@example.com"));
     let form = page.form();
-    assert!(!form.fields.contains_key("id_token_hint"));
     assert_eq!(form.fields["state"], "z");
     let page = ada.submit(&form, &[("confirm", "yes")]).await.page();
     assert!(page.contains("You are signed out"), "{}", page.html);
     assert_eq!(ada.cookie(SESSION_COOKIE), None);
     s.assert_ended(&ada_tokens).await;
+    s.assert_alive(&bob, &bob_tokens).await;
 }

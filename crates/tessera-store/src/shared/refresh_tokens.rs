@@ -130,23 +130,6 @@ macro_rules! impl_refresh_tokens {
                 })
             }
 
-            /// Opens a write transaction with the locks [`revoke_grant`] needs, in the order
-            /// every transaction takes them (the revocation lock, then the family's).
-            async fn revoke_grant_now(
-                store: &DbStore,
-                family_id: &str,
-                now: OffsetDateTime,
-                reason: RevocationReason,
-                actor: &str,
-            ) -> StoreResult<FamilyRevocation> {
-                let (_writer, mut tx) = store.begin_write().await?;
-                backend::locks::revocations_exclusive(&mut tx).await?;
-                backend::locks::refresh_tokens(&mut tx, &[family_id]).await?;
-                let revoked = revoke_grant(&mut tx, family_id, now, reason, actor).await?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(revoked)
-            }
-
             /// Revokes every token of `family_id` not revoked yet and records the family as
             /// revoked at `now` (keeping an earlier record), on `conn`, which must be an open
             /// write transaction that took `backend::locks::refresh_tokens` for the family.
@@ -279,8 +262,7 @@ macro_rules! impl_refresh_tokens {
                         // commits second sees the other), and `Reused` is answered only once
                         // the grant is revoked.
                         let actor = format!("client:{}", reused.client_id);
-                        revoke_grant_now(
-                            self,
+                        self.revoke_refresh_family(
                             &reused.family_id,
                             now,
                             RevocationReason::RefreshReuse,
@@ -298,7 +280,14 @@ macro_rules! impl_refresh_tokens {
                     reason: RevocationReason,
                     actor: &str,
                 ) -> StoreResult<FamilyRevocation> {
-                    revoke_grant_now(self, family_id, now, reason, actor).await
+                    let (_writer, mut tx) = self.begin_write().await?;
+                    // The locks [`revoke_grant`] needs, in the order every transaction takes
+                    // them: the revocation lock, then the family's.
+                    backend::locks::revocations_exclusive(&mut tx).await?;
+                    backend::locks::refresh_tokens(&mut tx, &[family_id]).await?;
+                    let revoked = revoke_grant(&mut tx, family_id, now, reason, actor).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(revoked)
                 }
 
                 async fn delete_expired_refresh_tokens(

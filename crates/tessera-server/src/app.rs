@@ -2,6 +2,7 @@
 //! shared state every request sees.
 
 use crate::config::{Config, ConfigError};
+use crate::connections::ConnectionLimits;
 use crate::hashing::HashingPool;
 use crate::kek_source::{self, KekOrigin, KekSourceError};
 use crate::keys::{KeyRing, KeyRingError};
@@ -35,6 +36,9 @@ pub enum StartupError {
     /// The store could not be opened.
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    /// An operator command found no store where the configuration points.
+    #[error("{0}")]
+    NoStore(String),
     /// The key-encryption key is missing, malformed or unreadable.
     #[error(transparent)]
     Kek(#[from] KekSourceError),
@@ -90,6 +94,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Time limit per request.
     pub request_timeout: StdDuration,
+    /// Connection limits of the accept loop (connections.rs).
+    pub connections: ConnectionLimits,
     /// How often the key ring is re-read from the store. With a store that reports changes
     /// (PostgreSQL) the ring is also re-read as soon as another node changes the keys; this
     /// periodic refresh is then the safety net.
@@ -258,6 +264,79 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError>
     Ok(tessera_store::connect(&config.database_url()).await?)
 }
 
+/// The KEK, the key ring, and a signing key per configured algorithm where there is none yet
+/// (their kids are returned).
+async fn set_up_keys(
+    config: &Config,
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> Result<(KeyRing, KekOrigin, Vec<String>), StartupError> {
+    let (keys, kek_origin) = open_key_ring(config, store, clock).await?;
+    let mut algs = vec![config.tokens.access_token_alg, config.tokens.id_token_alg];
+    algs.dedup();
+    let grace = Duration::seconds(config.keys.retirement_grace_seconds.into());
+    let created_kids = keys
+        .ensure_signing_keys(store, &algs, &lifetimes(config), grace, clock)
+        .await?;
+    Ok((keys, kek_origin, created_kids))
+}
+
+/// What `tessera init` did.
+#[derive(Debug)]
+pub struct InitReport {
+    /// Where the store is: the SQLite path, or which backend `database_url` names (never the
+    /// URL, which may carry a password).
+    pub store: String,
+    /// Where the KEK came from.
+    pub kek_origin: KekOrigin,
+    /// Signing keys generated.
+    pub created_kids: Vec<String>,
+}
+
+/// Creates what the first `tessera serve` would — the store, the key-encryption key and the
+/// signing keys — without serving, so that clients and users can be registered first. Running
+/// it again changes nothing.
+pub async fn init(config: &Config, clock: &dyn Clock) -> Result<InitReport, StartupError> {
+    config.validate()?;
+    let store = open_store(config).await?;
+    let (_, kek_origin, created_kids) = set_up_keys(config, store.as_ref(), clock).await?;
+    let location = match &config.database_url {
+        None => config.data_dir.join("tessera.db").display().to_string(),
+        Some(_) => format!("the {} database of database_url", store.backend_name()),
+    };
+    Ok(InitReport {
+        store: location,
+        kek_origin,
+        created_kids,
+    })
+}
+
+/// Opens the store named by the configuration for an operator command: it must exist already
+/// (`tessera serve` or `tessera init` creates it). The error says where it looked and how to
+/// point at the right store, because the usual cause is running the command from another
+/// directory than the server's, with the default relative `data_dir`.
+pub async fn open_existing_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
+    match tessera_store::connect_existing(&config.database_url()).await {
+        Ok(store) => Ok(store),
+        Err(StoreError::Missing(what)) => {
+            let whence = if config.database_url.is_some() {
+                "database_url".to_owned()
+            } else {
+                let dir = &config.data_dir;
+                let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                format!("data_dir {} ({})", dir.display(), absolute.display())
+            };
+            Err(StartupError::NoStore(format!(
+                "{what} (looked there because of {whence}). Commands other than `serve` and \
+                 `init` never create a store: run this one where the server runs, or point it \
+                 at the server's store with --data-dir DIR or --database-url URL (or \
+                 TESSERA_DATA_DIR / TESSERA_DATABASE_URL, or the configuration file)"
+            )))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// Obtains the KEK and loads every published signing key.
 pub async fn open_key_ring(
     config: &Config,
@@ -312,14 +391,12 @@ pub async fn open_with(
         Some(store) => store,
         None => open_store(config).await?,
     };
-    let (keys, kek_origin) = open_key_ring(config, store.as_ref(), clock.as_ref()).await?;
+    let (keys, kek_origin, created_kids) =
+        set_up_keys(config, store.as_ref(), clock.as_ref()).await?;
     let lifetimes = lifetimes(config);
     let grace = Duration::seconds(config.keys.retirement_grace_seconds.into());
     let mut algs = vec![config.tokens.access_token_alg, config.tokens.id_token_alg];
     algs.dedup();
-    let created_kids = keys
-        .ensure_signing_keys(store.as_ref(), &algs, &lifetimes, grace, clock.as_ref())
-        .await?;
     let client_count = store.list_clients().await?.len();
     let max_hashes = config
         .passwords
@@ -329,6 +406,14 @@ pub async fn open_with(
     let hasher = PasswordHasher::owasp();
     let dummy_password_hash = hasher.unmatchable_hash();
     let passwords = HashingPool::new(hasher, max_hashes);
+    let mut connections = ConnectionLimits {
+        header_read_timeout: StdDuration::from_secs(config.http.header_read_timeout_seconds),
+        idle_timeout: StdDuration::from_secs(config.http.idle_timeout_seconds),
+        max_connections: config.http.max_connections,
+        max_header_bytes: config.http.max_header_bytes,
+    };
+    let mut warnings: Vec<String> = data_dir_warning(&config.data_dir).into_iter().collect();
+    warnings.extend(connections.fit_to_open_file_limit());
     let settings = Settings {
         access_token_audience: config
             .tokens
@@ -341,6 +426,7 @@ pub async fn open_with(
         id_token_alg: config.tokens.id_token_alg,
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: StdDuration::from_secs(config.http.request_timeout_seconds),
+        connections,
         key_refresh_interval: StdDuration::from_secs(config.keys.refresh_interval_seconds),
         feed_poll_interval: options.feed_poll_interval,
         key_retirement_grace: grace,
@@ -368,7 +454,7 @@ pub async fn open_with(
             kek_origin,
             created_kids,
             client_count,
-            warnings: data_dir_warning(&config.data_dir).into_iter().collect(),
+            warnings,
         },
     ))
 }

@@ -87,6 +87,20 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Time limit for one request in seconds.
     pub request_timeout_seconds: u64,
+    /// Time allowed for a request's line and headers, counted from when the connection is ready
+    /// for a request: when it opens, or (HTTP/1.1 keep-alive) when the previous answer has been
+    /// sent. So it is also how long an idle HTTP/1.1 connection is kept (seconds).
+    pub header_read_timeout_seconds: u64,
+    /// A connection with no request in progress for this long is closed, whatever its protocol
+    /// (it is what closes idle HTTP/2 connections; seconds).
+    pub idle_timeout_seconds: u64,
+    /// Most connections open at once. At the cap the server stops accepting, and new
+    /// connections wait in the kernel's queue until one closes (back-pressure, not refusal).
+    /// Lowered at start-up to fit the process's open-file limit, with a warning.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) in bytes; a larger one gets `431`.
+    /// Also the HTTP/2 header-list limit. At least 8192.
+    pub max_header_bytes: usize,
 }
 
 /// Password hashing settings.
@@ -253,6 +267,10 @@ impl Default for HttpConfig {
         Self {
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: 30,
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            max_connections: 1024,
+            max_header_bytes: 32 * 1024,
         }
     }
 }
@@ -343,6 +361,18 @@ impl Config {
         }
         if !(1024..=16 * 1024 * 1024).contains(&self.http.max_body_bytes) {
             return invalid("http.max_body_bytes must be between 1024 and 16777216".into());
+        }
+        if !(1..=3600).contains(&self.http.header_read_timeout_seconds) {
+            return invalid("http.header_read_timeout_seconds must be between 1 and 3600".into());
+        }
+        if !(1..=86_400).contains(&self.http.idle_timeout_seconds) {
+            return invalid("http.idle_timeout_seconds must be between 1 and 86400".into());
+        }
+        if !(1..=1_000_000).contains(&self.http.max_connections) {
+            return invalid("http.max_connections must be between 1 and 1000000".into());
+        }
+        if !(8192..=1024 * 1024).contains(&self.http.max_header_bytes) {
+            return invalid("http.max_header_bytes must be between 8192 and 1048576".into());
         }
         if self.passwords.max_concurrent_hashes == Some(0) {
             return invalid("passwords.max_concurrent_hashes must be at least 1".into());

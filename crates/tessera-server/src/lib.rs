@@ -11,6 +11,7 @@ pub mod app;
 pub mod authn;
 pub mod backchannel;
 pub mod config;
+pub mod connections;
 mod cookies;
 pub mod error;
 pub mod feed;
@@ -116,7 +117,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
-/// The background workers ([`workers`]) run beside it and stop with it.
+/// Connections are accepted under the limits of [`connections`]. The background workers ([`workers`]) run beside it and stop with it.
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
@@ -127,9 +128,8 @@ where
         shutdown.await;
         shutting_down.send_replace(true);
     };
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = state.settings.connections;
+    let result = connections::serve_connections(listener, router(state), limits, shutdown).await;
     for task in background {
         task.abort();
     }

@@ -27,6 +27,10 @@ pub enum StoreError {
     /// Any other backend failure, including rows that cannot be decoded.
     #[error("store backend error: {0}")]
     Backend(String),
+    /// There is no store where the URL points (no SQLite file, or a PostgreSQL database without
+    /// Tessera's tables), and the caller asked not to create one ([`crate::connect_existing`]).
+    #[error("{0}")]
+    Missing(String),
     /// The database URL is malformed or names a backend this build does not support.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),

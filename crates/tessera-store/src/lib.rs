@@ -42,6 +42,27 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     Ok(connect_probed(url).await?)
 }
 
+/// Opens an existing store as [`connect`] does, but never creates one: a SQLite file that does
+/// not exist, or a PostgreSQL database without Tessera's tables, is [`StoreError::Missing`].
+/// Operator commands use this, so that one run from the wrong directory cannot create an
+/// empty store that no server reads.
+pub async fn connect_existing(url: &str) -> StoreResult<Arc<dyn Store>> {
+    match parse_url(url)? {
+        DatabaseUrl::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(StoreError::Missing(format!(
+                    "there is no SQLite database at {}",
+                    path.display()
+                )));
+            }
+            Ok(Arc::new(sqlite::SqliteStore::open(&path).await?))
+        }
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(
+            postgres::PostgresStore::connect_existing(url).await?,
+        )),
+    }
+}
+
 /// [`connect`], with the store's [`StoreProbe`] reachable: for tests.
 pub async fn connect_probed(url: &str) -> StoreResult<Arc<dyn ProbedStore>> {
     match parse_url(url)? {

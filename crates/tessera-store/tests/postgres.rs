@@ -524,3 +524,33 @@ async fn closing_the_store_stops_its_listener() {
         .expect("the channel closes");
     assert_eq!(closed, Err(broadcast::error::RecvError::Closed));
 }
+
+/// Operator commands open the store with `connect_existing`: a database Tessera never set up is
+/// refused and left without a single table, instead of being given an empty schema no server
+/// reads.
+#[tokio::test]
+async fn connect_existing_never_creates_the_schema() {
+    let schema = Schema::create().await;
+    let err = tessera_store::connect_existing(&schema.url())
+        .await
+        .unwrap_err();
+    let StoreError::Missing(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains("has no Tessera tables"), "{msg}");
+    let mut conn = raw(&schema).await;
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tables, 0);
+    conn.close().await.unwrap();
+
+    open(&schema).await.close().await;
+    let store = tessera_store::connect_existing(&schema.url())
+        .await
+        .unwrap();
+    assert!(store.list_clients().await.unwrap().is_empty());
+}

@@ -573,3 +573,22 @@ async fn sqlite_reports_no_changes_so_callers_poll() {
     let (_dir, store) = fresh_store().await;
     assert!(store.subscribe_changes().is_none());
 }
+
+/// Operator commands open the store with `connect_existing`: no file is created where there
+/// was none (the CLI's wrong-directory trap).
+#[tokio::test]
+async fn connect_existing_never_creates_the_file() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("tessera.db");
+    let url = format!("sqlite://{}", path.display());
+    let err = tessera_store::connect_existing(&url).await.unwrap_err();
+    let StoreError::Missing(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(!path.exists());
+
+    SqliteStore::open(&path).await.unwrap().close().await;
+    let store = tessera_store::connect_existing(&url).await.unwrap();
+    assert!(store.list_clients().await.unwrap().is_empty());
+}

@@ -46,6 +46,10 @@ pub enum LogFormatArg {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Create the store, the key-encryption key and the signing keys, as the first `serve`
+    /// would, without serving (to register clients and users before the first start). Other
+    /// commands never create a store.
+    Init,
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),

@@ -162,6 +162,8 @@ async fn the_readme_tour_works_as_written() {
 #[tokio::test]
 async fn sigint_shuts_down_gracefully_and_logs_are_json_without_tokens() {
     let dir = tempfile::tempdir().unwrap();
+    // Registering before the first start needs the store `init` creates.
+    ok(&tessera(dir.path(), &["init"], None));
     ok(&tessera(
         dir.path(),
         &["client", "add", "svc", "--scope", "api:read"],
@@ -254,6 +256,8 @@ fn a_bad_key_encryption_key_stops_start_up_without_touching_the_keys() {
 #[test]
 fn user_commands() {
     let dir = tempfile::tempdir().unwrap();
+    // Registering before the first start needs the store `init` creates.
+    ok(&tessera(dir.path(), &["init"], None));
     let d = dir.path();
     let added = ok(&tessera(
         d,
@@ -343,6 +347,8 @@ fn user_commands() {
 #[test]
 fn client_commands_validate_and_list() {
     let dir = tempfile::tempdir().unwrap();
+    // Registering before the first start needs the store `init` creates.
+    ok(&tessera(dir.path(), &["init"], None));
     let d = dir.path();
     let err = fails(&tessera(
         d,
@@ -592,6 +598,8 @@ async fn seed_session(dir: &Path, email: &str, client: &str) -> String {
 #[tokio::test]
 async fn session_revocation_and_audit_commands() {
     let dir = tempfile::tempdir().unwrap();
+    // Registering before the first start needs the store `init` creates.
+    ok(&tessera(dir.path(), &["init"], None));
     let d = dir.path();
     ok(&tessera(
         d,
@@ -849,6 +857,8 @@ async fn token_verify_and_inspect() {
 #[tokio::test]
 async fn seed_creates_users_whose_refresh_tokens_work() {
     let dir = tempfile::tempdir().unwrap();
+    // Registering before the first start needs the store `init` creates.
+    ok(&tessera(dir.path(), &["init"], None));
     let d = dir.path();
     let web = secret_from(&ok(&tessera(
         d,
@@ -940,4 +950,65 @@ async fn seed_creates_users_whose_refresh_tokens_work() {
         assert_eq!(status, 200, "{body}");
         assert!(body["refresh_token"].is_string() && body["id_token"].is_string());
     }
+}
+
+/// The wrong-directory trap: run from another directory, `client list` used to print "No
+/// clients" after creating an empty store there, and `client add` "succeeded" into it. Now
+/// every command but `serve` and `init` refuses, says where it looked and how to point at the
+/// server's store, and creates nothing.
+#[test]
+fn commands_other_than_serve_and_init_never_create_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 6] = [
+        &["client", "list"],
+        &["client", "add", "svc", "--scope", "api:read"],
+        &["user", "list"],
+        &["keys", "list"],
+        &["audit", "tail"],
+        &["session", "list", "ada@example.com"],
+    ];
+    for args in commands {
+        let err = fails(&tessera(dir.path(), args, None));
+        assert!(
+            err.contains("there is no SQLite database at") && err.contains("tessera.db"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("--data-dir") && err.contains(&dir.path().display().to_string()),
+            "{args:?} does not say where it looked or how to point elsewhere: {err}"
+        );
+        assert!(
+            !dir.path().join("tessera-data").exists(),
+            "{args:?} created the data directory"
+        );
+    }
+
+    let initialised = ok(&tessera(dir.path(), &["init"], None));
+    assert!(
+        initialised.contains("created the key-encryption key")
+            && initialised.contains("generated a signing key"),
+        "{initialised}"
+    );
+    assert!(ok(&tessera(dir.path(), &["client", "list"], None)).contains("no clients"));
+    let again = ok(&tessera(dir.path(), &["init"], None));
+    assert!(again.contains("already set up"), "{again}");
+
+    // --data-dir points a command run elsewhere at the store.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("tessera-data");
+    let data_dir = data_dir.to_str().unwrap();
+    ok(&tessera(
+        elsewhere.path(),
+        &[
+            "--data-dir",
+            data_dir,
+            "client",
+            "add",
+            "svc",
+            "--scope",
+            "api:read",
+        ],
+        None,
+    ));
+    assert!(ok(&tessera(dir.path(), &["client", "list"], None)).contains("svc"));
 }

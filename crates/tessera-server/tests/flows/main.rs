@@ -10,6 +10,7 @@
 
 mod backchannel_logout;
 mod client_credentials;
+mod connections;
 mod discovery;
 mod interop_openidconnect;
 mod keys;

@@ -105,6 +105,12 @@ impl PostgresStore {
         Self::connect_with(connect::parse_url(url)?).await
     }
 
+    /// [`connect`](Self::connect) to a database Tessera has already set up: one without
+    /// Tessera's tables is [`StoreError::Missing`] and is left untouched.
+    pub async fn connect_existing(url: &str) -> StoreResult<Self> {
+        Self::open(connect::parse_url(url)?, false).await
+    }
+
     /// Opens the database `options` name and applies pending migrations.
     ///
     /// The store adds a statement timeout, an idle-in-transaction timeout and an application
@@ -113,6 +119,10 @@ impl PostgresStore {
     /// refuses the connection within a few seconds, and with [`StoreError::SchemaTooNew`] if a
     /// newer Tessera has migrated the database.
     pub async fn connect_with(options: PgConnectOptions) -> StoreResult<Self> {
+        Self::open(options, true).await
+    }
+
+    async fn open(options: PgConnectOptions, create: bool) -> StoreResult<Self> {
         let options = connect::with_defaults(options);
         let target = connect::describe(&options);
         // A first connection of its own, so that an unreachable server fails fast with its
@@ -129,6 +139,24 @@ impl PostgresStore {
                     )))
                 }
             };
+        if !create {
+            // The migrations table (in the connection's search path) is what the first start
+            // creates before anything else.
+            let exists: Result<bool, _> =
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(&mut conn)
+                    .await;
+            match exists {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = conn.close().await;
+                    return Err(StoreError::Missing(format!(
+                        "the PostgreSQL database at {target} has no Tessera tables"
+                    )));
+                }
+                Err(e) => return Err(convert::db_err(e)),
+            }
+        }
         // The migrator holds a database-wide advisory lock while it runs, so nodes starting
         // together migrate one after the other.
         let migrated = crate::migrations::postgres()

@@ -9,7 +9,7 @@ use tessera_server::{app, Config};
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(500);
 
 pub async fn run(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+    let store = app::open_existing_store(config).await?;
     match command {
         AuditCommand::Tail { lines, follow } => {
             let mut last = 0;

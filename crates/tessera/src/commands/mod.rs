@@ -2,6 +2,7 @@
 
 mod audit;
 mod client;
+mod init;
 mod keys;
 mod migrate;
 mod seed;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let actor = || actor(cli.global.actor.as_deref());
     match cli.command {
         Command::Serve(_) => serve::run(config).await,
+        Command::Init => init::run(&config).await,
         Command::Client(command) => client::run(&config, actor()?, command).await,
         Command::User(command) => user::run(&config, actor()?, command).await,
         Command::Keys(command) => keys::run(&config, actor()?, command).await,
@@ -110,7 +112,7 @@ fn os_uid_name() -> String {
 
 /// Opens the store and an operator acting as `actor` on it, outside any server.
 async fn operator(config: &Config, actor: Actor) -> anyhow::Result<(Arc<dyn Store>, Operator)> {
-    let store = tessera_server::app::open_store(config).await?;
+    let store = tessera_server::app::open_existing_store(config).await?;
     let operator = Operator::new(
         actor,
         store.clone(),

@@ -40,7 +40,7 @@ struct Template {
 }
 
 pub async fn run(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+    let store = app::open_existing_store(config).await?;
     let client_id = tessera_core::ClientId::parse(&args.client)
         .map_err(|e| anyhow::anyhow!("--client: {e}"))?;
     let Some(client) = store.find_client(&client_id).await? else {

@@ -27,7 +27,7 @@ async fn verify(
     client_id: Option<String>,
     token: &str,
 ) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+    let store = app::open_existing_store(config).await?;
     let (ring, _) = app::open_key_ring(config, store.as_ref(), &SystemClock).await?;
     let jwks: JwkSet =
         serde_json::from_slice(&ring.jwks_json()).context("the published key set")?;

@@ -24,6 +24,7 @@ pub mod revocation;
 pub mod scope;
 pub mod session;
 pub mod sign_in;
+pub mod source_throttle;
 pub mod token;
 pub mod user;
 
@@ -39,7 +40,9 @@ pub use ids::{ClientId, UserId};
 pub use kek::{KekError, KeyEncryptionKey};
 pub use keys::{KeyState, SigningKeyRecord};
 pub use login::AuthorizationRequest;
-pub use login_throttle::{Admission, LoginThrottlePolicy, ThrottleKey, ThrottleState};
+pub use login_throttle::{
+    Admission, LoginThrottlePolicy, ThrottleKey, ThrottleRule, ThrottleState,
+};
 pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
 pub use pkce::{CodeChallenge, PkceError};
 pub use refresh::{
@@ -53,5 +56,6 @@ pub use revocation::{
 pub use scope::{ScopeError, ScopeSet};
 pub use session::{BearerSecret, BrowserSession, SessionId};
 pub use sign_in::{Continuation, PendingSignIn, Stage};
+pub use source_throttle::SourceThrottlePolicy;
 pub use token::{at_hash, AccessTokenClaims, IdTokenClaims, NamespacedClaim, TokenLifetimes};
 pub use user::{Email, EmailError, User};

@@ -12,8 +12,11 @@
 //! from the account: an address with no account is throttled exactly like one with an account,
 //! so the limit's answers tell an attacker nothing about which addresses exist.
 //!
-//! The store applies [`LoginThrottlePolicy::admit`] atomically (one transaction per attempt);
-//! this module only decides.
+//! The store applies a [`ThrottleRule`] atomically (one transaction per attempt); this module
+//! only decides. Two rules exist: [`LoginThrottlePolicy`] here, per account (or per account and
+//! trusted browser, see [`ThrottleKey::for_device`]), and
+//! [`SourceThrottlePolicy`](crate::source_throttle::SourceThrottlePolicy), per network source,
+//! against spraying one guess at each of many accounts.
 
 use aws_lc_rs::digest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,6 +34,38 @@ impl ThrottleKey {
     pub fn for_username(typed: &str) -> Self {
         let normalised = typed.trim().to_lowercase();
         let hash = digest::digest(&digest::SHA256, normalised.as_bytes());
+        Self(URL_SAFE_NO_PAD.encode(hash))
+    }
+
+    /// The key for attempts at the account typed as `typed` from a browser holding the device
+    /// cookie `device_id` (issued when that browser last signed in to the account): its own
+    /// count, so that an attacker locking the account's shared count does not lock the user out
+    /// of their usual browser.
+    pub fn for_device(typed: &str, device_id: &str) -> Self {
+        let normalised = typed.trim().to_lowercase();
+        Self::hashed(&format!("device\0{device_id}\0{normalised}"))
+    }
+
+    /// The key for attempts from one network source: an IPv4 address, or the /64 an IPv6
+    /// address belongs to (one subscriber's usual allocation). IPv4-mapped IPv6 addresses count
+    /// as their IPv4 address.
+    pub fn for_source(address: std::net::IpAddr) -> Self {
+        use std::net::IpAddr;
+        let source = match address {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+        };
+        Self::hashed(&format!("source\0{source}"))
+    }
+
+    fn hashed(text: &str) -> Self {
+        let hash = digest::digest(&digest::SHA256, text.as_bytes());
         Self(URL_SAFE_NO_PAD.encode(hash))
     }
 
@@ -66,6 +101,24 @@ impl ThrottleState {
         };
         quiet_from + policy.forget_after
     }
+}
+
+/// A decision the store applies atomically to one key's stored count.
+pub trait ThrottleRule: Send + Sync {
+    /// Decides an attempt made at `now`, given the stored count (`None` if there is none), and
+    /// returns the count to store in its place. A refused attempt leaves the count as it was.
+    fn admit(
+        &self,
+        stored: Option<&ThrottleState>,
+        now: OffsetDateTime,
+    ) -> (Admission, ThrottleState);
+
+    /// The count to store after an admitted attempt turned out to be a success, when the count
+    /// is not simply forgotten (a source's count: its other attempts still count).
+    fn forgive(&self, stored: &ThrottleState, now: OffsetDateTime) -> ThrottleState;
+
+    /// When `state` may be deleted: it then decides exactly as no count would.
+    fn forgettable_at(&self, state: &ThrottleState) -> OffsetDateTime;
 }
 
 /// The answer to one sign-in attempt.
@@ -132,12 +185,42 @@ impl LoginThrottlePolicy {
         )
     }
 
+    /// One attempt fewer, and no lock if that leaves the count within the free attempts.
+    pub fn forgive(&self, stored: &ThrottleState) -> ThrottleState {
+        let attempts = stored.attempts.saturating_sub(1);
+        ThrottleState {
+            attempts,
+            last_attempt_at: stored.last_attempt_at,
+            locked_until: stored
+                .locked_until
+                .filter(|_| attempts >= self.free_attempts.max(1)),
+        }
+    }
+
     /// The lock that follows attempt number `attempts` (counting from 1), once the free
     /// attempts are used up: the base lock, doubled per further attempt, capped.
     fn lockout_after(&self, attempts: u32) -> Duration {
         let doublings = attempts.saturating_sub(self.free_attempts.max(1)).min(30);
         let lockout = self.base_lockout.saturating_mul(1i32 << doublings);
         lockout.min(self.max_lockout)
+    }
+}
+
+impl ThrottleRule for LoginThrottlePolicy {
+    fn admit(
+        &self,
+        stored: Option<&ThrottleState>,
+        now: OffsetDateTime,
+    ) -> (Admission, ThrottleState) {
+        LoginThrottlePolicy::admit(self, stored, now)
+    }
+
+    fn forgive(&self, stored: &ThrottleState, _now: OffsetDateTime) -> ThrottleState {
+        LoginThrottlePolicy::forgive(self, stored)
+    }
+
+    fn forgettable_at(&self, state: &ThrottleState) -> OffsetDateTime {
+        state.forgettable_at(self)
     }
 }
 
@@ -234,6 +317,51 @@ mod tests {
             !key.as_str().contains("alice"),
             "the address is not kept in clear"
         );
+    }
+
+    #[test]
+    fn device_and_source_keys_are_distinct_from_account_keys() {
+        let account = ThrottleKey::for_username("ada@example.com");
+        let device = ThrottleKey::for_device("Ada@example.com ", "d1");
+        assert_ne!(account, device);
+        assert_eq!(device, ThrottleKey::for_device("ada@example.com", "d1"));
+        assert_ne!(device, ThrottleKey::for_device("ada@example.com", "d2"));
+        assert_ne!(device, ThrottleKey::for_device("bob@example.com", "d1"));
+    }
+
+    #[test]
+    fn an_ipv6_source_is_its_64_and_a_mapped_ipv4_is_the_ipv4() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(
+            ThrottleKey::for_source(ip("2001:db8:1:2::1")),
+            ThrottleKey::for_source(ip("2001:db8:1:2:ffff::9")),
+            "one /64 is one source"
+        );
+        assert_ne!(
+            ThrottleKey::for_source(ip("2001:db8:1:2::1")),
+            ThrottleKey::for_source(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(
+            ThrottleKey::for_source(ip("::ffff:192.0.2.7")),
+            ThrottleKey::for_source(ip("192.0.2.7"))
+        );
+        assert_ne!(
+            ThrottleKey::for_source(ip("192.0.2.7")),
+            ThrottleKey::for_source(ip("192.0.2.8"))
+        );
+    }
+
+    #[test]
+    fn forgiving_an_attempt_below_the_free_attempts_lifts_the_lock() {
+        let policy = LoginThrottlePolicy::default();
+        let mut state = policy.admit(None, T0).1;
+        for _ in 1..5 {
+            state = policy.admit(Some(&state), T0).1;
+        }
+        assert!(state.locked_until.is_some());
+        let forgiven = policy.forgive(&state);
+        assert_eq!(forgiven.attempts, 4);
+        assert_eq!(forgiven.locked_until, None);
     }
 
     #[test]

@@ -111,8 +111,12 @@ pub struct Settings {
     pub refresh_lifetimes: RefreshLifetimes,
     /// Browser-session lifetime.
     pub session_lifetime: Duration,
-    /// Brute-force limits on password sign-in.
+    /// Brute-force limits on password sign-in, per account.
     pub login_throttle: LoginThrottlePolicy,
+    /// Limits on password sign-in per network source (spraying).
+    pub source_throttle: tessera_core::SourceThrottlePolicy,
+    /// Where a request's client address is read from (trusted proxies).
+    pub client_ip: crate::client_ip::ClientIpSource,
     /// Prefix of Tessera's own claims.
     pub claims_namespace: String,
 }
@@ -434,6 +438,10 @@ pub async fn open_with(
         refresh_lifetimes: refresh_lifetimes(config),
         session_lifetime: Duration::seconds(config.sessions.lifetime_seconds.into()),
         login_throttle: config.login_throttle.policy(),
+        source_throttle: config.login_throttle.source_policy(),
+        client_ip: config.http.client_ip_source().map_err(|message| {
+            StartupError::Config(crate::config::ConfigError::Invalid(message))
+        })?,
         claims_namespace: config.claims.namespace.clone(),
     };
     let services = Services {

@@ -101,6 +101,13 @@ pub struct HttpConfig {
     /// Largest request head (request line and headers) in bytes; a larger one gets `431`.
     /// Also the HTTP/2 header-list limit. At least 8192.
     pub max_header_bytes: usize,
+    /// Reverse proxies (addresses or CIDR blocks) whose `client_ip_header` says who the client
+    /// is, for per-source limits. Empty (the default): the TCP peer is the client and the
+    /// header is ignored. See `crate::client_ip`.
+    pub trusted_proxies: Vec<String>,
+    /// The header trusted proxies put the client's address in: a comma-separated list, read
+    /// from the right (`X-Forwarded-For`, the default, or e.g. `X-Real-IP`).
+    pub client_ip_header: String,
 }
 
 /// Password hashing settings.
@@ -143,17 +150,25 @@ pub struct LoginThrottleConfig {
     pub max_lockout_seconds: u32,
     /// How long a count is kept after the last attempt or the end of the lock (at least 60).
     pub forget_after_seconds: u32,
+    /// Failed attempts one network source (an IPv4 address or IPv6 /64) may have outstanding
+    /// before its attempts are refused (1 to 10000); see `tessera_core::source_throttle`.
+    pub source_burst: u32,
+    /// How often one of a source's outstanding failed attempts drains away (1 to 3600 seconds).
+    pub source_refill_seconds: u32,
 }
 
 impl Default for LoginThrottleConfig {
     fn default() -> Self {
         let policy = tessera_core::LoginThrottlePolicy::default();
+        let source = tessera_core::SourceThrottlePolicy::default();
         let secs = |d: time::Duration| u32::try_from(d.whole_seconds()).unwrap_or(u32::MAX);
         Self {
             free_attempts: policy.free_attempts,
             base_lockout_seconds: secs(policy.base_lockout),
             max_lockout_seconds: secs(policy.max_lockout),
             forget_after_seconds: secs(policy.forget_after),
+            source_burst: source.burst,
+            source_refill_seconds: secs(source.refill_every),
         }
     }
 }
@@ -167,6 +182,14 @@ impl LoginThrottleConfig {
             base_lockout: secs(self.base_lockout_seconds),
             max_lockout: secs(self.max_lockout_seconds),
             forget_after: secs(self.forget_after_seconds),
+        }
+    }
+
+    /// The per-source rule these settings describe.
+    pub fn source_policy(&self) -> tessera_core::SourceThrottlePolicy {
+        tessera_core::SourceThrottlePolicy {
+            burst: self.source_burst,
+            refill_every: time::Duration::seconds(self.source_refill_seconds.into()),
         }
     }
 }
@@ -262,6 +285,13 @@ impl Default for KeysConfig {
     }
 }
 
+impl HttpConfig {
+    /// Where clients' addresses are read from, as configured.
+    pub fn client_ip_source(&self) -> Result<crate::client_ip::ClientIpSource, String> {
+        crate::client_ip::ClientIpSource::new(&self.trusted_proxies, &self.client_ip_header)
+    }
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
@@ -271,6 +301,8 @@ impl Default for HttpConfig {
             idle_timeout_seconds: 60,
             max_connections: 1024,
             max_header_bytes: 32 * 1024,
+            trusted_proxies: Vec::new(),
+            client_ip_header: crate::client_ip::DEFAULT_HEADER.to_owned(),
         }
     }
 }
@@ -373,6 +405,16 @@ impl Config {
         }
         if !(8192..=1024 * 1024).contains(&self.http.max_header_bytes) {
             return invalid("http.max_header_bytes must be between 8192 and 1048576".into());
+        }
+        if let Err(message) = self.http.client_ip_source() {
+            return invalid(message);
+        }
+        if !(1..=10_000).contains(&self.login_throttle.source_burst)
+            || !(1..=3600).contains(&self.login_throttle.source_refill_seconds)
+        {
+            return invalid(
+                "login_throttle: source_burst must be between 1 and 10000, source_refill_seconds between 1 and 3600".into(),
+            );
         }
         if self.passwords.max_concurrent_hashes == Some(0) {
             return invalid("passwords.max_concurrent_hashes must be at least 1".into());

@@ -1,4 +1,4 @@
-//! Browser cookies: the session cookie and the CSRF cookie.
+//! Browser cookies: the session cookie, the CSRF cookie and the device cookie.
 //!
 //! Both use the `__Host-` prefix, which browsers accept only with `Secure`, `Path=/` and no
 //! `Domain`, so no subdomain can set or shadow them. Browsers treat `http://localhost` and
@@ -11,6 +11,9 @@ use tessera_core::BearerSecret;
 pub const SESSION: &str = "__Host-tessera_session";
 /// Holds the browser's CSRF token (double-submit: the login and consent forms repeat it).
 pub const CSRF: &str = "__Host-tessera_csrf";
+/// Holds the sealed device cookie of the account this browser last signed in to
+/// (`crate::authn::device_cookie`).
+pub const DEVICE: &str = "__Host-tessera_device";
 /// Bytes of entropy in cookie secrets.
 pub const COOKIE_SECRET_BYTES: usize = 32;
 

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod app;
 pub mod authn;
 pub mod backchannel;
+pub mod client_ip;
 pub mod config;
 pub mod connections;
 mod cookies;

@@ -9,9 +9,9 @@ use crate::StoreResult;
 use tessera_core::client::SecretHash;
 use tessera_core::{
     Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
-    ClientId, CodeRedemption, Consent, Email, LoginThrottlePolicy, PendingSignIn, RefreshRotation,
-    RefreshToken, Revocation, RevocationEntry, RevocationReason, SessionId, SigningKeyRecord,
-    StoredRefreshToken, ThrottleKey, ThrottleState, TokenFacts, User, UserId,
+    ClientId, CodeRedemption, Consent, Email, PendingSignIn, RefreshRotation, RefreshToken,
+    Revocation, RevocationEntry, RevocationReason, SessionId, SigningKeyRecord, StoredRefreshToken,
+    ThrottleKey, ThrottleRule, ThrottleState, TokenFacts, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -441,17 +441,29 @@ pub trait LoginRequestStore: Send + Sync {
 /// each decision atomic.
 #[async_trait::async_trait]
 pub trait LoginThrottleStore: Send + Sync {
-    /// Decides an attempt at `key` made at `now` with [`LoginThrottlePolicy::admit`] on the
-    /// stored count and stores the count it returns, in one atomic step: concurrent attempts
-    /// (through any number of stores on the same database) are decided one after the other,
-    /// each on the count the previous one stored, so no more attempts are admitted than the
-    /// policy allows however many arrive at once.
+    /// Decides an attempt at `key` made at `now` with [`ThrottleRule::admit`] (the per-account
+    /// [`tessera_core::LoginThrottlePolicy`] or the per-source
+    /// [`tessera_core::SourceThrottlePolicy`]) on the stored count and stores the count it
+    /// returns, in one atomic step: concurrent attempts (through any number of stores on the
+    /// same database) are decided one after the other, each on the count the previous one
+    /// stored, so no more attempts are admitted than the rule allows however many arrive at
+    /// once.
     async fn admit_login_attempt(
         &self,
         key: &ThrottleKey,
-        policy: &LoginThrottlePolicy,
+        rule: &dyn ThrottleRule,
         now: OffsetDateTime,
     ) -> StoreResult<Admission>;
+
+    /// Gives back one admitted attempt at `key` that succeeded ([`ThrottleRule::forgive`]), in
+    /// one atomic step like [`admit_login_attempt`](Self::admit_login_attempt). A key without a
+    /// count is left without one.
+    async fn forgive_login_attempt(
+        &self,
+        key: &ThrottleKey,
+        rule: &dyn ThrottleRule,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     /// Forgets the count of `key` (after a successful sign-in). Forgetting a key without a count
     /// is not an error.

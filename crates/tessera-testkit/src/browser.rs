@@ -122,6 +122,26 @@ impl Browser {
         }
     }
 
+    /// A browser with no cookies whose every request says, as a reverse proxy would, that it
+    /// comes from `client_address` (`X-Forwarded-For`).
+    pub fn forwarded_for(base_url: &str, client_address: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            client_address
+                .parse()
+                .expect("an address is a header value"),
+        );
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .expect("http client"),
+            ..Self::new(base_url)
+        }
+    }
+
     /// The value of a cookie the browser holds.
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies.lock().unwrap().get(name).cloned()

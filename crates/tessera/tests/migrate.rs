@@ -249,6 +249,8 @@ async fn refusals_name_the_problem_and_not_the_password() {
     );
 
     // A target another installation already uses.
+    let out = tessera(dir.path(), &["--database-url", &schema.url(), "init"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = tessera(
         dir.path(),
         &[

@@ -5,23 +5,26 @@
 //! disabled account costs the same argon2 verification as a real one, so neither the message nor
 //! the response time tells an attacker which emails have accounts.
 //!
-//! Attempts are limited per email address typed, across every node (see
-//! [`tessera_core::login_throttle`]): each attempt is counted before its password is checked,
-//! and while an address is locked its password is not checked at all. Addresses without an
-//! account are counted exactly the same way.
+//! Attempts are limited per network source and per email address typed (or per address and
+//! trusted browser), across every node: see [`crate::authn::login_limits`]. Each attempt is
+//! counted before its password is checked, and while a limit holds no password is checked at
+//! all. Addresses without an account are counted exactly the same way.
 
 use crate::app::AppState;
 use crate::authn::flow::{self, SignIn};
-use crate::authn::{pending, session};
+use crate::authn::login_limits::{self, Refused};
+use crate::authn::{device_cookie, pending, session};
 use crate::routes;
 use crate::ui::{self, expired_page, store_failure};
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tessera_core::sign_in::{Interaction, Method, Proof, Step};
-use tessera_core::{Admission, Continuation, Email, PendingSignIn, Stage, ThrottleKey, User};
+use tessera_core::{Continuation, Email, PendingSignIn, Stage, User};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -113,7 +116,12 @@ pub async fn get(
 }
 
 /// `POST /login`.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let (params, pending) =
         match pending::read_form(&state, &headers, body, Stage::FirstFactor).await {
             Ok(read) => read,
@@ -122,21 +130,21 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     let csrf = params.get("csrf_token").unwrap_or_default();
     let username = params.get("username").unwrap_or_default();
     let password = Zeroizing::new(params.get("password").unwrap_or_default().to_owned());
-    let throttle_key = ThrottleKey::for_username(username);
     let now = state.services.clock.now();
-    match state
-        .services
-        .store
-        .admit_login_attempt(&throttle_key, &state.settings.login_throttle, now)
-        .await
-    {
-        Ok(Admission::Admitted) => {}
-        Ok(Admission::Locked { until }) => {
-            tracing::warn!("sign-in refused: too many attempts at this address");
-            return locked_page(&state, &pending, csrf, username, now, until).await;
+    // Served by `connections.rs`, every request carries its peer; without one (a router driven
+    // directly), all attempts share the unspecified address's allowance.
+    let peer = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(peer))| peer.ip(),
+    );
+    let attempt = match login_limits::admit(&state, peer, &headers, username, now).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(refused)) => {
+            tracing::warn!(?refused, "sign-in refused: too many attempts");
+            return locked_page(&state, &pending, csrf, username, now, refused).await;
         }
         Err(err) => return store_failure(err),
-    }
+    };
     let user = match check_credentials(&state, username, password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
@@ -154,12 +162,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         }
         Err(err) => return store_failure(err),
     };
-    if let Err(err) = state
-        .services
-        .store
-        .clear_login_attempts(&throttle_key)
-        .await
-    {
+    if let Err(err) = login_limits::succeeded(&state, &attempt, now).await {
         return store_failure(err);
     }
     // Consuming the pending sign-in is atomic: a replayed POST finds nothing.
@@ -201,7 +204,8 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             match session::establish(&state, &headers, authentication).await {
                 Ok((session, cookie)) => {
                     tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
-                    (Some(session), vec![cookie])
+                    let device = device_cookie::issue(state.services.keys.kek(), username, now);
+                    (Some(session), vec![cookie, device])
                 }
                 Err(err) => return store_failure(err),
             }
@@ -211,20 +215,24 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     flow::carry_out(&state, &headers, sign_in, step, session, extra_headers).await
 }
 
-/// The login form again, with 429 and `Retry-After`, for an address whose attempts are used up.
-/// The same for every address, with an account or without.
+/// The login form again, with 429 and `Retry-After`, for an attempt a limit refused. The same
+/// for every address, with an account or without.
 async fn locked_page(
     state: &AppState,
     pending: &PendingSignIn,
     csrf: &str,
     username: &str,
     now: OffsetDateTime,
-    until: OffsetDateTime,
+    refused: Refused,
 ) -> Response {
+    let (until, whose) = match refused {
+        Refused::Source { until } => (until, "from your network"),
+        Refused::Account { until } => (until, "for this email address"),
+    };
     let wait_seconds = (until - now).whole_seconds().max(1);
     let wait_minutes = (wait_seconds + 59) / 60;
     let message = format!(
-        "Too many sign-in attempts for this email address. Try again in {wait_minutes} minute{}.",
+        "Too many sign-in attempts {whose}. Try again in {wait_minutes} minute{}.",
         if wait_minutes == 1 { "" } else { "s" }
     );
     render(

@@ -6,7 +6,7 @@
 use tessera_core::ThrottleKey;
 use tessera_testkit::browser::{Browser, Page};
 use tessera_testkit::grants::{WebClient, REDIRECT_URI, TEST_PASSWORD};
-use tessera_testkit::{spawn_app, TestApp};
+use tessera_testkit::{spawn_app, spawn_app_with, TestApp};
 use time::Duration;
 use url::Url;
 
@@ -204,4 +204,181 @@ async fn addresses_without_an_account_are_limited_exactly_like_accounts() {
             "{email} answers differently from a real account"
         );
     }
+}
+
+/// One wrong guess at each of many accounts never trips a per-account limit: the source's
+/// allowance does. Its page says so, no password is checked, and another source (through a
+/// trusted proxy) is unaffected.
+#[tokio::test]
+async fn spraying_many_accounts_from_one_source_is_limited() {
+    let app = spawn_app_with(|config| {
+        config.login_throttle.source_burst = 5;
+        config.login_throttle.source_refill_seconds = 60;
+        config.http.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let web = app.add_web_client("web", false, &["openid"], &[]).await;
+    app.add_user("ada@example.com", Some(TEST_PASSWORD), None, &[])
+        .await;
+    let sprayer = "203.0.113.9";
+    let spray = |n: usize| {
+        let (app, web) = (&app, &web);
+        async move {
+            let browser = Browser::forwarded_for(&app.base_url, sprayer);
+            let form = browser.get(&authorize_url(app, web)).await.page().form();
+            let email = format!("victim{n}@example.com");
+            browser
+                .submit(&form, &[("username", email.as_str()), ("password", WRONG)])
+                .await
+                .page()
+        }
+    };
+    for n in 0..5 {
+        assert_eq!(spray(n).await.status, 401, "guess {n}");
+    }
+    let hashes_before = app.state.services.passwords.completed();
+    let refused = spray(5).await;
+    assert_eq!(refused.status, 429, "{}", refused.html);
+    assert_eq!(refused.headers["retry-after"], "60");
+    assert!(refused.contains("Too many sign-in attempts from your network"));
+    assert_eq!(app.state.services.passwords.completed(), hashes_before);
+    // The right password from that source waits too; from another source it signs in.
+    let browser = Browser::forwarded_for(&app.base_url, sprayer);
+    let form = browser.get(&authorize_url(&app, &web)).await.page().form();
+    let page = browser
+        .submit(
+            &form,
+            &[("username", "ada@example.com"), ("password", TEST_PASSWORD)],
+        )
+        .await
+        .page();
+    assert_eq!(page.status, 429);
+    let browser = Browser::forwarded_for(&app.base_url, "198.51.100.20");
+    let form = browser.get(&authorize_url(&app, &web)).await.page().form();
+    browser
+        .submit(
+            &form,
+            &[("username", "ada@example.com"), ("password", TEST_PASSWORD)],
+        )
+        .await
+        .client();
+    // A step later, one more guess from the sprayer is admitted.
+    app.clock.advance(Duration::seconds(60));
+    assert_eq!(spray(6).await.status, 401);
+    assert_eq!(spray(7).await.status, 429);
+}
+
+/// Without trusted proxies a forged `X-Forwarded-For` changes nothing: every guess counts
+/// against the TCP peer, whatever address it claims.
+#[tokio::test]
+async fn a_forged_forwarded_for_does_not_escape_the_source_limit() {
+    let app = spawn_app_with(|config| {
+        config.login_throttle.source_burst = 3;
+    })
+    .await;
+    let web = app.add_web_client("web", false, &["openid"], &[]).await;
+    for n in 0..4 {
+        let browser = Browser::forwarded_for(&app.base_url, &format!("203.0.113.{n}"));
+        let form = browser.get(&authorize_url(&app, &web)).await.page().form();
+        let email = format!("victim{n}@example.com");
+        let page = browser
+            .submit(&form, &[("username", email.as_str()), ("password", WRONG)])
+            .await
+            .page();
+        assert_eq!(page.status, if n < 3 { 401 } else { 429 }, "guess {n}");
+    }
+}
+
+/// Successful sign-ins give their attempt back: people at one address signing in all day are
+/// never limited, and only failures fill the source's allowance.
+#[tokio::test]
+async fn successes_do_not_use_up_the_source_allowance() {
+    let app = spawn_app_with(|config| {
+        config.login_throttle.source_burst = 3;
+    })
+    .await;
+    let web = app.add_web_client("web", false, &["openid"], &[]).await;
+    app.add_user("ada@example.com", Some(TEST_PASSWORD), None, &[])
+        .await;
+    for _ in 0..6 {
+        attempt(&app, &web, "ada@example.com", TEST_PASSWORD)
+            .await
+            .1
+            .client();
+    }
+    for n in 0..3 {
+        assert_eq!(fail(&app, &web, "ada@example.com").await.status, 401, "{n}");
+    }
+    let page = attempt(&app, &web, "ada@example.com", TEST_PASSWORD)
+        .await
+        .1
+        .page();
+    assert_eq!(page.status, 429);
+    assert!(page.contains("from your network"));
+}
+
+/// A lockout aimed at a user does not lock the user out of the browser they signed in with
+/// before: its device cookie gives it an allowance of its own. A browser without one, or with a
+/// forged one, stays locked.
+#[tokio::test]
+async fn a_browser_that_signed_in_before_keeps_its_own_allowance() {
+    let Setup { app, web } = setup().await;
+    let (usual, landing) = attempt(&app, &web, "ada@example.com", TEST_PASSWORD).await;
+    landing.client();
+    let device = usual
+        .cookie("__Host-tessera_device")
+        .expect("a device cookie after signing in");
+    // The attacker locks the account.
+    for _ in 0..6 {
+        fail(&app, &web, "ada@example.com").await;
+    }
+    assert_locked(&fail(&app, &web, "ada@example.com").await, 60);
+    // The usual browser, asked to sign in again, still can.
+    let form = usual
+        .get(&format!("{}&prompt=login", authorize_url(&app, &web)))
+        .await
+        .page()
+        .form();
+    usual
+        .submit(
+            &form,
+            &[("username", "ada@example.com"), ("password", TEST_PASSWORD)],
+        )
+        .await
+        .client();
+    // Another browser presenting a made-up or altered device cookie is locked like the rest.
+    for forged in [
+        "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+            .to_owned(),
+        format!("{}A", &device[..device.len() - 1]),
+    ] {
+        let browser = Browser::new(&app.base_url);
+        browser.set_cookie("__Host-tessera_device", &forged);
+        let form = browser.get(&authorize_url(&app, &web)).await.page().form();
+        let page = browser
+            .submit(
+                &form,
+                &[("username", "ada@example.com"), ("password", TEST_PASSWORD)],
+            )
+            .await
+            .page();
+        assert_locked(&page, 60);
+    }
+    // The device cookie is no allowance for another account.
+    for _ in 0..6 {
+        fail(&app, &web, "bob@example.com").await;
+    }
+    let form = usual
+        .get(&format!("{}&prompt=login", authorize_url(&app, &web)))
+        .await
+        .page()
+        .form();
+    let page = usual
+        .submit(
+            &form,
+            &[("username", "bob@example.com"), ("password", TEST_PASSWORD)],
+        )
+        .await
+        .page();
+    assert_locked(&page, 60);
 }

@@ -11,7 +11,7 @@ macro_rules! impl_login_throttles {
         /// one key decide one after the other.
         pub(crate) mod login_throttles {
             use super::*;
-            use tessera_core::{Admission, LoginThrottlePolicy, ThrottleKey, ThrottleState};
+            use tessera_core::{Admission, ThrottleKey, ThrottleRule, ThrottleState};
             use time::OffsetDateTime;
             use $crate::codec::{throttle_state, to_secs};
             use $crate::{LoginThrottleStore, StoreResult};
@@ -21,7 +21,7 @@ macro_rules! impl_login_throttles {
                 async fn admit_login_attempt(
                     &self,
                     key: &ThrottleKey,
-                    policy: &LoginThrottlePolicy,
+                    rule: &dyn ThrottleRule,
                     now: OffsetDateTime,
                 ) -> StoreResult<Admission> {
                     let (_writer, mut tx) = self.begin_write().await?;
@@ -42,23 +42,30 @@ macro_rules! impl_login_throttles {
                     // The row lock (or SQLite's write lock) makes concurrent attempts decide one
                     // after the other, each on what the previous one committed.
                     let stored = read(&mut tx, key, backend::locks::FOR_UPDATE).await?;
-                    let (admission, next) = policy.admit(stored.as_ref(), now);
+                    let (admission, next) = rule.admit(stored.as_ref(), now);
                     if stored.as_ref() != Some(&next) {
-                        sqlx::query(
-                            "UPDATE login_throttles SET attempts = $2, last_attempt_at = $3, \
-                             locked_until = $4, forget_at = $5 WHERE key = $1",
-                        )
-                        .bind(key.as_str())
-                        .bind(i64::from(next.attempts))
-                        .bind(to_secs(next.last_attempt_at))
-                        .bind(next.locked_until.map(to_secs))
-                        .bind(to_secs(next.forgettable_at(policy)))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
+                        write(&mut tx, key, &next, rule).await?;
                     }
                     tx.commit().await.map_err(db_err)?;
                     Ok(admission)
+                }
+
+                async fn forgive_login_attempt(
+                    &self,
+                    key: &ThrottleKey,
+                    rule: &dyn ThrottleRule,
+                    now: OffsetDateTime,
+                ) -> StoreResult<()> {
+                    let (_writer, mut tx) = self.begin_write().await?;
+                    let Some(stored) = read(&mut tx, key, backend::locks::FOR_UPDATE).await? else {
+                        return Ok(());
+                    };
+                    let next = rule.forgive(&stored, now);
+                    if next != stored {
+                        write(&mut tx, key, &next, rule).await?;
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(())
                 }
 
                 async fn clear_login_attempts(&self, key: &ThrottleKey) -> StoreResult<()> {
@@ -81,6 +88,28 @@ macro_rules! impl_login_throttles {
                         .map_err(db_err)?;
                     Ok(done.rows_affected())
                 }
+            }
+
+            /// Replaces the stored count of `key` (whose row exists) with `next`.
+            async fn write(
+                conn: &mut Conn,
+                key: &ThrottleKey,
+                next: &ThrottleState,
+                rule: &dyn ThrottleRule,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE login_throttles SET attempts = $2, last_attempt_at = $3, \
+                     locked_until = $4, forget_at = $5 WHERE key = $1",
+                )
+                .bind(key.as_str())
+                .bind(i64::from(next.attempts))
+                .bind(to_secs(next.last_attempt_at))
+                .bind(next.locked_until.map(to_secs))
+                .bind(to_secs(rule.forgettable_at(next)))
+                .execute(conn)
+                .await
+                .map_err(db_err)?;
+                Ok(())
             }
 
             /// The count of `key` on `conn`; `lock` is appended to the query

@@ -2,7 +2,9 @@
 
 use super::{race, t};
 use std::sync::Arc;
-use tessera_core::{Admission, LoginThrottlePolicy, ThrottleKey, ThrottleState};
+use tessera_core::{
+    Admission, LoginThrottlePolicy, SourceThrottlePolicy, ThrottleKey, ThrottleState,
+};
 use tessera_store::ProbedStore;
 use time::Duration;
 
@@ -222,4 +224,65 @@ pub async fn login_throttles_concurrent_attempts_admit_exactly_the_free_ones(
         assert_eq!(stored.attempts, policy.free_attempts);
         assert_eq!(stored.locked_until, Some(t(1) + Duration::minutes(1)));
     }
+}
+
+/// The per-source rule is stored and decided like the per-account one: a burst admitted, then
+/// refusals until a step drains; a success given back (`forgive_login_attempt`) frees its place;
+/// the sweep deletes a drained bucket at its boundary. Forgiving a key without a count stores
+/// nothing.
+pub async fn login_throttles_source_bucket_drains_and_forgives(store: &dyn ProbedStore) {
+    let rule = SourceThrottlePolicy {
+        burst: 3,
+        refill_every: Duration::seconds(10),
+    };
+    let source = ThrottleKey::for_source("192.0.2.7".parse().unwrap());
+    store
+        .forgive_login_attempt(&source, &rule, t(0))
+        .await
+        .unwrap();
+    assert_eq!(store.find_login_throttle(&source).await.unwrap(), None);
+    for _ in 0..3 {
+        let admitted = store
+            .admit_login_attempt(&source, &rule, t(0))
+            .await
+            .unwrap();
+        assert_eq!(admitted, Admission::Admitted);
+    }
+    assert_eq!(
+        store
+            .admit_login_attempt(&source, &rule, t(1))
+            .await
+            .unwrap(),
+        Admission::Locked { until: t(10) }
+    );
+    // One of the three was a success: its place is free again at once.
+    store
+        .forgive_login_attempt(&source, &rule, t(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .admit_login_attempt(&source, &rule, t(1))
+            .await
+            .unwrap(),
+        Admission::Admitted
+    );
+    assert_eq!(
+        store
+            .find_login_throttle(&source)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        3
+    );
+    // Three outstanding attempts from t(0) drain by t(30).
+    assert_eq!(
+        store.delete_forgotten_login_throttles(t(29)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.delete_forgotten_login_throttles(t(30)).await.unwrap(),
+        1
+    );
 }

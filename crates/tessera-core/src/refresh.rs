@@ -143,6 +143,11 @@ pub struct StoredRefreshToken {
 pub enum RefreshPresentation {
     /// The token was current: replace it with its successor.
     Rotate,
+    /// The token had already been replaced, but within the configured reuse grace of that
+    /// replacement and with its family not revoked: two tabs (or a retry after a lost answer)
+    /// refreshing at once. Issue another successor beside the first, revoke nothing. Only with
+    /// a non-zero grace (`insecure_reuse_grace_seconds`, off by default).
+    RotateAgain,
     /// The token had already been replaced: someone holds a copy, so nobody's copy of any token
     /// of the family can be trusted any more. Revoke the family.
     Reuse,
@@ -158,10 +163,28 @@ impl StoredRefreshToken {
     /// not). A replaced token is reuse even when its family is already revoked, so a thief
     /// retrying keeps being reported. A revoked token that was never replaced is just invalid.
     pub fn presented_at(&self, now: OffsetDateTime) -> RefreshPresentation {
+        self.presented_with_grace(now, Duration::ZERO)
+    }
+
+    /// What presenting this token at `now` means when a replaced token may be presented again
+    /// for `reuse_grace` after its replacement ([`RefreshPresentation::RotateAgain`]).
+    ///
+    /// The grace is a trade-off the operator chooses: during it, a thief replaying a copy of
+    /// the token gets a live branch of the grant and is *not* detected; after it, reuse is
+    /// detected as without a grace. With a zero grace this is [`presented_at`](Self::presented_at).
+    pub fn presented_with_grace(
+        &self,
+        now: OffsetDateTime,
+        reuse_grace: Duration,
+    ) -> RefreshPresentation {
         if self.token.expires_at() <= now {
             RefreshPresentation::Invalid
-        } else if self.rotated_at.is_some() {
-            RefreshPresentation::Reuse
+        } else if let Some(rotated_at) = self.rotated_at {
+            if self.revoked_at.is_none() && now < rotated_at + reuse_grace {
+                RefreshPresentation::RotateAgain
+            } else {
+                RefreshPresentation::Reuse
+            }
         } else if self.revoked_at.is_some() {
             RefreshPresentation::Invalid
         } else {
@@ -250,6 +273,37 @@ mod tests {
         };
         assert_eq!(short.presented_at(t0 + Duration::days(1)), Rotate);
         assert_eq!(short.presented_at(t0 + Duration::days(2)), Invalid);
+    }
+
+    /// Within the grace a replaced token may be presented again; at its end, or once the
+    /// family is revoked, it is reuse again. A zero grace never allows it.
+    #[test]
+    fn a_replaced_token_within_the_reuse_grace_rotates_again() {
+        use RefreshPresentation::{Reuse, RotateAgain};
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let rotated_at = t0 + Duration::hours(1);
+        let grace = Duration::seconds(10);
+        let mut stored = StoredRefreshToken {
+            token: token_expiring_at(t0, Duration::days(14), Duration::days(30)),
+            rotated_at: Some(rotated_at),
+            revoked_at: None,
+        };
+        assert_eq!(stored.presented_with_grace(rotated_at, grace), RotateAgain);
+        assert_eq!(
+            stored.presented_with_grace(rotated_at + Duration::seconds(9), grace),
+            RotateAgain
+        );
+        assert_eq!(
+            stored.presented_with_grace(rotated_at + grace, grace),
+            Reuse
+        );
+        assert_eq!(
+            stored.presented_with_grace(rotated_at, Duration::ZERO),
+            Reuse
+        );
+        assert_eq!(stored.presented_at(rotated_at), Reuse);
+        stored.revoked_at = Some(rotated_at);
+        assert_eq!(stored.presented_with_grace(rotated_at, grace), Reuse);
     }
 
     #[test]

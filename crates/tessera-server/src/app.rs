@@ -109,6 +109,11 @@ pub struct Settings {
     pub discovery_json: Bytes,
     /// Refresh-token lifetimes.
     pub refresh_lifetimes: RefreshLifetimes,
+    /// The resources (APIs) token requests may name (RFC 8707).
+    pub resources: Vec<String>,
+    /// How long a replaced refresh token may be presented again without counting as reuse
+    /// (`refresh_tokens.insecure_reuse_grace_seconds`; zero by default).
+    pub refresh_reuse_grace: Duration,
     /// Browser-session lifetime.
     pub session_lifetime: Duration,
     /// Brute-force limits on password sign-in, per account.
@@ -436,6 +441,10 @@ pub async fn open_with(
         key_retirement_grace: grace,
         discovery_json,
         refresh_lifetimes: refresh_lifetimes(config),
+        resources: config.tokens.resources.clone(),
+        refresh_reuse_grace: Duration::seconds(
+            config.refresh_tokens.insecure_reuse_grace_seconds.into(),
+        ),
         session_lifetime: Duration::seconds(config.sessions.lifetime_seconds.into()),
         login_throttle: config.login_throttle.policy(),
         source_throttle: config.login_throttle.source_policy(),

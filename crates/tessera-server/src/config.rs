@@ -65,6 +65,10 @@ pub struct TokenConfig {
     pub id_token_alg: Algorithm,
     /// `aud` of access tokens; defaults to the issuer.
     pub access_token_audience: Option<String>,
+    /// The APIs a token request may name with `resource` (RFC 8707): absolute URIs without a
+    /// fragment. An access token requested for one carries it as its only `aud`. Empty by
+    /// default: `resource` is then always refused with `invalid_target`.
+    pub resources: Vec<String>,
 }
 
 /// Signing-key settings.
@@ -203,6 +207,12 @@ pub struct RefreshTokenConfig {
     /// No refresh token outlives its sign-in by more than this (default 30 days); rotation never
     /// extends it.
     pub absolute_lifetime_seconds: u32,
+    /// For this many seconds after a refresh token is replaced, presenting it again gets
+    /// another set of tokens instead of revoking the grant (two tabs refreshing at once, a
+    /// retry after a lost answer). 0, the default, disables it; at most 60. Weakens reuse
+    /// detection: a thief replaying a stolen token within the grace gets tokens undetected.
+    /// See docs/sign-in.md.
+    pub insecure_reuse_grace_seconds: u32,
 }
 
 impl Default for RefreshTokenConfig {
@@ -210,6 +220,7 @@ impl Default for RefreshTokenConfig {
         Self {
             idle_lifetime_seconds: 14 * 86_400,
             absolute_lifetime_seconds: 30 * 86_400,
+            insecure_reuse_grace_seconds: 0,
         }
     }
 }
@@ -272,6 +283,7 @@ impl Default for TokenConfig {
             access_token_alg: Algorithm::RS256,
             id_token_alg: Algorithm::RS256,
             access_token_audience: None,
+            resources: Vec::new(),
         }
     }
 }
@@ -405,6 +417,21 @@ impl Config {
         }
         if !(8192..=1024 * 1024).contains(&self.http.max_header_bytes) {
             return invalid("http.max_header_bytes must be between 8192 and 1048576".into());
+        }
+        for resource in &self.tokens.resources {
+            let usable = url::Url::parse(resource)
+                .map(|url| !url.cannot_be_a_base() && url.fragment().is_none())
+                .unwrap_or(false);
+            if !usable {
+                return invalid(format!(
+                    "tokens.resources: {resource:?} is not an absolute URI without a fragment"
+                ));
+            }
+        }
+        if self.refresh_tokens.insecure_reuse_grace_seconds > 60 {
+            return invalid(
+                "refresh_tokens.insecure_reuse_grace_seconds must be between 0 and 60".into(),
+            );
         }
         if let Err(message) = self.http.client_ip_source() {
             return invalid(message);

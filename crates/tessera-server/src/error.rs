@@ -9,7 +9,8 @@ use serde::Serialize;
 use std::borrow::Cow;
 use tessera_store::StoreError;
 
-/// Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, plus `temporarily_unavailable`.
+/// Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 8707 §2, plus
+/// `temporarily_unavailable`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -26,6 +27,8 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     /// The requested scope is invalid, unknown, or exceeds what the client may have.
     InvalidScope,
+    /// The requested resource (RFC 8707) is invalid or not one this server issues tokens for.
+    InvalidTarget,
     /// An unexpected condition; details are in the log, not the response.
     ServerError,
     /// The server cannot answer now (for example, the store is unreachable).
@@ -122,6 +125,15 @@ impl OAuthError {
     pub fn unsupported_grant_type(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(
             ErrorCode::UnsupportedGrantType,
+            StatusCode::BAD_REQUEST,
+            description,
+        )
+    }
+
+    /// `invalid_target`, 400 (RFC 8707 §2).
+    pub fn invalid_target(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            ErrorCode::InvalidTarget,
             StatusCode::BAD_REQUEST,
             description,
         )

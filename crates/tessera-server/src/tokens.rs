@@ -68,6 +68,8 @@ pub struct SignIn<'a> {
     pub acr: Option<&'a str>,
     /// The client's nonce; only the authorization-code exchange has one.
     pub nonce: Option<&'a str>,
+    /// The access token's `aud`: the resource it is for ([`crate::oauth::resource`]).
+    pub audience: &'a str,
     /// The access token's `jti` and `exp`, planned before signing by [`plan_access_token`] so
     /// that the grant can remember them with its refresh token (revoking the grant revokes the
     /// access token).
@@ -136,7 +138,7 @@ pub fn issue(
     let access_claims = AccessTokenClaims {
         iss: state.settings.issuer.clone(),
         sub: user.id.to_string(),
-        aud: state.settings.access_token_audience.clone(),
+        aud: sign_in.audience.to_owned(),
         exp: sign_in.access_token.expires_at.unix_timestamp(),
         iat: now,
         jti: sign_in.access_token.jti.clone(),
@@ -221,6 +223,7 @@ pub async fn client_access_token(
     state: &AppState,
     client: &Client,
     scope: &ScopeSet,
+    audience: String,
 ) -> Result<TokenResponse, OAuthError> {
     let signer = state
         .services
@@ -233,7 +236,7 @@ pub async fn client_access_token(
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.clone(),
         sub: client.id.to_string(),
-        aud: state.settings.access_token_audience.clone(),
+        aud: audience,
         exp: now + lifetime,
         iat: now,
         jti: tessera_core::revocation::new_jti(),

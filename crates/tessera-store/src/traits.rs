@@ -225,6 +225,22 @@ pub trait RefreshTokenStore: Send + Sync {
         presented: &SecretHash,
         successor: &RefreshToken,
         now: OffsetDateTime,
+    ) -> StoreResult<RefreshRotation> {
+        self.rotate_refresh_token_with_grace(presented, successor, now, time::Duration::ZERO)
+            .await
+    }
+
+    /// [`rotate_refresh_token`](Self::rotate_refresh_token) with a reuse grace
+    /// ([`StoredRefreshToken::presented_with_grace`]): a token replaced less than
+    /// `reuse_grace` ago, whose family is not revoked, gets `successor` inserted beside its
+    /// first successor (it keeps its `rotated_at`) and the answer [`RefreshRotation::Rotated`];
+    /// nothing is revoked. Everything else is as without a grace.
+    async fn rotate_refresh_token_with_grace(
+        &self,
+        presented: &SecretHash,
+        successor: &RefreshToken,
+        now: OffsetDateTime,
+        reuse_grace: time::Duration,
     ) -> StoreResult<RefreshRotation>;
 
     /// Revokes a grant, in one atomic operation (one transaction): every token of the family

@@ -22,6 +22,8 @@ pub async fn grant(
     params: &FormParams,
 ) -> Result<TokenResponse, OAuthError> {
     let code = params.require("code")?;
+    // Checked before the code is spent: a bad `resource` leaves it redeemable.
+    let audience = crate::oauth::resource::audience(state, params)?;
     let now = state.services.clock.now();
     // Redemption is one atomic store operation: of concurrent exchanges of one code exactly one
     // sees `First`. Once redeemed, a code is spent even if a check below fails.
@@ -137,6 +139,7 @@ pub async fn grant(
             amr: &code.amr,
             acr: code.acr.as_deref(),
             nonce: code.nonce.as_deref(),
+            audience: &audience,
             access_token: &access_token,
         },
         now,

@@ -35,5 +35,6 @@ pub async fn grant(
         // scope the client is registered for.
         None => client.scopes.clone(),
     };
-    crate::tokens::client_access_token(state, client, &scope).await
+    let audience = crate::oauth::resource::audience(state, params)?;
+    crate::tokens::client_access_token(state, client, &scope, audience).await
 }

@@ -6,5 +6,6 @@ pub mod client_credentials;
 pub mod form;
 pub mod introspection;
 pub mod refresh_token;
+pub mod resource;
 pub mod revocation;
 pub mod token;

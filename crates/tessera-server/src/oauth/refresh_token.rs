@@ -1,5 +1,6 @@
 //! The `refresh_token` grant (RFC 6749 §6) with rotation and reuse detection: every use replaces
-//! the token with a new one, and presenting a replaced token revokes its whole family.
+//! the token with a new one, and presenting a replaced token revokes its whole family (unless
+//! it comes within the optional reuse grace, `refresh_tokens.insecure_reuse_grace_seconds`).
 //!
 //! The refreshed ID token keeps the original `auth_time` but carries the user's current name,
 //! email and roles; this is how an app "refreshes the ID token" before a sensitive operation.
@@ -7,10 +8,11 @@
 use crate::app::AppState;
 use crate::error::OAuthError;
 use crate::oauth::form::FormParams;
+use crate::oauth::resource;
 use crate::tokens::{self, SignIn, TokenResponse};
 use tessera_core::audit::action;
 use tessera_core::client::SecretHash;
-use tessera_core::{Client, RefreshRotation, ScopeSet};
+use tessera_core::{Client, RefreshPresentation, RefreshRotation, ScopeSet};
 
 /// Rotates a refresh token and issues fresh tokens. The client is already authenticated and
 /// allowed this grant.
@@ -44,8 +46,19 @@ pub async fn grant(
     }
 
     // An already replaced token goes straight to the store's rotation, which reports the reuse
-    // and revokes the family, whatever else is wrong with the request.
-    let is_current = stored.rotated_at.is_none();
+    // and revokes the family, whatever else is wrong with the request. Within the (optional)
+    // reuse grace a replaced token counts as current: it gets another successor.
+    let grace = state.settings.refresh_reuse_grace;
+    let is_current = matches!(
+        stored.presented_with_grace(now, grace),
+        RefreshPresentation::Rotate | RefreshPresentation::RotateAgain
+    );
+    // A bad `resource` refuses a current token before it is rotated (it stays usable); a
+    // replaced one still goes to the rotation, which reports the reuse.
+    let audience = resource::audience(state, params);
+    if let (true, Err(err)) = (is_current, &audience) {
+        return Err(err.clone());
+    }
     let scope = match params.get("scope") {
         Some(requested) if is_current => {
             let requested =
@@ -90,7 +103,7 @@ pub async fn grant(
     let rotated = match state
         .services
         .store
-        .rotate_refresh_token(&presented, &successor, now)
+        .rotate_refresh_token_with_grace(&presented, &successor, now, grace)
         .await?
     {
         RefreshRotation::Rotated(rotated) => rotated,
@@ -120,6 +133,7 @@ pub async fn grant(
         ));
     };
 
+    let audience = audience?;
     let tokens = tokens::issue(
         state,
         &SignIn {
@@ -131,6 +145,7 @@ pub async fn grant(
             amr: &rotated.amr,
             acr: rotated.acr.as_deref(),
             nonce: None,
+            audience: &audience,
             access_token: &access_token,
         },
         now,

@@ -17,7 +17,7 @@ use tessera_testkit::grants::{
     TEST_PASSWORD,
 };
 use tessera_testkit::independent::verify_via_discovery;
-use tessera_testkit::{spawn_app, TestApp};
+use tessera_testkit::{spawn_app, spawn_app_with, TestApp};
 use time::Duration;
 
 const ALL_SCOPES: &[&str] = &["openid", "profile", "email", "roles", "api:read"];
@@ -1005,4 +1005,204 @@ fn by_jti(jti: &str) -> tessera_core::TokenFacts<'_> {
         sub: "-",
         iat: i64::MAX,
     }
+}
+
+/// With the optional reuse grace, two tabs refreshing with one token both get tokens, and
+/// neither branch is revoked; once the grace has passed, presenting the replaced token is reuse
+/// again and revokes the family, branches included.
+#[tokio::test]
+async fn within_the_reuse_grace_a_replaced_token_refreshes_again() {
+    let app = spawn_app_with(|config| {
+        config.refresh_tokens.insecure_reuse_grace_seconds = 10;
+    })
+    .await;
+    let client = app.add_web_client("web", false, ALL_SCOPES, &[]).await;
+    let user = app
+        .add_user("alice@example.com", None, Some("Alice"), &[])
+        .await;
+    let (first, _) = app.sign_in(&client, &user, CodeOptions::default()).await;
+    let rt1 = str_of(&first, "refresh_token").to_owned();
+
+    let (status, _, tab_a) = json(app.refresh(&client, &rt1, None).await).await;
+    assert_eq!(status, StatusCode::OK, "{tab_a}");
+    app.clock.advance(Duration::seconds(9));
+    let (status, _, tab_b) = json(app.refresh(&client, &rt1, None).await).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the second tab within the grace: {tab_b}"
+    );
+    let (rt_a, rt_b) = (
+        str_of(&tab_a, "refresh_token"),
+        str_of(&tab_b, "refresh_token"),
+    );
+    assert_ne!(rt_a, rt_b);
+    assert_userinfo_accepts(&app, str_of(&tab_a, "access_token")).await;
+    assert_userinfo_accepts(&app, str_of(&tab_b, "access_token")).await;
+
+    // The grace counts from the first replacement: at 10 s it is over, and this is reuse.
+    app.clock.advance(Duration::seconds(1));
+    assert_invalid_grant(app.refresh(&client, &rt1, None).await).await;
+    assert_invalid_grant(app.refresh(&client, rt_a, None).await).await;
+    assert_invalid_grant(app.refresh(&client, rt_b, None).await).await;
+    assert_userinfo_refuses(&app, str_of(&tab_b, "access_token")).await;
+}
+
+/// The grace is off unless configured: the same second refresh, at once, is reuse.
+#[tokio::test]
+async fn without_a_reuse_grace_an_immediate_second_refresh_is_reuse() {
+    let Setup { app, client, user } = setup().await;
+    let (first, _) = app.sign_in(&client, &user, CodeOptions::default()).await;
+    let rt1 = str_of(&first, "refresh_token").to_owned();
+    let (status, _, tab_a) = json(app.refresh(&client, &rt1, None).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_invalid_grant(app.refresh(&client, &rt1, None).await).await;
+    assert_invalid_grant(
+        app.refresh(&client, str_of(&tab_a, "refresh_token"), None)
+            .await,
+    )
+    .await;
+}
+
+const API: &str = "https://api.example.com/";
+
+async fn app_with_resources() -> (TestApp, WebClient, User) {
+    let app = spawn_app_with(|config| {
+        config.tokens.resources = vec![API.into(), "https://billing.example.com/".into()];
+    })
+    .await;
+    let client = app
+        .add_web_client(
+            "web",
+            false,
+            ALL_SCOPES,
+            &["authorization_code", "refresh_token", "client_credentials"],
+        )
+        .await;
+    let user = app
+        .add_user("alice@example.com", None, Some("Alice"), &[])
+        .await;
+    (app, client, user)
+}
+
+/// The audience of a token, verified by jsonwebtoken against the JWKS for exactly `audience`.
+async fn access_claims_for(app: &TestApp, token: &str, audience: &str) -> Value {
+    verify_via_discovery(&app.http, &app.base_url, token, audience, "at+jwt")
+        .await
+        .expect("jsonwebtoken verifies the access token for that audience")
+        .claims
+}
+
+/// RFC 8707: a token request naming a configured resource gets an access token whose only
+/// audience is that API, on every grant; UserInfo (the issuer's audience) refuses it, and a
+/// request without `resource` still gets the server-wide audience.
+#[tokio::test]
+async fn a_token_requested_for_a_resource_names_only_that_api() {
+    let (app, client, user) = app_with_resources().await;
+    let issued = app.issue_code(&client, &user, CodeOptions::default()).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", issued.code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("resource", API),
+    ];
+    let (status, _, body) = json(app.token_request(&client, ClientAuth::Basic, &form).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = str_of(&body, "access_token");
+    assert_eq!(access_claims_for(&app, access, API).await["aud"], API);
+    assert!(
+        verify_via_discovery(
+            &app.http,
+            &app.base_url,
+            access,
+            &app.state.settings.access_token_audience,
+            "at+jwt"
+        )
+        .await
+        .is_err(),
+        "not a token for the issuer's audience"
+    );
+    assert_userinfo_refuses(&app, access).await;
+
+    // A refresh may name a resource too, or none for the server-wide audience.
+    let rt = str_of(&body, "refresh_token");
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt),
+        ("resource", "https://billing.example.com/"),
+    ];
+    let (status, _, body) = json(app.token_request(&client, ClientAuth::Basic, &form).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let billing = "https://billing.example.com/";
+    access_claims_for(&app, str_of(&body, "access_token"), billing).await;
+    let (status, _, body) = json(
+        app.refresh(&client, str_of(&body, "refresh_token"), None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    access_claims(&app, &body["access_token"]).await;
+    assert_userinfo_accepts(&app, str_of(&body, "access_token")).await;
+
+    // client_credentials.
+    let form = [("grant_type", "client_credentials"), ("resource", API)];
+    let (status, _, body) = json(app.token_request(&client, ClientAuth::Basic, &form).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        access_claims_for(&app, str_of(&body, "access_token"), API).await["sub"],
+        "web"
+    );
+}
+
+/// An unknown, relative or fragment-bearing resource is `invalid_target` on every grant, and
+/// the refusal spends nothing: the code is still redeemable, the refresh token not rotated.
+#[tokio::test]
+async fn unknown_or_malformed_resources_are_invalid_target_and_spend_nothing() {
+    let (app, client, user) = app_with_resources().await;
+    let bad = [
+        "https://elsewhere.example/",
+        "https://api.example.com/#frag",
+        "api.example.com",
+        "/relative",
+    ];
+    let issued = app.issue_code(&client, &user, CodeOptions::default()).await;
+    for resource in bad {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", issued.code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("resource", resource),
+        ];
+        assert_error(
+            app.token_request(&client, ClientAuth::Basic, &form).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+        )
+        .await;
+    }
+    let (status, _, body) = json(app.exchange_code(&client, &issued.code, None).await).await;
+    assert_eq!(status, StatusCode::OK, "the code was not spent: {body}");
+    let rt = str_of(&body, "refresh_token");
+    for resource in bad {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("resource", resource),
+        ];
+        assert_error(
+            app.token_request(&client, ClientAuth::Basic, &form).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+        )
+        .await;
+        let form = [("grant_type", "client_credentials"), ("resource", resource)];
+        assert_error(
+            app.token_request(&client, ClientAuth::Basic, &form).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+        )
+        .await;
+    }
+    let (status, _, _) = json(app.refresh(&client, rt, None).await).await;
+    assert_eq!(status, StatusCode::OK, "the refresh token was not rotated");
 }

@@ -166,6 +166,7 @@ macro_rules! impl_refresh_tokens {
                 presented: &SecretHash,
                 successor: &RefreshToken,
                 now: OffsetDateTime,
+                reuse_grace: time::Duration,
             ) -> StoreResult<RefreshRotation> {
                 let (_writer, mut tx) = store.begin_write().await?;
                 // Concurrent rotations of one token must decide one after the other, each
@@ -191,7 +192,7 @@ macro_rules! impl_refresh_tokens {
                     tx.rollback().await.map_err(db_err)?;
                     return Ok(RefreshRotation::Invalid);
                 };
-                match stored.presented_at(now) {
+                match stored.presented_with_grace(now, reuse_grace) {
                     RefreshPresentation::Invalid => {
                         tx.rollback().await.map_err(db_err)?;
                         Ok(RefreshRotation::Invalid)
@@ -200,15 +201,20 @@ macro_rules! impl_refresh_tokens {
                         tx.rollback().await.map_err(db_err)?;
                         Ok(RefreshRotation::Reused(stored.token))
                     }
-                    RefreshPresentation::Rotate => {
-                        sqlx::query(
-                            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2",
-                        )
-                        .bind(to_secs(now))
-                        .bind(presented.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
+                    presentation @ (RefreshPresentation::Rotate
+                    | RefreshPresentation::RotateAgain) => {
+                        // Within the reuse grace the token keeps its first `rotated_at`, so
+                        // the grace is counted from the first replacement, not extended.
+                        if presentation == RefreshPresentation::Rotate {
+                            sqlx::query(
+                                "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2",
+                            )
+                            .bind(to_secs(now))
+                            .bind(presented.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        }
                         // On error the transaction is dropped uncommitted, which rolls the
                         // update back.
                         if !insert(&mut tx, successor).await? {
@@ -247,13 +253,16 @@ macro_rules! impl_refresh_tokens {
                     row.as_ref().map(decode).transpose()
                 }
 
-                async fn rotate_refresh_token(
+                async fn rotate_refresh_token_with_grace(
                     &self,
                     presented: &SecretHash,
                     successor: &RefreshToken,
                     now: OffsetDateTime,
+                    reuse_grace: time::Duration,
                 ) -> StoreResult<RefreshRotation> {
-                    let rotation = rotate_unless_reused(self, presented, successor, now).await?;
+                    let rotation =
+                        rotate_unless_reused(self, presented, successor, now, reuse_grace)
+                            .await?;
                     if let RefreshRotation::Reused(reused) = &rotation {
                         // Recording the access tokens' entries needs the revocation lock
                         // exclusively, which the rotation's transaction held shared

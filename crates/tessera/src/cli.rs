@@ -260,7 +260,11 @@ pub enum SessionCommand {
     /// List a user's browser sessions: sid, created, authenticated, expires, clients.
     List { email: String },
     /// Log out one device: end the session, revoke its tokens, notify its clients.
-    Revoke { sid: String },
+    Revoke {
+        /// The session id, as `session list` prints it (base64url: it may begin with '-').
+        #[arg(allow_hyphen_values = true)]
+        sid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

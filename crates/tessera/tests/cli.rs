@@ -656,7 +656,8 @@ async fn session_revocation_and_audit_commands() {
     let list = ok(&tessera(d, &["session", "list", "ada@example.com"], None));
     assert!(!list.contains(&laptop) && list.contains(&phone), "{list}");
     // Twice, or an unknown sid: a clear error, nothing recorded.
-    for sid in [laptop.as_str(), "nope"] {
+    // A sid beginning with '-' (base64url allows it) is a sid, not an option.
+    for sid in [laptop.as_str(), "nope", "-Xk2"] {
         let err = fails(&tessera(d, &["session", "revoke", sid], None));
         assert!(err.contains("not found"), "{err}");
     }

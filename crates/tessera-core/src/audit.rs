@@ -22,6 +22,13 @@ pub mod action {
     pub const BACKCHANNEL_ABANDONED: &str = "backchannel-logout-abandoned";
     /// An operator registered a client.
     pub const CLIENT_ADDED: &str = "client-added";
+
+    /// Whether `action` is a sign of an attack or a failure an operator should look at (a
+    /// replayed code, a reused refresh token, an undeliverable logout), as opposed to the
+    /// routine changes the trail also records.
+    pub fn is_alarming(action: &str) -> bool {
+        matches!(action, CODE_REPLAY | REFRESH_REUSE | BACKCHANNEL_ABANDONED)
+    }
     /// An operator removed a client.
     pub const CLIENT_REMOVED: &str = "client-removed";
     /// An operator created a user.
@@ -145,6 +152,16 @@ impl AuditEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client revoking its own refresh token is routine (logged at INFO); reuse is not.
+    #[test]
+    fn only_attacks_and_failures_are_alarming() {
+        assert!(action::is_alarming(action::REFRESH_REUSE));
+        assert!(action::is_alarming(action::CODE_REPLAY));
+        assert!(action::is_alarming(action::BACKCHANNEL_ABANDONED));
+        assert!(!action::is_alarming(action::REFRESH_FAMILY_REVOKED));
+        assert!(!action::is_alarming(action::CLIENT_ADDED));
+    }
 
     #[test]
     fn operators_are_always_recorded_under_cli() {

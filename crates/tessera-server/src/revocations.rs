@@ -52,14 +52,25 @@ pub async fn record(
 /// Appends `event` to the audit trail and logs it. A failure to write is logged, not returned:
 /// the change the event describes has happened either way.
 pub async fn audit(store: &dyn AuditStore, event: &AuditEvent) {
-    tracing::warn!(
-        actor = %event.actor,
-        action = %event.action,
-        target = %event.target,
-        reason = event.reason.as_deref().unwrap_or("-"),
-        detail = %event.detail,
-        "audit"
-    );
+    // Routine changes (a client revoking its own token, an operator adding a user) are INFO;
+    // only what an operator should look at is a warning.
+    macro_rules! log_audit {
+        ($level:ident) => {
+            tracing::$level!(
+                actor = %event.actor,
+                action = %event.action,
+                target = %event.target,
+                reason = event.reason.as_deref().unwrap_or("-"),
+                detail = %event.detail,
+                "audit"
+            )
+        };
+    }
+    if tessera_core::audit::action::is_alarming(&event.action) {
+        log_audit!(warn);
+    } else {
+        log_audit!(info);
+    }
     if let Err(err) = store.append_audit(event).await {
         tracing::error!(error = %err, action = %event.action, "could not write the audit record");
     }

@@ -56,6 +56,6 @@ pub use revocation::{
 pub use scope::{ScopeError, ScopeSet};
 pub use session::{BearerSecret, BrowserSession, SessionId};
 pub use sign_in::{Continuation, PendingSignIn, Stage};
-pub use source_throttle::SourceThrottlePolicy;
+pub use source_throttle::{SourceCheck, SourceThrottlePolicy};
 pub use token::{at_hash, AccessTokenClaims, IdTokenClaims, NamespacedClaim, TokenLifetimes};
 pub use user::{Email, EmailError, User};

@@ -113,10 +113,6 @@ pub trait ThrottleRule: Send + Sync {
         now: OffsetDateTime,
     ) -> (Admission, ThrottleState);
 
-    /// The count to store after an admitted attempt turned out to be a success, when the count
-    /// is not simply forgotten (a source's count: its other attempts still count).
-    fn forgive(&self, stored: &ThrottleState, now: OffsetDateTime) -> ThrottleState;
-
     /// When `state` may be deleted: it then decides exactly as no count would.
     fn forgettable_at(&self, state: &ThrottleState) -> OffsetDateTime;
 }
@@ -185,18 +181,6 @@ impl LoginThrottlePolicy {
         )
     }
 
-    /// One attempt fewer, and no lock if that leaves the count within the free attempts.
-    pub fn forgive(&self, stored: &ThrottleState) -> ThrottleState {
-        let attempts = stored.attempts.saturating_sub(1);
-        ThrottleState {
-            attempts,
-            last_attempt_at: stored.last_attempt_at,
-            locked_until: stored
-                .locked_until
-                .filter(|_| attempts >= self.free_attempts.max(1)),
-        }
-    }
-
     /// The lock that follows attempt number `attempts` (counting from 1), once the free
     /// attempts are used up: the base lock, doubled per further attempt, capped.
     fn lockout_after(&self, attempts: u32) -> Duration {
@@ -213,10 +197,6 @@ impl ThrottleRule for LoginThrottlePolicy {
         now: OffsetDateTime,
     ) -> (Admission, ThrottleState) {
         LoginThrottlePolicy::admit(self, stored, now)
-    }
-
-    fn forgive(&self, stored: &ThrottleState, _now: OffsetDateTime) -> ThrottleState {
-        LoginThrottlePolicy::forgive(self, stored)
     }
 
     fn forgettable_at(&self, state: &ThrottleState) -> OffsetDateTime {
@@ -349,19 +329,6 @@ mod tests {
             ThrottleKey::for_source(ip("192.0.2.7")),
             ThrottleKey::for_source(ip("192.0.2.8"))
         );
-    }
-
-    #[test]
-    fn forgiving_an_attempt_below_the_free_attempts_lifts_the_lock() {
-        let policy = LoginThrottlePolicy::default();
-        let mut state = policy.admit(None, T0).1;
-        for _ in 1..5 {
-            state = policy.admit(Some(&state), T0).1;
-        }
-        assert!(state.locked_until.is_some());
-        let forgiven = policy.forgive(&state);
-        assert_eq!(forgiven.attempts, 4);
-        assert_eq!(forgiven.locked_until, None);
     }
 
     #[test]

@@ -2,28 +2,34 @@
 //! of many accounts never trips a per-account limit, so every source also has an allowance.
 //!
 //! A source is an IPv4 address or an IPv6 /64 ([`ThrottleKey::for_source`]). Its allowance is a
-//! bucket: it holds up to [`SourceThrottlePolicy::burst`] attempts and drains one every
-//! [`SourceThrottlePolicy::refill_every`]. Every attempt is counted *before* its password is
-//! checked (so parallel attempts cannot overrun it), and a successful sign-in gives its attempt
-//! back ([`ThrottleRule::forgive`]): only failures accumulate, so an office behind one address
-//! where people sign in all day is never limited, while an attacker signing in to an account of
-//! their own between guesses gains nothing. A full bucket refuses attempts until one attempt has
-//! drained, without checking any password.
+//! bucket of *failed* attempts: it holds up to [`SourceThrottlePolicy::burst`] and drains one
+//! every [`SourceThrottlePolicy::refill_every`]. Before a password is checked the bucket is only
+//! looked at ([`SourceThrottlePolicy::check`]): a full bucket refuses the attempt without checking
+//! any password. Only a failure is counted ([`SourceThrottlePolicy`] itself as the rule), after
+//! its check. So an office behind one address where a hundred people sign in at nine o'clock is
+//! never limited, however many sign-ins are in flight at once, and an attacker signing in to an
+//! account of their own between guesses gains nothing.
 //!
-//! Unlike the per-account count ([`LoginThrottlePolicy`](crate::LoginThrottlePolicy)) the bucket
-//! is never reset by a quiet period: it drains steadily, so a source is never locked for longer
-//! than the time its excess takes to drain.
+//! Counting after the check lets attempts already in flight when the bucket fills overshoot it
+//! by at most their number (bounded by the hashing pool and the connection cap): harmless for a
+//! limit on volume over time, unlike the per-account count
+//! ([`LoginThrottlePolicy`](crate::LoginThrottlePolicy)), which counts every attempt before its
+//! check because a handful of guesses matter there.
 //!
-//! The store applies this rule atomically, as it does the per-account one.
+//! Unlike the per-account count the bucket is never reset by a quiet period: it drains steadily,
+//! so a source is never refused for longer than its excess takes to drain.
+//!
+//! The store applies both rules atomically, as it does the per-account one.
 
 use crate::login_throttle::{Admission, ThrottleRule, ThrottleState};
 #[cfg(doc)]
 use crate::ThrottleKey;
 use time::{Duration, OffsetDateTime};
 
-/// The per-source allowance. The defaults allow a burst of 30 failed attempts, then one every
-/// 20 seconds (180 an hour) — far above what people typing passwords produce, far below the
-/// ~100 a second a spraying script sends.
+/// The per-source allowance, and as a [`ThrottleRule`] the counting of one failed attempt. The
+/// defaults allow a burst of 30 failed attempts, then one every 20 seconds (180 an hour) — far
+/// above what people mistyping passwords produce, far below the ~100 a second a spraying script
+/// sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SourceThrottlePolicy {
     /// Attempts a source may have outstanding (failed, or in progress) at once.
@@ -42,6 +48,20 @@ impl Default for SourceThrottlePolicy {
 }
 
 impl SourceThrottlePolicy {
+    /// The rule that only looks: it refuses while the bucket is full and never counts.
+    pub fn check(&self) -> SourceCheck<'_> {
+        SourceCheck(self)
+    }
+
+    /// When a full bucket (level at or above the burst, as of `since`) admits again.
+    fn refused_until(&self, level: u32, since: OffsetDateTime) -> Option<OffsetDateTime> {
+        let burst = self.burst.max(1);
+        (level >= burst).then(|| {
+            let steps = i32::try_from(level - burst + 1).unwrap_or(i32::MAX);
+            since + self.refill_every.max(Duration::SECOND) * steps
+        })
+    }
+
     /// The bucket's level at `now` and the time that level was reached: `stored` after draining
     /// whole steps. In a [`ThrottleState`] of this rule, `attempts` is the level and
     /// `last_attempt_at` the time the last drained step ended (or the level was set).
@@ -72,46 +92,65 @@ impl SourceThrottlePolicy {
 }
 
 impl ThrottleRule for SourceThrottlePolicy {
+    /// Counts one failed attempt (a full bucket is not filled further: the answer is then
+    /// `Locked`, and nothing changes).
     fn admit(
         &self,
         stored: Option<&ThrottleState>,
         now: OffsetDateTime,
     ) -> (Admission, ThrottleState) {
         let (level, since) = self.drained(stored, now);
-        let burst = self.burst.max(1);
-        if level >= burst {
-            let steps = i32::try_from(level - burst + 1).unwrap_or(i32::MAX);
-            let until = since + self.refill_every.max(Duration::SECOND) * steps;
-            // A full bucket was stored (an empty one drains to 0): it stays as it was.
-            let unchanged = stored.cloned().unwrap_or(ThrottleState {
-                attempts: level,
-                last_attempt_at: since,
-                locked_until: None,
-            });
-            return (Admission::Locked { until }, unchanged);
+        let state = ThrottleState {
+            attempts: level,
+            last_attempt_at: since,
+            locked_until: None,
+        };
+        if let Some(until) = self.refused_until(level, since) {
+            return (
+                Admission::Locked { until },
+                stored.cloned().unwrap_or(state),
+            );
         }
         (
             Admission::Admitted,
             ThrottleState {
                 attempts: level + 1,
-                last_attempt_at: since,
-                locked_until: None,
+                ..state
             },
         )
-    }
-
-    fn forgive(&self, stored: &ThrottleState, now: OffsetDateTime) -> ThrottleState {
-        let (level, since) = self.drained(Some(stored), now);
-        ThrottleState {
-            attempts: level.saturating_sub(1),
-            last_attempt_at: since,
-            locked_until: None,
-        }
     }
 
     fn forgettable_at(&self, state: &ThrottleState) -> OffsetDateTime {
         let steps = i32::try_from(state.attempts).unwrap_or(i32::MAX);
         state.last_attempt_at + self.refill_every.max(Duration::SECOND) * steps
+    }
+}
+
+/// [`SourceThrottlePolicy::check`]: admits unless the source's bucket is full, and stores
+/// nothing new.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceCheck<'a>(&'a SourceThrottlePolicy);
+
+impl ThrottleRule for SourceCheck<'_> {
+    fn admit(
+        &self,
+        stored: Option<&ThrottleState>,
+        now: OffsetDateTime,
+    ) -> (Admission, ThrottleState) {
+        let (level, since) = self.0.drained(stored, now);
+        let unchanged = stored.cloned().unwrap_or(ThrottleState {
+            attempts: 0,
+            last_attempt_at: now,
+            locked_until: None,
+        });
+        match self.0.refused_until(level, since) {
+            Some(until) => (Admission::Locked { until }, unchanged),
+            None => (Admission::Admitted, unchanged),
+        }
+    }
+
+    fn forgettable_at(&self, state: &ThrottleState) -> OffsetDateTime {
+        self.0.forgettable_at(state)
     }
 }
 
@@ -129,14 +168,26 @@ mod tests {
         }
     }
 
+    /// A failed attempt at `at` seconds: checked, then counted if admitted.
     fn attempt(state: &mut Option<ThrottleState>, at: i64) -> Admission {
-        let (admission, next) = policy().admit(state.as_ref(), T0 + Duration::seconds(at));
-        *state = Some(next);
+        let now = T0 + Duration::seconds(at);
+        let policy = policy();
+        let (admission, unchanged) = policy.check().admit(state.as_ref(), now);
+        if state.is_some() {
+            assert_eq!(
+                state.as_ref(),
+                Some(&unchanged),
+                "a check stores nothing new"
+            );
+        }
+        if admission == Admission::Admitted {
+            *state = Some(policy.admit(state.as_ref(), now).1);
+        }
         admission
     }
 
     #[test]
-    fn a_burst_is_admitted_then_one_attempt_per_drained_step() {
+    fn a_burst_of_failures_is_admitted_then_one_per_drained_step() {
         let mut state = None;
         for _ in 0..3 {
             assert_eq!(attempt(&mut state, 0), Admission::Admitted);
@@ -156,28 +207,24 @@ mod tests {
     }
 
     #[test]
-    fn successes_give_their_attempt_back_so_only_failures_fill_the_bucket() {
+    fn checks_never_fill_the_bucket_and_a_full_one_is_not_filled_further() {
         let policy = policy();
+        // A hundred sign-ins in flight at once, all checked before any is counted.
         let mut state = None;
-        // A hundred sign-ins that succeed, from one address, in one second.
         for _ in 0..100 {
-            let (admission, admitted) = policy.admit(state.as_ref(), T0);
+            let (admission, unchanged) = policy.check().admit(state.as_ref(), T0);
             assert_eq!(admission, Admission::Admitted);
-            state = Some(policy.forgive(&admitted, T0));
+            state = Some(unchanged);
         }
         assert_eq!(state.as_ref().unwrap().attempts, 0);
-        // Failures between an attacker's own successful sign-ins still add up.
+        // Failures that were in flight when the bucket filled are refused to count further.
         let mut state = None;
-        for round in 0..3 {
-            assert_eq!(
-                attempt(&mut state, 0),
-                Admission::Admitted,
-                "failure {round}"
-            );
-            let (_, admitted) = policy.admit(state.as_ref(), T0);
-            state = Some(policy.forgive(&admitted, T0));
+        for _ in 0..3 {
+            state = Some(policy.admit(state.as_ref(), T0).1);
         }
-        assert!(matches!(attempt(&mut state, 0), Admission::Locked { .. }));
+        let (admission, after) = policy.admit(state.as_ref(), T0);
+        assert!(matches!(admission, Admission::Locked { .. }));
+        assert_eq!(Some(after), state);
     }
 
     #[test]

@@ -471,16 +471,6 @@ pub trait LoginThrottleStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<Admission>;
 
-    /// Gives back one admitted attempt at `key` that succeeded ([`ThrottleRule::forgive`]), in
-    /// one atomic step like [`admit_login_attempt`](Self::admit_login_attempt). A key without a
-    /// count is left without one.
-    async fn forgive_login_attempt(
-        &self,
-        key: &ThrottleKey,
-        rule: &dyn ThrottleRule,
-        now: OffsetDateTime,
-    ) -> StoreResult<()>;
-
     /// Forgets the count of `key` (after a successful sign-in). Forgetting a key without a count
     /// is not an error.
     async fn clear_login_attempts(&self, key: &ThrottleKey) -> StoreResult<()>;

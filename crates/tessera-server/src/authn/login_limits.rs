@@ -3,14 +3,15 @@
 //!
 //! 1. **Per source** ([`tessera_core::source_throttle`]): the client's address
 //!    ([`crate::client_ip`]; an IPv6 /64) has a drip-fed allowance of failed attempts, against
-//!    spraying one guess at each of many accounts. A success gives its attempt back.
+//!    spraying one guess at each of many accounts. It is looked at before the password check
+//!    and counted only when the password was wrong ([`failed`]).
 //! 2. **Per account** ([`tessera_core::login_throttle`]): the typed address's count, or — for a
 //!    browser holding a device cookie for that account ([`device_cookie`]) — that browser's own
 //!    count, so that a lockout aimed at a user does not reach the user's usual browser. A
 //!    success forgets it.
 //!
-//! Each count is taken atomically by the store before the (slow) password check, so parallel
-//! attempts cannot overrun either limit. An attempt refused by the source limit is not counted
+//! The account's count is taken atomically by the store before the (slow) password check, so
+//! parallel attempts cannot overrun it. An attempt refused by the source limit is not counted
 //! against the account.
 
 use crate::app::AppState;
@@ -50,7 +51,7 @@ pub async fn admit(
     let client = state.settings.client_ip.client_ip(peer, headers);
     let source = ThrottleKey::for_source(client);
     if let Admission::Locked { until } = store
-        .admit_login_attempt(&source, &state.settings.source_throttle, now)
+        .admit_login_attempt(&source, &state.settings.source_throttle.check(), now)
         .await?
     {
         return Ok(Err(Refused::Source { until }));
@@ -65,16 +66,29 @@ pub async fn admit(
     Ok(Ok(Admitted { source, account }))
 }
 
-/// The attempt's password was right: the source gets its attempt back and the account's (or
-/// browser's) count is forgotten.
-pub async fn succeeded(
+/// The attempt's password was right: the account's (or browser's) count is forgotten. The
+/// source's allowance was never touched.
+pub async fn succeeded(state: &AppState, attempt: &Admitted) -> Result<(), StoreError> {
+    state
+        .services
+        .store
+        .clear_login_attempts(&attempt.account)
+        .await
+}
+
+/// The attempt's password was wrong: it counts against the source (the account already
+/// counted it).
+pub async fn failed(
     state: &AppState,
     attempt: &Admitted,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let store = &state.services.store;
-    store
-        .forgive_login_attempt(&attempt.source, &state.settings.source_throttle, now)
-        .await?;
-    store.clear_login_attempts(&attempt.account).await
+    // A bucket that filled while this attempt was in flight refuses to count it: the next
+    // attempt from the source is refused either way.
+    state
+        .services
+        .store
+        .admit_login_attempt(&attempt.source, &state.settings.source_throttle, now)
+        .await
+        .map(|_| ())
 }

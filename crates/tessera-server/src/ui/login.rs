@@ -149,6 +149,9 @@ pub async fn post(
         Ok(Some(user)) => user,
         Ok(None) => {
             tracing::info!("sign-in failed: wrong email or password");
+            if let Err(err) = login_limits::failed(&state, &attempt, now).await {
+                return store_failure(err);
+            }
             return render(
                 &state,
                 StatusCode::UNAUTHORIZED,
@@ -162,7 +165,7 @@ pub async fn post(
         }
         Err(err) => return store_failure(err),
     };
-    if let Err(err) = login_limits::succeeded(&state, &attempt, now).await {
+    if let Err(err) = login_limits::succeeded(&state, &attempt).await {
         return store_failure(err);
     }
     // Consuming the pending sign-in is atomic: a replayed POST finds nothing.

@@ -50,24 +50,6 @@ macro_rules! impl_login_throttles {
                     Ok(admission)
                 }
 
-                async fn forgive_login_attempt(
-                    &self,
-                    key: &ThrottleKey,
-                    rule: &dyn ThrottleRule,
-                    now: OffsetDateTime,
-                ) -> StoreResult<()> {
-                    let (_writer, mut tx) = self.begin_write().await?;
-                    let Some(stored) = read(&mut tx, key, backend::locks::FOR_UPDATE).await? else {
-                        return Ok(());
-                    };
-                    let next = rule.forgive(&stored, now);
-                    if next != stored {
-                        write(&mut tx, key, &next, rule).await?;
-                    }
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(())
-                }
-
                 async fn clear_login_attempts(&self, key: &ThrottleKey) -> StoreResult<()> {
                     sqlx::query("DELETE FROM login_throttles WHERE key = $1")
                         .bind(key.as_str())

@@ -226,57 +226,51 @@ pub async fn login_throttles_concurrent_attempts_admit_exactly_the_free_ones(
     }
 }
 
-/// The per-source rule is stored and decided like the per-account one: a burst admitted, then
-/// refusals until a step drains; a success given back (`forgive_login_attempt`) frees its place;
-/// the sweep deletes a drained bucket at its boundary. Forgiving a key without a count stores
-/// nothing.
-pub async fn login_throttles_source_bucket_drains_and_forgives(store: &dyn ProbedStore) {
+/// The per-source rules are stored and decided like the per-account one: checks admit and
+/// store no count; failures fill the bucket up to its burst; a full bucket refuses checks (and
+/// further counting) until a step drains; the sweep deletes a drained bucket at its boundary.
+pub async fn login_throttles_source_bucket_counts_failures_and_drains(store: &dyn ProbedStore) {
     let rule = SourceThrottlePolicy {
         burst: 3,
         refill_every: Duration::seconds(10),
     };
     let source = ThrottleKey::for_source("192.0.2.7".parse().unwrap());
-    store
-        .forgive_login_attempt(&source, &rule, t(0))
-        .await
-        .unwrap();
-    assert_eq!(store.find_login_throttle(&source).await.unwrap(), None);
+    for _ in 0..5 {
+        let checked = store
+            .admit_login_attempt(&source, &rule.check(), t(0))
+            .await
+            .unwrap();
+        assert_eq!(checked, Admission::Admitted);
+    }
+    let count = |state: Option<ThrottleState>| state.map_or(0, |state| state.attempts);
+    assert_eq!(count(store.find_login_throttle(&source).await.unwrap()), 0);
     for _ in 0..3 {
-        let admitted = store
+        let counted = store
             .admit_login_attempt(&source, &rule, t(0))
             .await
             .unwrap();
-        assert_eq!(admitted, Admission::Admitted);
+        assert_eq!(counted, Admission::Admitted);
     }
+    assert_eq!(count(store.find_login_throttle(&source).await.unwrap()), 3);
+    for rule in [&rule.check() as &dyn tessera_core::ThrottleRule, &rule] {
+        assert_eq!(
+            store
+                .admit_login_attempt(&source, rule, t(1))
+                .await
+                .unwrap(),
+            Admission::Locked { until: t(10) }
+        );
+    }
+    assert_eq!(count(store.find_login_throttle(&source).await.unwrap()), 3);
     assert_eq!(
         store
-            .admit_login_attempt(&source, &rule, t(1))
+            .admit_login_attempt(&source, &rule.check(), t(10))
             .await
             .unwrap(),
-        Admission::Locked { until: t(10) }
+        Admission::Admitted,
+        "one step drained"
     );
-    // One of the three was a success: its place is free again at once.
-    store
-        .forgive_login_attempt(&source, &rule, t(1))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .admit_login_attempt(&source, &rule, t(1))
-            .await
-            .unwrap(),
-        Admission::Admitted
-    );
-    assert_eq!(
-        store
-            .find_login_throttle(&source)
-            .await
-            .unwrap()
-            .unwrap()
-            .attempts,
-        3
-    );
-    // Three outstanding attempts from t(0) drain by t(30).
+    // Three failures from t(0) drain by t(30).
     assert_eq!(
         store.delete_forgotten_login_throttles(t(29)).await.unwrap(),
         0

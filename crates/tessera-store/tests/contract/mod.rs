@@ -136,7 +136,7 @@ macro_rules! contract_suite {
             login_throttles_count_lock_and_stay_per_key,
             login_throttles_clear_forgets_one_key,
             login_throttles_delete_forgotten_boundary,
-            login_throttles_source_bucket_drains_and_forgives,
+            login_throttles_source_bucket_counts_failures_and_drains,
             seed_creates_every_user_with_session_and_live_token,
             seed_is_all_or_nothing,
             seed_tokens_a_revocation_covers_are_born_revoked,

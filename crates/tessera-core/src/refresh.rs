@@ -180,7 +180,10 @@ impl StoredRefreshToken {
         if self.token.expires_at() <= now {
             RefreshPresentation::Invalid
         } else if let Some(rotated_at) = self.rotated_at {
-            if self.revoked_at.is_none() && now < rotated_at + reuse_grace {
+            // A zero grace allows nothing, even to a presentation timed before the rotation
+            // (another node's clock, or a request that raced it).
+            let within_grace = reuse_grace > Duration::ZERO && now < rotated_at + reuse_grace;
+            if self.revoked_at.is_none() && within_grace {
                 RefreshPresentation::RotateAgain
             } else {
                 RefreshPresentation::Reuse
@@ -302,6 +305,12 @@ mod tests {
             Reuse
         );
         assert_eq!(stored.presented_at(rotated_at), Reuse);
+        // Timed before the rotation (a racing request, another node's clock): reuse without a
+        // grace, within it with one.
+        let earlier = rotated_at - Duration::seconds(5);
+        assert_eq!(stored.presented_with_grace(earlier, Duration::ZERO), Reuse);
+        assert_eq!(stored.presented_at(earlier), Reuse);
+        assert_eq!(stored.presented_with_grace(earlier, grace), RotateAgain);
         stored.revoked_at = Some(rotated_at);
         assert_eq!(stored.presented_with_grace(rotated_at, grace), Reuse);
     }

@@ -103,6 +103,8 @@ pub struct Settings {
     /// How often [`watch_store`](crate::workers::feed_watcher::watch_store) polls the store; `None` for
     /// its default, which depends on whether the store reports changes.
     pub feed_poll_interval: Option<StdDuration>,
+    /// Caps on open revocation-feed streams (`[feed]` in the configuration).
+    pub feed_streams: crate::feed::StreamLimits,
     /// Extra publication time of rotated-out keys.
     pub key_retirement_grace: Duration,
     /// The discovery document, serialised once.
@@ -169,6 +171,9 @@ pub struct Signals {
     /// Set when the server begins a graceful shutdown, so that responses that never end on
     /// their own (revocation feed streams) end and let it finish.
     pub shutting_down: tokio::sync::watch::Sender<bool>,
+    /// The revocation feed's fan-out: the one reader's broadcast of new entries to the open
+    /// streams, and the streams' slots under the caps.
+    pub feed: crate::feed::FeedHub,
 }
 
 impl Signals {
@@ -178,6 +183,7 @@ impl Signals {
             feed_cursor: tokio::sync::watch::Sender::new(0),
             backchannel_wake: Arc::new(tokio::sync::Notify::new()),
             shutting_down: tokio::sync::watch::Sender::new(false),
+            feed: crate::feed::FeedHub::new(),
         }
     }
 
@@ -438,6 +444,10 @@ pub async fn open_with(
         connections,
         key_refresh_interval: StdDuration::from_secs(config.keys.refresh_interval_seconds),
         feed_poll_interval: options.feed_poll_interval,
+        feed_streams: crate::feed::StreamLimits {
+            max_streams_per_client: config.feed.max_streams_per_client,
+            max_streams: config.feed.max_streams,
+        },
         key_retirement_grace: grace,
         discovery_json,
         refresh_lifetimes: refresh_lifetimes(config),
@@ -465,6 +475,12 @@ pub async fn open_with(
         services,
         signals: Signals::new(),
     }));
+    // The feed's one reader broadcasts what is made from now on; streams read older entries
+    // from the store themselves. Known before any request is served, so that no entry made
+    // meanwhile falls between the two.
+    let newest = crate::feed::hub::newest_cursor(&state).await?;
+    state.signals.feed.start_at(newest);
+    state.signals.announce_cursor(newest);
     Ok((
         state,
         StartupReport {

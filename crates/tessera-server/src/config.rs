@@ -46,6 +46,8 @@ pub struct Config {
     pub refresh_tokens: RefreshTokenConfig,
     /// Custom claims.
     pub claims: ClaimsConfig,
+    /// The revocation feed.
+    pub feed: FeedConfig,
     /// Allows an `http://` issuer on a non-loopback host. Tokens and sign-ins would then cross the
     /// network in clear text: only for a TLS-terminating proxy you fully control.
     pub insecure_allow_http_issuer: bool,
@@ -81,6 +83,27 @@ pub struct KeysConfig {
     /// Extra time a rotated-out key stays published beyond the longest token lifetime, to cover
     /// clock skew between Tessera and resource servers (seconds).
     pub retirement_grace_seconds: u32,
+}
+
+/// The revocation feed (`docs/revocation-feed.md`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedConfig {
+    /// Most `GET /revocations/stream` streams one client may hold open on this server
+    /// (default 16); more are refused with `429`.
+    pub max_streams_per_client: usize,
+    /// Most streams open on this server, all clients together (default 1000); more are refused
+    /// with `503`. Each holds a connection, so keep it below `http.max_connections`.
+    pub max_streams: usize,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            max_streams_per_client: 16,
+            max_streams: 1000,
+        }
+    }
 }
 
 /// HTTP limits.
@@ -270,6 +293,7 @@ impl Default for Config {
             login_throttle: LoginThrottleConfig::default(),
             refresh_tokens: RefreshTokenConfig::default(),
             claims: ClaimsConfig::default(),
+            feed: FeedConfig::default(),
             insecure_allow_http_issuer: false,
         }
     }
@@ -340,6 +364,7 @@ impl fmt::Debug for Config {
             .field("login_throttle", &self.login_throttle)
             .field("refresh_tokens", &self.refresh_tokens)
             .field("claims", &self.claims)
+            .field("feed", &self.feed)
             .field(
                 "insecure_allow_http_issuer",
                 &self.insecure_allow_http_issuer,
@@ -463,6 +488,14 @@ impl Config {
         {
             return invalid(
                 "login_throttle: free_attempts must be between 1 and 100, base_lockout_seconds at least 1, max_lockout_seconds between base_lockout_seconds and 86400, forget_after_seconds at least 60".into(),
+            );
+        }
+        let f = &self.feed;
+        if !(1..=1_000_000).contains(&f.max_streams)
+            || !(1..=f.max_streams).contains(&f.max_streams_per_client)
+        {
+            return invalid(
+                "feed: max_streams must be between 1 and 1000000, max_streams_per_client between 1 and max_streams".into(),
             );
         }
         if self.claims.namespace.is_empty() {
@@ -613,5 +646,33 @@ mod tests {
         let mut config = Config::default();
         config.passwords.max_concurrent_hashes = Some(0);
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn feed_stream_caps_are_checked() {
+        let with = |per_client, total| {
+            let mut config = Config::default();
+            config.feed.max_streams_per_client = per_client;
+            config.feed.max_streams = total;
+            config.validate()
+        };
+        assert!(with(16, 1000).is_ok());
+        assert!(with(1, 1).is_ok());
+        for (per_client, total) in [(0, 10), (11, 10), (1, 0), (1, 1_000_001)] {
+            assert!(with(per_client, total).is_err(), "{per_client} {total}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tessera.toml");
+        std::fs::write(
+            &path,
+            "[feed]\nmax_streams_per_client = 2\nmax_streams = 5\n",
+        )
+        .unwrap();
+        let (config, unknown) = load(&defaults_and_file(Some(&path))).unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(
+            (config.feed.max_streams_per_client, config.feed.max_streams),
+            (2, 5)
+        );
     }
 }

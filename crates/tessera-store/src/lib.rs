@@ -19,9 +19,9 @@ pub mod traits;
 pub use error::{StoreError, StoreResult};
 pub use traits::{
     AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FamilyRevocation, FeedRead,
-    FeedSnapshot, KeyStore, LoginRequestStore, LoginThrottleStore, ProbedStore, RefreshTokenStore,
-    RevocationOutcome, RevocationStore, SeedStore, SessionStore, SessionSummary, SignedInUser,
-    Store, StoreChange, StoreProbe, UserStore,
+    FeedSnapshot, FeedSnapshotPage, KeyStore, LoginRequestStore, LoginThrottleStore, ProbedStore,
+    RefreshTokenStore, RevocationOutcome, RevocationStore, SeedStore, SessionStore, SessionSummary,
+    SignedInUser, Store, StoreChange, StoreProbe, UserStore,
 };
 
 use std::path::PathBuf;

@@ -318,6 +318,22 @@ pub struct FeedSnapshot {
     pub cursor: i64,
 }
 
+/// One page of a snapshot of the feed, an answer of
+/// [`RevocationStore::revocation_snapshot_page`]. A snapshot taken at `cursor` is the set of
+/// live entries with a cursor up to `cursor`; its pages hand them out in cursor order, so a
+/// reader following `next` gets each of them once however many pages it takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedSnapshotPage {
+    /// Live entries (`expires_at > now`) of this page, oldest first.
+    pub entries: Vec<RevocationEntry>,
+    /// The snapshot's cursor: the newest cursor handed out when the snapshot began. Entries
+    /// after it are new and come from [`RevocationStore::revocations_after`].
+    pub cursor: i64,
+    /// Where the next page begins (the last entry's cursor), when live entries up to `cursor`
+    /// remain; `None` on the last page.
+    pub next: Option<i64>,
+}
+
 /// The revocation model (`tessera_core::revocation`): entries, the effects they have on stored
 /// sessions and refresh tokens, and the feed that resource servers mirror.
 #[async_trait::async_trait]
@@ -366,8 +382,28 @@ pub trait RevocationStore: Send + Sync {
     /// continues from the last cursor it read misses nothing.
     async fn revocations_after(&self, after: i64, limit: u32) -> StoreResult<FeedRead>;
 
-    /// Every live entry and the newest cursor, from one consistent read.
+    /// Every live entry and the newest cursor, from one consistent read. Unbounded: for tools
+    /// and tests; the feed reads snapshots page by page with
+    /// [`revocation_snapshot_page`](Self::revocation_snapshot_page).
     async fn revocation_snapshot(&self, now: OffsetDateTime) -> StoreResult<FeedSnapshot>;
+
+    /// One page of a snapshot: at most `limit` (at least 1) live entries (`expires_at > now`)
+    /// with `after < cursor <= snapshot`, oldest first. With `snapshot` `None` a new snapshot
+    /// begins at the newest cursor handed out, read in the same transaction as the page;
+    /// otherwise the page continues the snapshot taken at `snapshot`. `None` when `snapshot`
+    /// is beyond every cursor handed out (the store was replaced).
+    ///
+    /// Because entries become visible in cursor order, every entry up to the snapshot's cursor
+    /// is visible from the first page on: the pages together hold every entry live at the
+    /// time of its page, each once. An entry swept between two pages is simply absent (it had
+    /// expired).
+    async fn revocation_snapshot_page(
+        &self,
+        now: OffsetDateTime,
+        snapshot: Option<i64>,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Option<FeedSnapshotPage>>;
 
     /// Deletes every entry with `expires_at <= now`, remembering the highest deleted cursor (so
     /// that readers behind it are told to resync); returns how many were deleted.

@@ -42,10 +42,9 @@ use tokio::time::{sleep, timeout, Instant};
 
 /// Entries asked for per poll (the server's maximum).
 const POLL_LIMIT: usize = 1000;
-/// The default limit on a response body of the feed (a snapshot or a page) and on each SSE
-/// line and event (a `snapshot` event holds a whole snapshot): 32 MiB, room for well over
-/// 100 000 live entries. Raise it with [`FeedSync::max_response_bytes`] if your issuer keeps
-/// more.
+/// The default limit on a response body of the feed (a page of entries or of a snapshot) and
+/// on each SSE line and event: 32 MiB. The server sends at most 1000 entries in one, far
+/// below it; snapshots larger than that come in several pages, each within the limit.
 pub const DEFAULT_MAX_FEED_BYTES: usize = 32 * 1024 * 1024;
 /// How often expired entries are dropped from the mirror.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
@@ -369,8 +368,22 @@ impl FeedSync {
 
     /// Loads a snapshot, replacing the mirror.
     async fn snapshot(&self) -> Result<(), FeedSyncError> {
-        let page = self.get_page("/revocations").await?;
-        self.mirror.apply_snapshot(&page.entries, page.cursor)?;
+        let first = self.get_page("/revocations").await?;
+        self.load_snapshot(first).await
+    }
+
+    /// Follows the pages of a snapshot from its first, then replaces the mirror with all of
+    /// them at once: until then the mirror keeps what it had.
+    async fn load_snapshot(&self, first: FeedPage) -> Result<(), FeedSyncError> {
+        let mut snapshot = SnapshotPages::begin(first);
+        while let Some(next) = snapshot.next.clone() {
+            let page = self
+                .get_page(&format!("/revocations?page={}", form_urlencode(&next)))
+                .await?;
+            snapshot.add(page)?;
+        }
+        self.mirror
+            .apply_snapshot(&snapshot.entries, snapshot.cursor)?;
         self.mark_synced();
         Ok(())
     }
@@ -384,9 +397,12 @@ impl FeedSync {
             let page = self
                 .get_page(&format!("/revocations?after={cursor}&limit={POLL_LIMIT}"))
                 .await?;
-            self.mirror.apply_page(&page)?;
+            if page.resync {
+                return self.load_snapshot(page).await;
+            }
+            self.mirror.apply_entries(&page.entries, page.cursor)?;
             self.mark_synced();
-            if page.resync || page.entries.len() < POLL_LIMIT {
+            if page.entries.len() < POLL_LIMIT {
                 return Ok(());
             }
         }
@@ -405,6 +421,8 @@ impl FeedSync {
         self.check_response(&response)?;
         check_status(response.status().as_u16())?;
         let mut parser = SseParser::new(self.max_response_bytes);
+        // The pages of a snapshot received so far, while more are to come.
+        let mut snapshot: Option<SnapshotPages> = None;
         loop {
             let chunk = timeout(self.silence_timeout, response.chunk())
                 .await
@@ -419,7 +437,7 @@ impl FeedSync {
                         *delivered = true;
                     }
                     SseItem::Event(event) => {
-                        self.apply_event(&event)?;
+                        self.apply_event(&event, &mut snapshot)?;
                         *delivered = true;
                     }
                 }
@@ -427,12 +445,30 @@ impl FeedSync {
         }
     }
 
-    fn apply_event(&self, event: &SseEvent) -> Result<(), FeedSyncError> {
+    fn apply_event(
+        &self,
+        event: &SseEvent,
+        snapshot: &mut Option<SnapshotPages>,
+    ) -> Result<(), FeedSyncError> {
         let malformed = |err: serde_json::Error| FeedSyncError::Malformed(err.to_string());
         match event.name.as_str() {
-            "snapshot" | "resync" => {
+            "snapshot" | "resync" | "snapshot-continued" => {
                 let page: FeedPage = serde_json::from_str(&event.data).map_err(malformed)?;
-                self.mirror.apply_snapshot(&page.entries, page.cursor)?;
+                let pages = if event.name == "snapshot-continued" {
+                    let mut pages = snapshot.take().ok_or_else(|| {
+                        FeedSyncError::Malformed("snapshot-continued without a snapshot".into())
+                    })?;
+                    pages.add(page)?;
+                    pages
+                } else {
+                    SnapshotPages::begin(page)
+                };
+                if pages.next.is_some() {
+                    // More pages follow: the mirror keeps what it had until the last.
+                    *snapshot = Some(pages);
+                    return Ok(());
+                }
+                self.mirror.apply_snapshot(&pages.entries, pages.cursor)?;
             }
             _ => {
                 // An entry; its kind (known or not) is judged by the mirror.
@@ -447,6 +483,36 @@ impl FeedSync {
             }
         }
         self.mark_synced();
+        Ok(())
+    }
+}
+
+/// A snapshot being gathered page by page (`docs/revocation-feed.md`: a snapshot larger than a
+/// page comes in several).
+struct SnapshotPages {
+    entries: Vec<FeedEntry>,
+    cursor: u64,
+    next: Option<String>,
+}
+
+impl SnapshotPages {
+    fn begin(first: FeedPage) -> Self {
+        Self {
+            entries: first.entries,
+            cursor: first.cursor,
+            next: first.next,
+        }
+    }
+
+    /// Adds the next page, which must belong to the same snapshot.
+    fn add(&mut self, page: FeedPage) -> Result<(), FeedSyncError> {
+        if !page.resync || page.cursor != self.cursor {
+            return Err(FeedSyncError::Malformed(
+                "a snapshot page does not continue its snapshot".into(),
+            ));
+        }
+        self.entries.extend(page.entries);
+        self.next = page.next;
         Ok(())
     }
 }
@@ -608,6 +674,40 @@ impl SseParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page(json: serde_json::Value) -> FeedPage {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn snapshot_pages_gather_until_the_last_and_must_belong_together() {
+        let entry = |c: &str| {
+            serde_json::json!({"cursor": c, "kind": "token-revoked", "reason": "x",
+                               "revoked_at": 1, "expires_at": 4_000_000_000_i64, "jti": c})
+        };
+        let mut pages = SnapshotPages::begin(page(serde_json::json!({
+            "entries": [entry("1"), entry("2")], "cursor": "9", "resync": true, "next": "9.2"
+        })));
+        assert_eq!(pages.next.as_deref(), Some("9.2"));
+        pages
+            .add(page(serde_json::json!({
+                "entries": [entry("5")], "cursor": "9", "resync": true
+            })))
+            .unwrap();
+        assert_eq!(pages.next, None);
+        let cursors: Vec<u64> = pages.entries.iter().map(|e| e.cursor).collect();
+        assert_eq!(cursors, [1, 2, 5]);
+        // A page of another snapshot, or an incremental page, does not continue it.
+        for other in [
+            serde_json::json!({"entries": [], "cursor": "10", "resync": true}),
+            serde_json::json!({"entries": [], "cursor": "9", "resync": false}),
+        ] {
+            assert!(matches!(
+                pages.add(page(other)),
+                Err(FeedSyncError::Malformed(_))
+            ));
+        }
+    }
 
     #[test]
     fn sse_events_split_across_chunks_and_line_endings() {

@@ -134,9 +134,14 @@ pub struct FeedPage {
     /// Where to continue from.
     #[serde(deserialize_with = "cursor_string")]
     pub cursor: u64,
-    /// `true`: a snapshot, which replaces everything.
+    /// `true`: a snapshot (or a page of one), which replaces everything.
     #[serde(default)]
     pub resync: bool,
+    /// On a page of a snapshot that more pages follow: what to ask for next
+    /// (`GET /revocations?page=<next>`; on the stream, `snapshot-continued` events follow).
+    /// The snapshot is the entries of all its pages together.
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// A batch could not be applied; the mirror is unchanged.
@@ -165,6 +170,11 @@ pub enum MirrorError {
     /// Incremental entries were given to a mirror that was never loaded with a snapshot.
     #[error("no snapshot has been loaded")]
     NoSnapshot,
+    /// A page of a snapshot that more pages follow was given alone: applying it would drop
+    /// the entries of the other pages. Gather every page, then
+    /// [`apply_snapshot`](RevocationMirror::apply_snapshot).
+    #[error("a snapshot page with more pages to follow cannot be applied alone")]
+    IncompleteSnapshot,
 }
 
 /// Why [`RevocationMirror::check`] refused a token.
@@ -406,8 +416,13 @@ impl RevocationMirror {
     ///
     /// # Errors
     ///
-    /// As [`apply_snapshot`](Self::apply_snapshot) and [`apply_entries`](Self::apply_entries).
+    /// As [`apply_snapshot`](Self::apply_snapshot) and [`apply_entries`](Self::apply_entries);
+    /// [`MirrorError::IncompleteSnapshot`] for a snapshot page with more pages to follow
+    /// (`next`).
     pub fn apply_page(&self, page: &FeedPage) -> Result<(), MirrorError> {
+        if page.resync && page.next.is_some() {
+            return Err(MirrorError::IncompleteSnapshot);
+        }
         if page.resync {
             self.apply_snapshot(&page.entries, page.cursor)
         } else {
@@ -675,6 +690,18 @@ mod tests {
         assert!(!m.is_revoked(&token("old", None, "x", NOW), NOW));
         assert!(!m.is_revoked(&token("new", None, "x", NOW), NOW));
         assert!(m.is_revoked(&token("other", None, "x", NOW), NOW));
+    }
+
+    #[test]
+    fn a_snapshot_page_with_more_to_come_is_not_applied_alone() {
+        let m = RevocationMirror::new();
+        let page: FeedPage = serde_json::from_value(serde_json::json!({
+            "entries": [], "cursor": "30", "resync": true, "next": "30.12"
+        }))
+        .unwrap();
+        assert_eq!(page.next.as_deref(), Some("30.12"));
+        assert_eq!(m.apply_page(&page), Err(MirrorError::IncompleteSnapshot));
+        assert_eq!(m.cursor(), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod multi_node;
 mod postgres_restart;
 mod request_id;
 mod revocation_feed;
+mod revocation_feed_scale;
 mod revocation_introspection;
 mod revocation_model;
 mod revocation_triggers;

@@ -9,10 +9,10 @@ use tessera_testkit::{spawn_app, TestApp};
 use time::Duration as TimeDuration;
 
 /// The resource server's client id.
-const API: &str = "api";
+pub(crate) const API: &str = "api";
 
 /// A server with a resource server registered as a confidential client; returns its secret.
-async fn setup() -> (TestApp, String) {
+pub(crate) async fn setup() -> (TestApp, String) {
     let app = spawn_app().await;
     let secret = app.add_resource_server(API, &[]).await;
     (app, secret)
@@ -23,7 +23,7 @@ async fn user(app: &TestApp, email: &str) -> User {
 }
 
 /// `GET /revocations{query}` as the resource server.
-async fn feed(app: &TestApp, secret: &str, query: &str) -> reqwest::Response {
+pub(crate) async fn feed(app: &TestApp, secret: &str, query: &str) -> reqwest::Response {
     app.http
         .get(app.url(&format!("/revocations{query}")))
         .basic_auth(API, Some(secret))
@@ -33,7 +33,7 @@ async fn feed(app: &TestApp, secret: &str, query: &str) -> reqwest::Response {
 }
 
 /// A successful read of the feed.
-async fn feed_json(app: &TestApp, secret: &str, query: &str) -> Value {
+pub(crate) async fn feed_json(app: &TestApp, secret: &str, query: &str) -> Value {
     let response = feed(app, secret, query).await;
     assert_eq!(response.status(), StatusCode::OK, "GET /revocations{query}");
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -58,7 +58,7 @@ async fn revoke(
 }
 
 /// Revokes an access token with `jti` that expires in `lifetime_secs`.
-async fn revoke_token(app: &TestApp, jti: &str, lifetime_secs: i64) -> RevocationEntry {
+pub(crate) async fn revoke_token(app: &TestApp, jti: &str, lifetime_secs: i64) -> RevocationEntry {
     let target = RevocationTarget::Token {
         jti: jti.into(),
         expires_at: app.clock.now() + TimeDuration::seconds(lifetime_secs),
@@ -66,7 +66,7 @@ async fn revoke_token(app: &TestApp, jti: &str, lifetime_secs: i64) -> Revocatio
     revoke(app, target, RevocationReason::ClientRequest).await
 }
 
-fn cursor_of(body: &Value) -> i64 {
+pub(crate) fn cursor_of(body: &Value) -> i64 {
     body["cursor"]
         .as_str()
         .unwrap_or_else(|| panic!("a string cursor in {body}"))
@@ -74,18 +74,22 @@ fn cursor_of(body: &Value) -> i64 {
         .unwrap()
 }
 
-fn entries(body: &Value) -> &Vec<Value> {
+pub(crate) fn entries(body: &Value) -> &Vec<Value> {
     body["entries"].as_array().expect("entries")
 }
 
-fn jtis(body: &Value) -> Vec<&str> {
+pub(crate) fn jtis(body: &Value) -> Vec<&str> {
     entries(body)
         .iter()
         .map(|e| e["jti"].as_str().expect("a token entry"))
         .collect()
 }
 
-async fn assert_error(response: reqwest::Response, status: StatusCode, error: &str) -> Value {
+pub(crate) async fn assert_error(
+    response: reqwest::Response,
+    status: StatusCode,
+    error: &str,
+) -> Value {
     assert_eq!(response.status(), status);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], error, "{body}");
@@ -415,34 +419,55 @@ async fn garbage_and_future_cursors_are_invalid_requests() {
 
 /// One Server-Sent Event.
 #[derive(Debug, Default)]
-struct SseEvent {
-    id: Option<String>,
-    event: Option<String>,
-    data: String,
+pub(crate) struct SseEvent {
+    pub(crate) id: Option<String>,
+    pub(crate) event: Option<String>,
+    pub(crate) data: String,
 }
 
 impl SseEvent {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {}", self.data))
     }
 }
 
 /// A minimal SSE reader over a streamed response body.
-struct EventStream {
-    response: reqwest::Response,
+pub(crate) struct EventStream {
+    pub(crate) response: reqwest::Response,
     buffer: String,
 }
 
 impl EventStream {
-    async fn open(app: &TestApp, secret: &str, query: &str, last_event_id: Option<i64>) -> Self {
+    pub(crate) async fn open(
+        app: &TestApp,
+        secret: &str,
+        query: &str,
+        last_event_id: Option<i64>,
+    ) -> Self {
+        let response = Self::request(app, API, secret, query, last_event_id).await;
+        Self::of(response)
+    }
+
+    /// Asks for a stream as `client_id`; the answer may be a refusal.
+    pub(crate) async fn request(
+        app: &TestApp,
+        client_id: &str,
+        secret: &str,
+        query: &str,
+        last_event_id: Option<i64>,
+    ) -> reqwest::Response {
         let mut request = app
             .http
             .get(app.url(&format!("/revocations/stream{query}")))
-            .basic_auth(API, Some(secret));
+            .basic_auth(client_id, Some(secret));
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id.to_string());
         }
-        let response = request.send().await.unwrap();
+        request.send().await.unwrap()
+    }
+
+    /// The stream of an accepted request.
+    pub(crate) fn of(response: reqwest::Response) -> Self {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
         assert_eq!(response.headers()["cache-control"], "no-store");
@@ -454,7 +479,7 @@ impl EventStream {
 
     /// The next event (keep-alive comments are skipped). The timeout only guards against a
     /// hang; it is not a speed requirement.
-    async fn next(&mut self) -> SseEvent {
+    pub(crate) async fn next(&mut self) -> SseEvent {
         tokio::time::timeout(Duration::from_secs(5), async {
             loop {
                 if let Some(event) = self.take_event() {
@@ -503,7 +528,7 @@ impl EventStream {
 }
 
 /// Checks that `event` is the feed entry `entry` with kind `kind`.
-fn assert_entry_event(event: &SseEvent, entry: &RevocationEntry, kind: &str) {
+pub(crate) fn assert_entry_event(event: &SseEvent, entry: &RevocationEntry, kind: &str) {
     assert_eq!(event.id.as_deref(), Some(entry.cursor.to_string().as_str()));
     assert_eq!(event.event.as_deref(), Some(kind));
     let data = event.json();

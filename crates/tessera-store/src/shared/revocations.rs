@@ -19,8 +19,8 @@ macro_rules! impl_revocations {
             use super::audit::insert_audit;
             use $crate::codec::{from_secs, to_secs};
             use $crate::{
-                FeedRead, FeedSnapshot, RevocationOutcome, RevocationStore, StoreChange,
-                StoreError, StoreResult,
+                FeedRead, FeedSnapshot, FeedSnapshotPage, RevocationOutcome, RevocationStore,
+                StoreChange, StoreError, StoreResult,
             };
             use tessera_core::revocation::{new_jti, RevocationEffects, TargetIds};
             use tessera_core::{
@@ -466,6 +466,47 @@ macro_rules! impl_revocations {
                         entries: rows.iter().map(decode).collect::<StoreResult<_>>()?,
                         cursor,
                     })
+                }
+
+                async fn revocation_snapshot_page(
+                    &self,
+                    now: OffsetDateTime,
+                    snapshot: Option<i64>,
+                    after: i64,
+                    limit: u32,
+                ) -> StoreResult<Option<FeedSnapshotPage>> {
+                    let limit = limit.max(1);
+                    // One read for the newest cursor and the rows: a new snapshot's cursor and
+                    // its first page agree.
+                    let mut tx = self.begin_read().await?;
+                    let latest = backend::revocations::latest_cursor(&mut tx).await?;
+                    let cursor = snapshot.unwrap_or(latest);
+                    if cursor > latest {
+                        tx.commit().await.map_err(db_err)?;
+                        return Ok(None);
+                    }
+                    // One row more than the page, to tell whether another page follows.
+                    let rows = sqlx::query(&format!(
+                        "{SELECT} WHERE expires_at > $1 AND cursor > $2 AND cursor <= $3 \
+                         ORDER BY cursor LIMIT $4"
+                    ))
+                    .bind(to_secs(now))
+                    .bind(after)
+                    .bind(cursor)
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    let mut entries = rows.iter().map(decode).collect::<StoreResult<Vec<_>>>()?;
+                    let more = entries.len() > limit as usize;
+                    entries.truncate(limit as usize);
+                    let next = more.then(|| entries.last().map_or(after, |e| e.cursor));
+                    Ok(Some(FeedSnapshotPage {
+                        entries,
+                        cursor,
+                        next,
+                    }))
                 }
 
                 async fn delete_expired_revocations(&self, now: OffsetDateTime) -> StoreResult<u64> {

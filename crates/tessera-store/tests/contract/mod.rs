@@ -116,6 +116,7 @@ macro_rules! contract_suite {
             revocations_latest_not_before_takes_the_newest_live_entry,
             revocations_feed_pages_in_cursor_order,
             revocations_snapshot_holds_only_live_entries,
+            revocations_snapshot_pages_hold_every_live_entry_once,
             revocations_feed_readers_behind_a_sweep_resync,
             revocations_state_stays_bounded,
             revocations_queries_agree_with_covers,

@@ -814,6 +814,135 @@ pub async fn revocations_snapshot_holds_only_live_entries(store: &dyn ProbedStor
     assert_eq!(snapshot.cursor, newest);
 }
 
+/// Follows a snapshot page by page (`limit` entries at a time) at `now`, from a new snapshot
+/// or from `first`; returns the entries and the snapshot's cursor. `between` runs after each
+/// page, before the next is read.
+async fn follow_snapshot(
+    store: &dyn ProbedStore,
+    now: OffsetDateTime,
+    limit: u32,
+    mut between: impl FnMut(usize) -> Option<OffsetDateTime>,
+) -> (Vec<RevocationEntry>, i64, usize) {
+    let first = store
+        .revocation_snapshot_page(now, None, 0, limit)
+        .await
+        .unwrap()
+        .expect("a new snapshot always begins");
+    let cursor = first.cursor;
+    let mut pages = 1;
+    let mut read = first.entries;
+    let mut next = first.next;
+    while let Some(after) = next {
+        assert!(read.len() <= pages * limit.max(1) as usize);
+        if let Some(sweep) = between(pages) {
+            store.delete_expired_revocations(sweep).await.unwrap();
+        }
+        let page = store
+            .revocation_snapshot_page(now, Some(cursor), after, limit)
+            .await
+            .unwrap()
+            .expect("the snapshot's cursor stays valid");
+        assert_eq!(
+            page.cursor, cursor,
+            "every page names the snapshot's cursor"
+        );
+        assert!(page.entries.len() <= limit.max(1) as usize);
+        assert!(page.entries.iter().all(|e| e.cursor > after));
+        read.extend(page.entries);
+        next = page.next;
+        pages += 1;
+    }
+    (read, cursor, pages)
+}
+
+/// A snapshot read page by page holds every live entry up to its cursor once, in cursor order,
+/// whatever the page size; entries made after it began are left to the incremental feed; an
+/// entry swept between pages is absent (it had expired) and the rest still come; a snapshot
+/// cursor beyond the newest is refused (`None`).
+pub async fn revocations_snapshot_pages_hold_every_live_entry_once(store: &dyn ProbedStore) {
+    let empty = store
+        .revocation_snapshot_page(t(0), None, 0, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (empty.entries.len(), empty.cursor, empty.next),
+        (0, 0, None)
+    );
+
+    // Twelve token entries; every third expires early (at t(100)), the rest at t(1000).
+    let mut jtis = Vec::new();
+    for i in 0..12 {
+        let jti = format!("page-{i}");
+        let expires_at = if i % 3 == 0 { t(100) } else { t(1000) };
+        assert!(revoke_token(store, &jti, expires_at).await);
+        jtis.push(jti);
+    }
+    let all = entries(store.revocations_after(0, 100).await.unwrap());
+    let newest = all.last().unwrap().cursor;
+    let live_at = |now: OffsetDateTime| -> Vec<RevocationEntry> {
+        all.iter()
+            .filter(|e| e.revocation.expires_at > now)
+            .cloned()
+            .collect()
+    };
+
+    for limit in [0, 1, 2, 3, 5, 8, 100] {
+        let (read, cursor, pages) = follow_snapshot(store, t(50), limit, |_| None).await;
+        assert_eq!(read, live_at(t(50)), "pages of {limit}");
+        assert_eq!(cursor, newest);
+        let per_page = limit.max(1) as usize;
+        assert_eq!(pages, 12usize.div_ceil(per_page).max(1), "pages of {limit}");
+        let (read, _, _) = follow_snapshot(store, t(200), limit, |_| None).await;
+        assert_eq!(read, live_at(t(200)), "pages of {limit} at t(200)");
+    }
+
+    // Entries made after the snapshot began are not part of it: they come after its cursor.
+    let first = store
+        .revocation_snapshot_page(t(50), None, 0, 4)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(revoke_token(store, "later", t(1000)).await);
+    let mut read = first.entries;
+    let mut next = first.next;
+    while let Some(after) = next {
+        let page = store
+            .revocation_snapshot_page(t(50), Some(first.cursor), after, 4)
+            .await
+            .unwrap()
+            .unwrap();
+        read.extend(page.entries);
+        next = page.next;
+    }
+    assert_eq!(read, live_at(t(50)));
+    let later = entries(store.revocations_after(first.cursor, 10).await.unwrap());
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].revocation.target.ids().jti, Some("later"));
+
+    // A sweep between pages removes only expired entries: the snapshot still ends with the
+    // live set at the time of its pages.
+    let (read, _, _) =
+        follow_snapshot(store, t(200), 2, |pages| (pages == 1).then(|| t(100))).await;
+    assert_eq!(read.len(), 9, "{read:?}");
+    assert!(read.iter().all(|e| e.revocation.expires_at > t(200)));
+
+    // A snapshot cursor from another store (beyond the newest) is refused.
+    let newest = later[0].cursor;
+    assert_eq!(
+        store
+            .revocation_snapshot_page(t(50), Some(newest + 1), 0, 10)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .revocation_snapshot_page(t(50), Some(newest), newest, 10)
+        .await
+        .unwrap()
+        .is_some_and(|p| p.entries.is_empty() && p.next.is_none()));
+}
+
 /// Sweeping an entry past a reader's cursor sends that reader to resync (`Behind`); readers at
 /// or after the swept entry read on. Cursors are never reused, even after the newest entries
 /// are swept.

@@ -4,7 +4,7 @@
 //! one with an account. The same limits across several nodes are in `multi_node.rs`.
 
 use tessera_core::ThrottleKey;
-use tessera_testkit::browser::{Browser, Page};
+use tessera_testkit::browser::{Browser, Landing, Page};
 use tessera_testkit::grants::{WebClient, REDIRECT_URI, TEST_PASSWORD};
 use tessera_testkit::{spawn_app, spawn_app_with, TestApp};
 use time::Duration;
@@ -45,13 +45,26 @@ async fn attempt(
     web: &WebClient,
     email: &str,
     password: &str,
-) -> (Browser, tessera_testkit::browser::Landing) {
+) -> (Browser, Landing) {
     let browser = Browser::new(&app.base_url);
-    let form = browser.get(&authorize_url(app, web)).await.page().form();
-    let landing = browser
-        .submit(&form, &[("username", email), ("password", password)])
-        .await;
+    let landing = attempt_in(&browser, app, web, email, password).await;
     (browser, landing)
+}
+
+/// In `browser`, asks to sign in (`prompt=login`: the login page even with a session) and posts
+/// these credentials.
+async fn attempt_in(
+    browser: &Browser,
+    app: &TestApp,
+    web: &WebClient,
+    email: &str,
+    password: &str,
+) -> Landing {
+    let url = format!("{}&prompt=login", authorize_url(app, web));
+    let form = browser.get(&url).await.page().form();
+    browser
+        .submit(&form, &[("username", email), ("password", password)])
+        .await
 }
 
 /// Posts a wrong password and returns the page.
@@ -225,12 +238,8 @@ async fn spraying_many_accounts_from_one_source_is_limited() {
         let (app, web) = (&app, &web);
         async move {
             let browser = Browser::forwarded_for(&app.base_url, sprayer);
-            let form = browser.get(&authorize_url(app, web)).await.page().form();
             let email = format!("victim{n}@example.com");
-            browser
-                .submit(&form, &[("username", email.as_str()), ("password", WRONG)])
-                .await
-                .page()
+            attempt_in(&browser, app, web, &email, WRONG).await.page()
         }
     };
     for n in 0..5 {
@@ -244,24 +253,10 @@ async fn spraying_many_accounts_from_one_source_is_limited() {
     assert_eq!(app.state.services.passwords.completed(), hashes_before);
     // The right password from that source waits too; from another source it signs in.
     let browser = Browser::forwarded_for(&app.base_url, sprayer);
-    let form = browser.get(&authorize_url(&app, &web)).await.page().form();
-    let page = browser
-        .submit(
-            &form,
-            &[("username", "ada@example.com"), ("password", TEST_PASSWORD)],
-        )
-        .await
-        .page();
-    assert_eq!(page.status, 429);
+    let ada = |browser| attempt_in(browser, &app, &web, "ada@example.com", TEST_PASSWORD);
+    assert_eq!(ada(&browser).await.page().status, 429);
     let browser = Browser::forwarded_for(&app.base_url, "198.51.100.20");
-    let form = browser.get(&authorize_url(&app, &web)).await.page().form();
-    browser
-        .submit(
-            &form,
-            &[("username", "ada@example.com"), ("password", TEST_PASSWORD)],
-        )
-        .await
-        .client();
+    ada(&browser).await.client();
     // A step later, one more guess from the sprayer is admitted.
     app.clock.advance(Duration::seconds(60));
     assert_eq!(spray(6).await.status, 401);
@@ -279,18 +274,14 @@ async fn a_forged_forwarded_for_does_not_escape_the_source_limit() {
     let web = app.add_web_client("web", false, &["openid"], &[]).await;
     for n in 0..4 {
         let browser = Browser::forwarded_for(&app.base_url, &format!("203.0.113.{n}"));
-        let form = browser.get(&authorize_url(&app, &web)).await.page().form();
         let email = format!("victim{n}@example.com");
-        let page = browser
-            .submit(&form, &[("username", email.as_str()), ("password", WRONG)])
-            .await
-            .page();
+        let page = attempt_in(&browser, &app, &web, &email, WRONG).await.page();
         assert_eq!(page.status, if n < 3 { 401 } else { 429 }, "guess {n}");
     }
 }
 
-/// Successful sign-ins give their attempt back: people at one address signing in all day are
-/// never limited, and only failures fill the source's allowance.
+/// Only failures fill the source's allowance: people at one address signing in all day are never
+/// limited.
 #[tokio::test]
 async fn successes_do_not_use_up_the_source_allowance() {
     let app = spawn_app_with(|config| {
@@ -334,16 +325,7 @@ async fn a_browser_that_signed_in_before_keeps_its_own_allowance() {
     }
     assert_locked(&fail(&app, &web, "ada@example.com").await, 60);
     // The usual browser, asked to sign in again, still can.
-    let form = usual
-        .get(&format!("{}&prompt=login", authorize_url(&app, &web)))
-        .await
-        .page()
-        .form();
-    usual
-        .submit(
-            &form,
-            &[("username", "ada@example.com"), ("password", TEST_PASSWORD)],
-        )
+    attempt_in(&usual, &app, &web, "ada@example.com", TEST_PASSWORD)
         .await
         .client();
     // Another browser presenting a made-up or altered device cookie is locked like the rest.
@@ -354,31 +336,13 @@ async fn a_browser_that_signed_in_before_keeps_its_own_allowance() {
     ] {
         let browser = Browser::new(&app.base_url);
         browser.set_cookie("__Host-tessera_device", &forged);
-        let form = browser.get(&authorize_url(&app, &web)).await.page().form();
-        let page = browser
-            .submit(
-                &form,
-                &[("username", "ada@example.com"), ("password", TEST_PASSWORD)],
-            )
-            .await
-            .page();
-        assert_locked(&page, 60);
+        let landing = attempt_in(&browser, &app, &web, "ada@example.com", TEST_PASSWORD).await;
+        assert_locked(&landing.page(), 60);
     }
     // The device cookie is no allowance for another account.
     for _ in 0..6 {
         fail(&app, &web, "bob@example.com").await;
     }
-    let form = usual
-        .get(&format!("{}&prompt=login", authorize_url(&app, &web)))
-        .await
-        .page()
-        .form();
-    let page = usual
-        .submit(
-            &form,
-            &[("username", "bob@example.com"), ("password", TEST_PASSWORD)],
-        )
-        .await
-        .page();
-    assert_locked(&page, 60);
+    let landing = attempt_in(&usual, &app, &web, "bob@example.com", TEST_PASSWORD).await;
+    assert_locked(&landing.page(), 60);
 }

@@ -62,10 +62,11 @@ export function startCallbackServer() {
 }
 
 /**
- * Registers a first-party client with `tessera client add` (openid, profile, email scopes);
- * returns its secret, or undefined for a public client.
+ * Registers a first-party client with `tessera client add` (openid, profile, email scopes) and,
+ * for a public client, the browser `origins` whose scripts may call the token endpoint and
+ * UserInfo (CORS); returns its secret, or undefined for a public client.
  */
-export function registerClient(id, redirectUri, { name = id, isPublic = false } = {}) {
+export function registerClient(id, redirectUri, { name = id, isPublic = false, origins = [] } = {}) {
   const args = [
     'client', 'add', id,
     '--name', name,
@@ -74,6 +75,7 @@ export function registerClient(id, redirectUri, { name = id, isPublic = false } 
     '--first-party',
   ];
   if (isPublic) args.push('--public');
+  for (const origin of origins) args.push('--origin', origin);
   const out = spawnSync(TESSERA_BIN, args, { encoding: 'utf8', env: process.env });
   assert.equal(out.status, 0, `tessera client add ${id} failed:\n${out.stdout}\n${out.stderr}`);
   if (isPublic) return undefined;

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Real-browser test of the hosted sign-in UI: headless Chromium (Debian's /usr/bin/chromium)
 # driven by playwright-core through Node's built-in test runner. certified_client.test.mjs puts
-# panva's OpenID Certified relying party library (openid-client) on the client side.
+# panva's OpenID Certified relying party library (openid-client) on the client side;
+# spa_cors.test.mjs signs in from a single-page app served on another origin (CORS).
 #
 # Run from anywhere (CI: `bash tests/browser/run.sh` from the repo root, after `cargo test` built
 # target/debug/tessera). Installs what is missing, and says so:
 #   - Debian's `chromium` package (apt-get) when /usr/bin/chromium is absent;
 #   - `npm ci` in tests/browser (playwright-core and openid-client, pinned; no browser download).
 # Starts `tessera serve` on an ephemeral port in a temporary directory, creates a user, runs
-# sign_in.test.mjs and certified_client.test.mjs (each registers its own clients, once its callback
-# server knows its port), and stops the server on exit, success or not. Exits non-zero when any
+# sign_in.test.mjs, certified_client.test.mjs and spa_cors.test.mjs (each registers its own clients,
+# once its callback server knows its port), and stops the server on exit, success or not. Exits non-zero when any
 # test fails.
 set -euo pipefail
 
@@ -100,7 +101,7 @@ user_password="correct horse battery staple"
 printf '%s' "$user_password" |
     "$tessera_bin" --data-dir "$data_dir" user add "$user_email" --password-stdin --name Ada >/dev/null
 
-echo "== browser test: node --test sign_in.test.mjs certified_client.test.mjs"
+echo "== browser test: node --test sign_in.test.mjs certified_client.test.mjs spa_cors.test.mjs"
 mkdir -p "$here/artifacts"
 TESSERA_BIN="$tessera_bin" \
 TESSERA_ISSUER="$issuer" \
@@ -108,4 +109,5 @@ TESSERA_USER_EMAIL="$user_email" \
 TESSERA_USER_PASSWORD="$user_password" \
 CHROMIUM_PATH="$chromium_bin" \
 ARTIFACTS_DIR="$here/artifacts" \
-    timeout 180 node --test --test-reporter=spec "$here/sign_in.test.mjs" "$here/certified_client.test.mjs"
+    timeout 180 node --test --test-reporter=spec "$here/sign_in.test.mjs" "$here/certified_client.test.mjs" \
+        "$here/spa_cors.test.mjs"

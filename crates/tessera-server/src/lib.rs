@@ -14,6 +14,7 @@ pub mod client_ip;
 pub mod config;
 pub mod connections;
 mod cookies;
+pub mod cors;
 pub mod error;
 pub mod feed;
 pub mod hashing;
@@ -50,11 +51,22 @@ use request_id::HEADER as REQUEST_ID;
 pub fn router(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     Router::new()
-        .route(routes::DISCOVERY, get(oidc::discovery::get))
-        .route(routes::OAUTH_METADATA, get(oidc::discovery::get))
-        .route(routes::JWKS, get(oidc::jwks::get))
-        .route(routes::TOKEN, post(oauth::token::post))
-        .route(routes::REVOKE, post(oauth::revocation::post))
+        // CORS only where cors.rs says: public documents for any origin, and three endpoints
+        // for origins registered per public client. Every other route answers OPTIONS with 405.
+        .route(routes::DISCOVERY, cors::public(get(oidc::discovery::get)))
+        .route(
+            routes::OAUTH_METADATA,
+            cors::public(get(oidc::discovery::get)),
+        )
+        .route(routes::JWKS, cors::public(get(oidc::jwks::get)))
+        .route(
+            routes::TOKEN,
+            cors::per_client(&state, post(oauth::token::post), cors::Methods::POST),
+        )
+        .route(
+            routes::REVOKE,
+            cors::per_client(&state, post(oauth::revocation::post), cors::Methods::POST),
+        )
         .route(routes::INTROSPECT, post(oauth::introspection::post))
         .route(
             routes::AUTHORIZE,
@@ -67,7 +79,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             routes::USERINFO,
-            get(oidc::userinfo::get).post(oidc::userinfo::post),
+            cors::per_client(
+                &state,
+                get(oidc::userinfo::get).post(oidc::userinfo::post),
+                cors::Methods::GET_POST,
+            ),
         )
         .route(
             routes::END_SESSION,

@@ -38,6 +38,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
     let client = PresentedCredentials::extract(headers, &params)?
         .authenticate(state)
         .await?;
+    // Before anything is revoked (see cors.rs).
+    crate::cors::check_client(headers, &client)?;
     let token = params.require("token")?;
     if params.get("token_type_hint") == Some("access_token") {
         if !revoke_access_token(state, &client, token).await? {

@@ -30,6 +30,9 @@ async fn handle(
     let client = PresentedCredentials::extract(headers, &params)?
         .authenticate(state)
         .await?;
+    // Before the grant runs: a refused browser origin must not consume a code or rotate a
+    // refresh token.
+    crate::cors::check_client(headers, &client)?;
     let grant = GrantType::parse(grant_type)
         .ok_or_else(|| OAuthError::unsupported_grant_type("this grant type is not supported"))?;
     if !client.allows_grant(grant) {

@@ -1,7 +1,8 @@
 //! `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0, RFC 8414).
 //!
 //! The document advertises only endpoints and grants that exist (a test requests each
-//! advertised endpoint); it is built once at start-up.
+//! advertised endpoint); it is built once at start-up. Pages on any origin may read it
+//! (`Access-Control-Allow-Origin: *`, cors.rs).
 
 use crate::app::AppState;
 use crate::routes;

@@ -1,4 +1,5 @@
-//! The JWKS endpoint: public keys of every active and retiring signing key.
+//! The JWKS endpoint: public keys of every active and retiring signing key. Pages on any origin
+//! may read it (`Access-Control-Allow-Origin: *`, cors.rs).
 
 use crate::app::AppState;
 use axum::extract::State;

@@ -4,6 +4,10 @@
 //! The token arrives in the `Authorization: Bearer` header (GET or POST) or as the
 //! `access_token` field of a form-encoded POST body (RFC 6750 §2.2), never both. Failures follow
 //! RFC 6750 §3: 401 with a `WWW-Authenticate: Bearer` challenge, 403 for a missing scope.
+//!
+//! A request from a browser origin (`Origin` header) that the access token's client does not
+//! list is refused with `400 invalid_request` (cors.rs), rather than answered without CORS
+//! headers: the claims are then never sent at all, not merely hidden from the page.
 
 use crate::app::AppState;
 use crate::error::OAuthError;
@@ -19,7 +23,7 @@ use tessera_core::{ScopeSet, UserId};
 
 /// `GET /userinfo`.
 pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    respond(&state, bearer_from_header(&headers)).await
+    respond(&state, &headers, bearer_from_header(&headers)).await
 }
 
 /// `POST /userinfo`: the token in the header or in a form body.
@@ -37,12 +41,16 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         (other, None) => other,
         (Err(err), Some(_)) => Err(err),
     };
-    respond(&state, token).await
+    respond(&state, &headers, token).await
 }
 
-async fn respond(state: &AppState, token: Result<Option<String>, BearerError>) -> Response {
+async fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: Result<Option<String>, BearerError>,
+) -> Response {
     let result = match token {
-        Ok(Some(token)) => claims(state, &token).await,
+        Ok(Some(token)) => claims(state, headers, &token).await,
         Ok(None) => Err(BearerError::Missing),
         Err(err) => Err(err),
     };
@@ -121,7 +129,11 @@ struct UserInfo {
     roles: Option<Vec<String>>,
 }
 
-async fn claims(state: &AppState, token: &str) -> Result<UserInfo, BearerError> {
+async fn claims(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<UserInfo, BearerError> {
     // Every reason a token is refused is the same `invalid_token` to the caller; the reason goes
     // to the debug log (never the token).
     let refuse = |why: &'static str| {
@@ -134,6 +146,18 @@ async fn claims(state: &AppState, token: &str) -> Result<UserInfo, BearerError> 
         .map_err(refuse)?;
     if !claims.has_audience(&state.settings.access_token_audience) {
         return Err(refuse("audience"));
+    }
+    if let Some(origin) = crate::cors::request_origin(headers) {
+        if !crate::cors::is_listed_by_client(state, &origin, &claims.client_id)
+            .await
+            .map_err(BearerError::Server)?
+        {
+            return Err(BearerError::InvalidRequest(
+                "the request's Origin is not one of the access token's client's registered \
+                 browser origins"
+                    .into(),
+            ));
+        }
     }
     // Tokens of a signed-in user carry the session; `client_credentials` tokens name no user.
     if claims.sid.is_none() {

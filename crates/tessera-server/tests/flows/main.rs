@@ -11,6 +11,7 @@
 mod backchannel_logout;
 mod client_credentials;
 mod connections;
+mod cors;
 mod discovery;
 mod interop_openidconnect;
 mod keys;

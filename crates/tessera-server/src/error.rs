@@ -168,6 +168,12 @@ impl OAuthError {
         }
     }
 
+    /// `temporarily_unavailable` with `status` (429 or 503) and `description`: a limit the
+    /// caller may retry after, as opposed to a failure of the server.
+    pub fn over_limit(status: StatusCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::TemporarilyUnavailable, status, description)
+    }
+
     /// `temporarily_unavailable`, 503.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %cause, "service unavailable");

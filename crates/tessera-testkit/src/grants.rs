@@ -171,7 +171,7 @@ impl TestApp {
         scopes: &[&str],
         grant_types: &[&str],
     ) -> WebClient {
-        let new = NewClient {
+        self.register_client(NewClient {
             id: id.to_owned(),
             redirect_uris: vec![REDIRECT_URI.into(), OTHER_REDIRECT_URI.into()],
             is_public,
@@ -179,7 +179,12 @@ impl TestApp {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             is_first_party: true,
             ..NewClient::default()
-        };
+        })
+        .await
+    }
+
+    /// Registers `new` as an operator would (`cli:test`); panics if it is refused.
+    pub async fn register_client(&self, new: NewClient) -> WebClient {
         let (client, secret) = self
             .state
             .operator(tessera_core::Actor::cli("test").unwrap())

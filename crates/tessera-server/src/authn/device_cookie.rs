@@ -14,7 +14,6 @@
 //! signed in to last.
 
 use crate::cookies;
-use aws_lc_rs::digest;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -31,16 +30,16 @@ const PURPOSE: &str = "tessera/device-cookie/v1";
 const ACCOUNT_BYTES: usize = 16;
 const DEVICE_ID_BYTES: usize = 16;
 
-/// The account part of the cookie: a truncated SHA-256 of the normalised email, as
-/// [`ThrottleKey::for_username`] normalises it.
+/// The account part of the cookie: the first bytes of the account's throttle key, a SHA-256 of
+/// the email as [`ThrottleKey::for_username`] normalises it. Not secret (the cookie is sealed);
+/// only a binding.
 fn account_tag(typed_username: &str) -> [u8; ACCOUNT_BYTES] {
-    let normalised = typed_username.trim().to_lowercase();
-    let hash = digest::digest(
-        &digest::SHA256,
-        format!("device-account\0{normalised}").as_bytes(),
-    );
+    let key = ThrottleKey::for_username(typed_username);
+    let hash = URL_SAFE_NO_PAD
+        .decode(key.as_str())
+        .expect("a throttle key is base64url of a SHA-256");
     let mut tag = [0u8; ACCOUNT_BYTES];
-    tag.copy_from_slice(&hash.as_ref()[..ACCOUNT_BYTES]);
+    tag.copy_from_slice(&hash[..ACCOUNT_BYTES]);
     tag
 }
 
@@ -75,9 +74,7 @@ fn device_id(
     let (account, rest) = payload.split_at(ACCOUNT_BYTES);
     let (device, expires) = rest.split_at(DEVICE_ID_BYTES);
     let expires = i64::from_be_bytes(expires.try_into().ok()?);
-    let same_account =
-        aws_lc_rs::constant_time::verify_slices_are_equal(account, &account_tag(typed_username))
-            .is_ok();
+    let same_account = account == account_tag(typed_username);
     (same_account && now.unix_timestamp() < expires).then(|| URL_SAFE_NO_PAD.encode(device))
 }
 

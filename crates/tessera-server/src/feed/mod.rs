@@ -26,7 +26,7 @@ pub use hub::FeedHub;
 pub use slots::{SlotRefusal, StreamLimits, StreamSlots};
 
 use crate::app::AppState;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::OAuthError;
 use crate::oauth::client_auth::PresentedCredentials;
 use crate::oauth::form::FormParams;
 use axum::extract::{RawQuery, State};
@@ -194,13 +194,7 @@ fn refused(client: &Client, refusal: SlotRefusal) -> Response {
         ),
     };
     tracing::info!(client_id = %client.id, ?refusal, "revocation stream refused");
-    let mut response = OAuthError {
-        error: ErrorCode::TemporarilyUnavailable,
-        description: Some(description.into()),
-        status,
-        www_authenticate: None,
-    }
-    .into_response();
+    let mut response = OAuthError::over_limit(status, description).into_response();
     response.headers_mut().insert(
         header::RETRY_AFTER,
         HeaderValue::from(STREAM_RETRY_AFTER_SECONDS),

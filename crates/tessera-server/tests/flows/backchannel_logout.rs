@@ -202,24 +202,15 @@ async fn wait_for_empty_queue(app: &TestApp) {
 
 /// Registers a first-party web client, with a back-channel logout URI when given one.
 async fn add_client(app: &TestApp, id: &str, backchannel_logout_uri: Option<String>) -> WebClient {
-    let new = NewClient {
+    app.register_client(NewClient {
         id: id.to_owned(),
         redirect_uris: vec![REDIRECT_URI.into()],
         backchannel_logout_uri,
         is_first_party: true,
         scopes: vec!["openid".into()],
         ..NewClient::default()
-    };
-    let (client, secret) = app
-        .state
-        .operator(tessera_core::Actor::cli("test").unwrap())
-        .add_client(new)
-        .await
-        .expect("client registered");
-    WebClient {
-        client,
-        secret: secret.map(|s| s.expose().to_owned()),
-    }
+    })
+    .await
 }
 
 /// Makes `client` take part in `session` (an authorization code issued in it).

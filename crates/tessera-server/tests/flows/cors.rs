@@ -23,7 +23,7 @@ struct Setup {
 }
 
 async fn register_public(app: &TestApp, id: &str, origins: &[&str]) -> WebClient {
-    let new = NewClient {
+    app.register_client(NewClient {
         id: id.to_owned(),
         redirect_uris: vec![REDIRECT_URI.into()],
         is_public: true,
@@ -31,17 +31,8 @@ async fn register_public(app: &TestApp, id: &str, origins: &[&str]) -> WebClient
         is_first_party: true,
         allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
         ..NewClient::default()
-    };
-    let (client, _) = app
-        .state
-        .operator(tessera_core::Actor::cli("test").unwrap())
-        .add_client(new)
-        .await
-        .expect("client registered");
-    WebClient {
-        client,
-        secret: None,
-    }
+    })
+    .await
 }
 
 async fn setup() -> Setup {

@@ -85,10 +85,11 @@ expect_block 0 sh 'CREATE DATABASE tessera OWNER tessera'
 expect_block 1 sh 'openssl rand -base64 32 > key-encryption-key'
 expect_block 2 toml 'key_encryption_key_file'
 expect_block 3 sh 'tessera --config /etc/tessera/tessera.toml serve'
-expect_block 4 sh 'tessera keys rotate'
-expect_block 5 sh 'pg_dump'
-expect_block 6 sh 'pg_restore'
-[ "$(ls "$work/blocks" | wc -l)" -eq 7 ] || { echo "docs/deployment.md has a block this script does not run" >&2; exit 1; }
+expect_block 4 toml 'trusted_proxies'
+expect_block 5 sh 'tessera keys rotate'
+expect_block 6 sh 'pg_dump'
+expect_block 7 sh 'pg_restore'
+[ "$(ls "$work/blocks" | wc -l)" -eq 8 ] || { echo "docs/deployment.md has a block this script does not run" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { # wait_ready PORT LOG
@@ -99,10 +100,11 @@ wait_ready() { # wait_ready PORT LOG
   echo "node on port $1 did not become ready:" >&2; cat "$2" >&2; exit 1
 }
 # start_node PORT NAME COMMAND: runs the guide's start COMMAND for a node listening on PORT, with
-# the guide's configuration file. Each node reads the file when it starts, so the next node can
+# the guide's configuration file and the proxy settings of section 3 (a node refuses to start
+# on a setting it cannot parse). Each node reads the file when it starts, so the next node can
 # get its own listen address once this one is ready.
 start_node() {
-  block 2 "$1" > "$work/etc/tessera.toml"
+  { block 2 "$1"; block 4; } > "$work/etc/tessera.toml"
   (cd "$work" && bash -c "$3" > "$work/logs/$2.log" 2>&1) &
   wait_ready "$1" "$work/logs/$2.log"
 }
@@ -135,7 +137,7 @@ grep -q "generated a signing key" "$work/logs/node-a.log" || { echo "node a did 
 echo "three nodes ready, one issuer, one key set: $before"
 
 echo "== 5. operating it: the CLI against the shared database"
-(cd "$work" && bash -e -c "$(block 4)") > "$work/logs/cli.log"
+(cd "$work" && bash -e -c "$(block 5)") > "$work/logs/cli.log"
 grep -q "^client_secret: " "$work/logs/cli.log" || { echo "client add printed no secret" >&2; cat "$work/logs/cli.log" >&2; exit 1; }
 for port in "${ports[@]}"; do
   for _ in $(seq 1 50); do
@@ -148,9 +150,9 @@ done
 echo "every node publishes the rotated key: $after"
 
 echo "== backup and restore"
-(cd "$work" && bash -e -c "$(block 5)")
+(cd "$work" && bash -e -c "$(block 6)")
 [ -s "$work/tessera.dump" ] || { echo "no dump written" >&2; exit 1; }
-restore="$(block 6)"
+restore="$(block 7)"
 # The restore block ends by starting a node on the restored copy: run its first lines, then
 # start that node like the others.
 (cd "$work" && bash -e -c "$(printf '%s\n' "$restore" | sed '/^TESSERA_DATABASE_URL/,$d')")

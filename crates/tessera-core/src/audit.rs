@@ -29,6 +29,8 @@ pub mod action {
     pub fn is_alarming(action: &str) -> bool {
         matches!(action, CODE_REPLAY | REFRESH_REUSE | BACKCHANNEL_ABANDONED)
     }
+    /// An operator changed a client's policy.
+    pub const CLIENT_UPDATED: &str = "client-updated";
     /// An operator removed a client.
     pub const CLIENT_REMOVED: &str = "client-removed";
     /// An operator created a user.
@@ -39,6 +41,16 @@ pub mod action {
     pub const USER_REMOVED: &str = "user-removed";
     /// An operator rotated the signing keys.
     pub const KEYS_ROTATED: &str = "keys-rotated";
+    /// A user turned on an authenticator app (TOTP).
+    pub const TOTP_ENROLLED: &str = "totp-enrolled";
+    /// A user created a new set of recovery codes (the old set stops working).
+    pub const RECOVERY_CODES_CREATED: &str = "recovery-codes-created";
+    /// A recovery code signed a user in.
+    pub const RECOVERY_CODE_USED: &str = "recovery-code-used";
+    /// An operator removed every second factor of a user (a lost phone).
+    pub const MFA_RESET: &str = "mfa-reset";
+    /// An operator lifted a user's sign-in locks.
+    pub const USER_UNLOCKED: &str = "user-unlocked";
 }
 
 /// Who made a change, as recorded in revocations and the audit trail.

@@ -237,6 +237,8 @@ pub struct NewClient {
     pub allowed_origins: Vec<String>,
     /// Refuse authorization requests without PKCE (always so for public clients).
     pub require_pkce: bool,
+    /// Every sign-in to this client needs a second factor.
+    pub require_mfa: bool,
 }
 
 /// A registered OAuth client.
@@ -273,6 +275,9 @@ pub struct Client {
     /// must (S256), whatever this says; a confidential client opts in (RFC 9700 §2.1.1
     /// recommends PKCE for every client).
     pub require_pkce: bool,
+    /// Whether every sign-in to this client needs a second factor (a user without one enrols
+    /// one right after the password), whatever the request's `acr_values` say.
+    pub require_mfa: bool,
     /// When the client was registered.
     pub created_at: OffsetDateTime,
 }
@@ -346,6 +351,7 @@ impl Client {
             is_resource_server: new.is_resource_server,
             allowed_origins,
             require_pkce: new.require_pkce || new.is_public,
+            require_mfa: new.require_mfa,
             created_at: now,
         };
         Ok((client, secret))

@@ -1,9 +1,12 @@
-//! The key-encryption key (KEK) that seals signing keys at rest.
+//! The key-encryption key (KEK) that seals signing keys (and TOTP seeds, device cookies) at rest,
+//! and keys the hashes of high-entropy secrets that must not be verifiable without it (recovery
+//! codes): a stolen database alone then cannot test guesses against them.
 //!
 //! Sealed form: `version (1 byte) || nonce (12 bytes) || AES-256-GCM ciphertext and tag`, with the
 //! key id as associated data so a sealed key cannot be moved to another key's row unnoticed.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::hmac;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use std::fmt;
@@ -16,6 +19,9 @@ pub const KEK_LEN: usize = 32;
 /// A 256-bit AES-GCM key that seals and opens private signing keys.
 pub struct KeyEncryptionKey {
     key: LessSafeKey,
+    /// HMAC-SHA-256 under the KEK's bytes: the root of [`KeyEncryptionKey::keyed_hash`]'s
+    /// per-purpose keys.
+    mac_root: hmac::Key,
 }
 
 /// Why a key-encryption key could not be read, or a sealed key could not be opened.
@@ -65,7 +71,18 @@ impl KeyEncryptionKey {
         let unbound = UnboundKey::new(&AES_256_GCM, bytes).expect("32 bytes is an AES-256 key");
         Self {
             key: LessSafeKey::new(unbound),
+            mac_root: hmac::Key::new(hmac::HMAC_SHA256, bytes),
         }
+    }
+
+    /// A keyed hash of `data` for `purpose` (base64url, 256 bits): HMAC-SHA-256 under a key
+    /// derived from the KEK for that purpose alone, so hashes made for one purpose say nothing
+    /// about another's. For high-entropy secrets (recovery codes), where a slow password hash
+    /// is not needed but a hash anyone could recompute from a stolen table would be.
+    pub fn keyed_hash(&self, purpose: &str, data: &[u8]) -> String {
+        let purpose_key = hmac::sign(&self.mac_root, purpose.as_bytes());
+        let key = hmac::Key::new(hmac::HMAC_SHA256, purpose_key.as_ref());
+        URL_SAFE_NO_PAD.encode(hmac::sign(&key, data))
     }
 
     /// Seals `plaintext`, binding it to `kid`.
@@ -109,6 +126,19 @@ impl KeyEncryptionKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyed_hashes_depend_on_the_key_the_purpose_and_the_data() {
+        let (kek, encoded) = KeyEncryptionKey::generate();
+        let same = KeyEncryptionKey::from_base64(&encoded).unwrap();
+        let (other, _) = KeyEncryptionKey::generate();
+        let hash = kek.keyed_hash("recovery-code", b"abcde-fghij");
+        assert_eq!(hash.len(), 43);
+        assert_eq!(hash, same.keyed_hash("recovery-code", b"abcde-fghij"));
+        assert_ne!(hash, other.keyed_hash("recovery-code", b"abcde-fghij"));
+        assert_ne!(hash, kek.keyed_hash("other-purpose", b"abcde-fghij"));
+        assert_ne!(hash, kek.keyed_hash("recovery-code", b"abcde-fghik"));
+    }
 
     #[test]
     fn seal_open_round_trip_and_tamper_detection() {

@@ -64,6 +64,13 @@ impl ThrottleKey {
         Self::hashed(&format!("source\0{source}"))
     }
 
+    /// The key for second-factor attempts at the account `user` (a code typed after a right
+    /// password, or at a step-up): a count of its own, kept by every node alike, so that a
+    /// known password does not buy unlimited guesses at six digits.
+    pub fn for_second_factor(user: &crate::UserId) -> Self {
+        Self::hashed(&format!("second-factor\0{}", user.as_str()))
+    }
+
     fn hashed(text: &str) -> Self {
         let hash = digest::digest(&digest::SHA256, text.as_bytes());
         Self(URL_SAFE_NO_PAD.encode(hash))

@@ -22,8 +22,8 @@ use tessera_core::password::check_new_password;
 use tessera_core::user::normalise_roles;
 use tessera_core::{
     Actor, AuditEvent, Client, ClientId, ClientSecret, Clock, Email, KeyState, NewClient,
-    PasswordRejection, Revocation, RevocationReason, RevocationTarget, SessionId, TokenLifetimes,
-    User, UserId,
+    PasswordRejection, Revocation, RevocationReason, RevocationTarget, SessionId, ThrottleKey,
+    TokenLifetimes, User, UserId,
 };
 use tessera_jose::Algorithm;
 use tessera_store::{ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
@@ -104,6 +104,51 @@ pub async fn list_sessions<S: UserStore + SessionStore + ?Sized>(
         .list_user_sessions(&user.id)
         .await
         .map_err(AdminError::Store)
+}
+
+/// A user's second factors, as an operator sees them (never their secrets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecondFactorSummary {
+    /// The kind: `totp` (an authenticator app) or `recovery-codes` (with how many are unused).
+    pub kind: String,
+    /// When it was turned on, where it is recorded.
+    pub enrolled_at: Option<OffsetDateTime>,
+    /// When a code of it was last accepted (TOTP: the start of the last used time step).
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// The second factors of a user.
+pub async fn list_second_factors(
+    store: &dyn Store,
+    email_address: &str,
+) -> Result<Vec<SecondFactorSummary>, AdminError> {
+    let user = find_user(store, email_address).await?;
+    let mut factors = Vec::new();
+    if let Some(totp) = store
+        .find_totp_factor(&user.id)
+        .await
+        .map_err(AdminError::Store)?
+    {
+        factors.push(SecondFactorSummary {
+            kind: "totp".into(),
+            enrolled_at: totp.confirmed_at,
+            last_used_at: totp.last_used_step.and_then(|step| {
+                OffsetDateTime::from_unix_timestamp(step * tessera_core::totp::STEP_SECONDS).ok()
+            }),
+        });
+    }
+    let unused = store
+        .count_unused_recovery_codes(&user.id)
+        .await
+        .map_err(AdminError::Store)?;
+    if unused > 0 {
+        factors.push(SecondFactorSummary {
+            kind: format!("recovery-codes ({unused} unused)"),
+            enrolled_at: None,
+            last_used_at: None,
+        });
+    }
+    Ok(factors)
 }
 
 /// What operator actions need besides the store and the clock, from the configuration.
@@ -459,6 +504,71 @@ impl Operator {
                 ))
             })?;
         Ok(user)
+    }
+
+    /// Sets whether every sign-in to client `id` needs a second factor. Sessions already
+    /// signed in without one are asked for it (a step-up) at the client's next sign-in.
+    pub async fn set_client_require_mfa(
+        &self,
+        id: &str,
+        require_mfa: bool,
+    ) -> Result<Client, AdminError> {
+        let client_id = client_id(id)?;
+        self.store()
+            .update_client_require_mfa(&client_id, require_mfa)
+            .await
+            .map_err(store_error(format!("client {client_id}")))?;
+        self.audit(
+            action::CLIENT_UPDATED,
+            client_id.as_str(),
+            json!({ "require_mfa": require_mfa }),
+        )
+        .await;
+        find_client(self.store(), id).await
+    }
+
+    /// Removes every second factor of a user (a lost phone), so the next sign-in needs the
+    /// password alone until the user enrols again. Returns how many were removed. Sessions stay:
+    /// the user is not suspected, their device is gone.
+    pub async fn reset_second_factors(&self, email_address: &str) -> Result<u64, AdminError> {
+        let user = find_user(self.store(), email_address).await?;
+        let store = self.store();
+        let totp = store
+            .delete_totp_factors(&user.id)
+            .await
+            .map_err(AdminError::Store)?;
+        let codes = store
+            .delete_recovery_codes(&user.id)
+            .await
+            .map_err(AdminError::Store)?;
+        // A set of recovery codes counts as one factor.
+        let removed = totp + u64::from(codes > 0);
+        self.audit(
+            action::MFA_RESET,
+            user.id.as_str(),
+            json!({ "removed": removed }),
+        )
+        .await;
+        Ok(removed)
+    }
+
+    /// Lifts the brute-force locks on a user's sign-in: the count of the address (as typed by
+    /// anyone) and of second-factor codes. Counts kept per trusted browser and per network
+    /// source are left alone (they are not the account's).
+    pub async fn unlock_user(&self, email_address: &str) -> Result<(), AdminError> {
+        let user = find_user(self.store(), email_address).await?;
+        for key in [
+            ThrottleKey::for_username(user.email.as_str()),
+            ThrottleKey::for_second_factor(&user.id),
+        ] {
+            self.store()
+                .clear_login_attempts(&key)
+                .await
+                .map_err(AdminError::Store)?;
+        }
+        self.audit(action::USER_UNLOCKED, user.id.as_str(), json!({}))
+            .await;
+        Ok(())
     }
 
     /// Removes a user. The user's tokens are revoked first (the feed tells resource servers,

@@ -126,6 +126,8 @@ pub struct Settings {
     pub client_ip: crate::client_ip::ClientIpSource,
     /// Prefix of Tessera's own claims.
     pub claims_namespace: String,
+    /// The server's second-factor policy (`[mfa]`).
+    pub mfa: crate::config::MfaConfig,
 }
 
 impl Settings {
@@ -222,8 +224,8 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Deletes records nothing can use any more: lapsed sign-in pages, forgotten sign-in attempt
-    /// counts, sessions and refresh
+    /// Deletes records nothing can use any more: lapsed sign-in pages, TOTP enrolments never
+    /// confirmed, forgotten sign-in attempt counts, sessions and refresh
     /// tokens past their lifetime, codes a day after they expired (kept that long so a late
     /// replay still finds the code and revokes what it issued), access-token revocations past
     /// the token's expiry, and records of revoked refresh families once the absolute refresh
@@ -232,6 +234,9 @@ impl AppState {
         let Services { store, clock, .. } = &self.services;
         let now = clock.now();
         store.delete_expired_login_requests(now).await?;
+        store
+            .delete_stale_totp_enrolments(now - tessera_core::totp::ENROLMENT_LIFETIME)
+            .await?;
         store.delete_forgotten_login_throttles(now).await?;
         store.delete_expired_codes(now - Duration::days(1)).await?;
         store.delete_expired_sessions(now).await?;
@@ -462,6 +467,7 @@ pub async fn open_with(
             StartupError::Config(crate::config::ConfigError::Invalid(message))
         })?,
         claims_namespace: config.claims.namespace.clone(),
+        mfa: config.mfa.clone(),
     };
     let services = Services {
         store,

@@ -48,6 +48,8 @@ pub struct Config {
     pub claims: ClaimsConfig,
     /// The revocation feed.
     pub feed: FeedConfig,
+    /// Second factors.
+    pub mfa: MfaConfig,
     /// Allows an `http://` issuer on a non-loopback host. Tokens and sign-ins would then cross the
     /// network in clear text: only for a TLS-terminating proxy you fully control.
     pub insecure_allow_http_issuer: bool,
@@ -248,6 +250,17 @@ impl Default for RefreshTokenConfig {
     }
 }
 
+/// Second-factor policy. A client can also require one (`tessera client add|update
+/// --require-mfa`); a request asks for one with `acr_values=urn:tessera:acr:mfa`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MfaConfig {
+    /// Every sign-in needs a second factor (default false).
+    pub required: bool,
+    /// Sign-ins of users with any of these roles need a second factor (default none).
+    pub required_roles: Vec<String>,
+}
+
 /// Custom-claim settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -294,6 +307,7 @@ impl Default for Config {
             refresh_tokens: RefreshTokenConfig::default(),
             claims: ClaimsConfig::default(),
             feed: FeedConfig::default(),
+            mfa: MfaConfig::default(),
             insecure_allow_http_issuer: false,
         }
     }
@@ -365,6 +379,7 @@ impl fmt::Debug for Config {
             .field("refresh_tokens", &self.refresh_tokens)
             .field("claims", &self.claims)
             .field("feed", &self.feed)
+            .field("mfa", &self.mfa)
             .field(
                 "insecure_allow_http_issuer",
                 &self.insecure_allow_http_issuer,

@@ -74,6 +74,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route(routes::LOGIN, get(ui::login::get).post(ui::login::post))
         .route(
+            routes::ACCOUNT_RECOVERY_CODES,
+            get(ui::account::recovery_codes::get).post(ui::account::recovery_codes::post),
+        )
+        .route(
+            routes::ACCOUNT_TOTP,
+            get(ui::account::totp::get).post(ui::account::totp::post),
+        )
+        .route(
+            routes::ENROL_SECOND_FACTOR,
+            get(ui::enrol_second_factor::get).post(ui::enrol_second_factor::post),
+        )
+        .route(
+            routes::SECOND_FACTOR,
+            get(ui::second_factor::get).post(ui::second_factor::post),
+        )
+        .route(
             routes::CONSENT,
             get(ui::consent::get).post(ui::consent::post),
         )

@@ -16,6 +16,14 @@ pub const READYZ: &str = "/readyz";
 pub const AUTHORIZE: &str = "/authorize";
 /// Hosted login page.
 pub const LOGIN: &str = "/login";
+/// Hosted second-factor page (a code from an authenticator app).
+pub const SECOND_FACTOR: &str = "/login/second-factor";
+/// The account page's authenticator-app (TOTP) enrolment.
+pub const ACCOUNT_TOTP: &str = "/account/totp";
+/// The account page's recovery codes.
+pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
+/// Hosted page enrolling the second factor a policy requires, during a sign-in.
+pub const ENROL_SECOND_FACTOR: &str = "/login/enrol-second-factor";
 /// Hosted consent page.
 pub const CONSENT: &str = "/consent";
 /// UserInfo endpoint.

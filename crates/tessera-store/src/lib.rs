@@ -20,8 +20,9 @@ pub use error::{StoreError, StoreResult};
 pub use traits::{
     AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FamilyRevocation, FeedRead,
     FeedSnapshot, FeedSnapshotPage, KeyStore, LoginRequestStore, LoginThrottleStore, ProbedStore,
-    RefreshTokenStore, RevocationOutcome, RevocationStore, SeedStore, SessionStore, SessionSummary,
-    SignedInUser, Store, StoreChange, StoreProbe, UserStore,
+    RecoveryCodeStore, RefreshTokenStore, RevocationOutcome, RevocationStore, SeedStore,
+    SessionStore, SessionSummary, SignedInUser, Store, StoreChange, StoreProbe, TotpStore,
+    UserStore,
 };
 
 use std::path::PathBuf;

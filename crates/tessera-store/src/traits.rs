@@ -11,7 +11,7 @@ use tessera_core::{
     Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
     ClientId, CodeRedemption, Consent, Email, PendingSignIn, RefreshRotation, RefreshToken,
     Revocation, RevocationEntry, RevocationReason, SessionId, SigningKeyRecord, StoredRefreshToken,
-    ThrottleKey, ThrottleRule, ThrottleState, TokenFacts, User, UserId,
+    ThrottleKey, ThrottleRule, ThrottleState, TokenFacts, TotpFactor, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -31,6 +31,10 @@ pub trait ClientStore: Send + Sync {
     /// Deletes the client with `id`. [`StoreError::NotFound`](crate::StoreError::NotFound) if
     /// there is none.
     async fn delete_client(&self, id: &ClientId) -> StoreResult<()>;
+
+    /// Sets whether every sign-in to client `id` needs a second factor.
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) if there is no such client.
+    async fn update_client_require_mfa(&self, id: &ClientId, require_mfa: bool) -> StoreResult<()>;
 }
 
 /// User accounts.
@@ -557,6 +561,76 @@ pub trait SeedStore: Send + Sync {
     async fn create_signed_in_users(&self, users: &[SignedInUser]) -> StoreResult<u64>;
 }
 
+/// TOTP authenticators (second factors). A user has at most one confirmed factor and at most
+/// one enrolment waiting for its confirming code. Factors belong to a user: deleting the user
+/// deletes them.
+#[async_trait::async_trait]
+pub trait TotpStore: Send + Sync {
+    /// Stores a new, unconfirmed enrolment, replacing any other unconfirmed enrolment of the
+    /// same user (the confirmed factor, if any, stays until this one is confirmed).
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) if the user does not exist.
+    async fn create_totp_enrolment(&self, enrolment: &TotpFactor) -> StoreResult<()>;
+
+    /// The unconfirmed enrolment `id` of `user`, if it exists (the caller judges its age).
+    async fn find_totp_enrolment(&self, user: &UserId, id: &str)
+        -> StoreResult<Option<TotpFactor>>;
+
+    /// Confirms enrolment `id` of `user` with the step of its confirming code, in one atomic
+    /// operation that also removes the user's previous factor. `false` if there is no such
+    /// unconfirmed enrolment (already confirmed by a racing request, replaced, or forgotten).
+    async fn confirm_totp_enrolment(
+        &self,
+        user: &UserId,
+        id: &str,
+        step: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// The confirmed factor of `user`, if any.
+    async fn find_totp_factor(&self, user: &UserId) -> StoreResult<Option<TotpFactor>>;
+
+    /// Records that the code of `step` was used on factor `id`: a compare-and-swap that
+    /// succeeds only if `step` is later than the factor's last used step. `false` means another
+    /// request used this step (or a later one) first, or the factor is gone: the code must be
+    /// refused.
+    async fn use_totp_step(&self, id: &str, step: i64) -> StoreResult<bool>;
+
+    /// Deletes every TOTP factor and enrolment of `user`; returns how many rows went.
+    async fn delete_totp_factors(&self, user: &UserId) -> StoreResult<u64>;
+
+    /// Deletes unconfirmed enrolments created at or before `before`; returns how many.
+    async fn delete_stale_totp_enrolments(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Recovery codes: the keyed hashes of a user's current set, each usable once.
+#[async_trait::async_trait]
+pub trait RecoveryCodeStore: Send + Sync {
+    /// Replaces `user`'s set with `hashes` (used and unused codes of the old set alike stop
+    /// working), in one transaction. [`StoreError::NotFound`](crate::StoreError::NotFound) if
+    /// the user does not exist; then nothing changes.
+    async fn replace_recovery_codes(
+        &self,
+        user: &UserId,
+        hashes: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Marks the unused code `hash` of `user` used: `true` once, `false` for an unknown,
+    /// another user's, or an already used code (of two racing uses, one wins).
+    async fn use_recovery_code(
+        &self,
+        user: &UserId,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// How many codes of `user`'s set are still unused.
+    async fn count_unused_recovery_codes(&self, user: &UserId) -> StoreResult<u64>;
+
+    /// Deletes `user`'s set; returns how many codes went.
+    async fn delete_recovery_codes(&self, user: &UserId) -> StoreResult<u64>;
+}
+
 /// A complete store: every aggregate, plus health information for the server.
 #[async_trait::async_trait]
 pub trait Store:
@@ -573,6 +647,8 @@ pub trait Store:
     + RevocationStore
     + AuditStore
     + BackchannelStore
+    + TotpStore
+    + RecoveryCodeStore
     + std::fmt::Debug
     + Send
     + Sync

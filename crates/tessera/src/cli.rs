@@ -146,6 +146,16 @@ pub enum ClientCommand {
     Show { client_id: String },
     /// Remove a client.
     Remove { client_id: String },
+    /// Change a client's policy.
+    Update {
+        client_id: String,
+        /// Every sign-in to this client needs a second factor.
+        #[arg(long, conflicts_with = "no_require_mfa")]
+        require_mfa: bool,
+        /// A second factor is asked only when the request's `acr_values` ask for it.
+        #[arg(long)]
+        no_require_mfa: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +198,10 @@ pub struct ClientAddArgs {
     /// Refuse this client's authorization requests without PKCE (public clients always need it).
     #[arg(long)]
     pub require_pkce: bool,
+    /// Every sign-in to this client needs a second factor; users without one enrol one right
+    /// after their password.
+    #[arg(long)]
+    pub require_mfa: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,6 +236,22 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// A user's second factors (authenticator apps).
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
+    /// Lift the locks too many wrong passwords or codes put on a user's sign-in.
+    Unlock { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// List a user's second factors (kinds and dates, never secrets).
+    List { email: String },
+    /// Remove every second factor of a user (a lost phone); they sign in with the password
+    /// until they enrol again.
+    Reset { email: String },
 }
 
 #[derive(Debug, Args)]

@@ -339,6 +339,29 @@ fn user_commands() {
         ],
         Some("another long passphrase"),
     ));
+    // Second factors and locks (enrolment itself is the account page's: see the server's
+    // flow tests, which also run these operator actions on an enrolled user).
+    let listed = ok(&tessera(
+        d,
+        &["user", "mfa", "list", "ada@example.com"],
+        None,
+    ));
+    assert_eq!(listed.trim(), "no second factors");
+    let reset = ok(&tessera(
+        d,
+        &["user", "mfa", "reset", "ada@example.com"],
+        None,
+    ));
+    assert!(reset.starts_with("removed 0 second factor(s)"), "{reset}");
+    assert!(ok(&tessera(d, &["user", "unlock", "ada@example.com"], None)).contains("unlocked"));
+    let err = fails(&tessera(d, &["user", "unlock", "nobody@example.com"], None));
+    assert!(err.contains("not found"), "{err}");
+    let audit = ok(&tessera(d, &["audit", "tail"], None));
+    assert!(
+        audit.contains("mfa-reset") && audit.contains("user-unlocked"),
+        "{audit}"
+    );
+
     ok(&tessera(d, &["user", "remove", "ada@example.com"], None));
     let err = fails(&tessera(d, &["user", "show", "ada@example.com"], None));
     assert!(err.contains("not found"), "{err}");

@@ -39,6 +39,8 @@ pub enum Method {
     Password,
     /// A time-based one-time password (RFC 6238): a second factor.
     Totp,
+    /// One of the user's recovery codes: a second factor, for when the usual one is lost.
+    RecoveryCode,
 }
 
 impl Method {
@@ -46,7 +48,9 @@ impl Method {
     pub fn amr(self) -> &'static str {
         match self {
             Method::Password => "pwd",
-            Method::Totp => "otp",
+            // RFC 8176 has no value of its own for a recovery code; it is a one-time password.
+            // The audit trail tells the two apart.
+            Method::Totp | Method::RecoveryCode => "otp",
         }
     }
 
@@ -55,7 +59,8 @@ impl Method {
         matches!(self, Method::Password)
     }
 
-    /// The method whose `amr` value this is, for reading a session's stored `amr` back.
+    /// The method whose `amr` value this is, for reading a session's stored `amr` back (`otp`
+    /// reads as [`Method::Totp`]: the engine only needs its kind, a second factor).
     pub fn from_amr(amr: &str) -> Option<Self> {
         match amr {
             "pwd" => Some(Method::Password),
@@ -115,6 +120,9 @@ pub struct SignInPolicy {
     pub wants_second_factor: bool,
     /// Whether the answer carries an `acr` (the client sent `acr_values`).
     pub reports_acr: bool,
+    /// Whether a second factor is required (the client's, the server's or the user's roles'
+    /// policy): a user without one enrols one right after proving the password.
+    pub requires_second_factor: bool,
 }
 
 /// The live browser session, as the engine sees it.
@@ -204,6 +212,12 @@ pub enum Step {
         /// The second factors the user may choose from.
         methods: Vec<Method>,
     },
+    /// A second factor is required and the user has none: enrol one now, right after the
+    /// password proven in this sign-in.
+    EnrolSecondFactor {
+        /// The user.
+        user_id: UserId,
+    },
     /// Ask the user to consent to the client.
     Consent(Authentication),
     /// Done: answer the continuation.
@@ -219,6 +233,7 @@ impl Step {
         match self {
             Step::Identify | Step::FirstFactor { .. } => Some(Stage::FirstFactor),
             Step::SecondFactor { .. } => Some(Stage::SecondFactor),
+            Step::EnrolSecondFactor { .. } => Some(Stage::EnrolSecondFactor),
             Step::Consent(_) => Some(Stage::Consent),
             Step::Finish(_) | Step::Fail(_) => None,
         }
@@ -250,20 +265,24 @@ pub fn authenticate(
         Interaction::Allowed => Authenticated::Next(step),
         Interaction::None => Authenticated::Next(Step::Fail(SignInError::LoginRequired)),
     };
-    let wanted_second = |proven: &[Method]| -> Option<Vec<Method>> {
-        let has_second = proven.iter().any(|m| !m.is_first_factor());
-        (policy.wants_second_factor && !has_second && !enrolled.second_factors.is_empty())
-            .then(|| enrolled.second_factors.clone())
-    };
+    let second = |proven: &[Method]| second_factor_needed(policy, enrolled, proven);
 
     if let Some(user_id) = &progress.user_id {
         let proven: Vec<Method> = progress.proofs.iter().map(|p| p.method).collect();
         if proven.iter().any(|m| m.is_first_factor()) {
-            if let Some(methods) = wanted_second(&proven) {
-                return next(Step::SecondFactor {
-                    user_id: user_id.clone(),
-                    methods,
-                });
+            match second(&proven) {
+                SecondFactorNeed::None => {}
+                SecondFactorNeed::Prove(methods) => {
+                    return next(Step::SecondFactor {
+                        user_id: user_id.clone(),
+                        methods,
+                    })
+                }
+                SecondFactorNeed::Enrol => {
+                    return next(Step::EnrolSecondFactor {
+                        user_id: user_id.clone(),
+                    })
+                }
             }
             let auth_time = progress.proofs.iter().map(|p| p.at).max().unwrap_or(now);
             return Authenticated::Done(authentication(
@@ -285,28 +304,50 @@ pub fn authenticate(
             .as_ref()
             .is_none_or(|user| *user == session.user_id);
         if !policy.reauthenticate && fresh_enough && expected_user {
-            let proven: Vec<Method> = session
+            let mut proven: Vec<Method> = session
                 .amr
                 .iter()
                 .filter_map(|amr| Method::from_amr(amr))
                 .collect();
-            if let Some(methods) = wanted_second(&proven) {
-                // Step-up: the session's first factor stands; only the second is asked.
-                return next(Step::SecondFactor {
-                    user_id: session.user_id.clone(),
-                    methods,
-                });
+            // A step-up: the second factor proven in this sign-in adds to the session's first,
+            // for the session's own user only.
+            let stepped_up =
+                progress.user_id.as_ref() == Some(&session.user_id) && !progress.proofs.is_empty();
+            if stepped_up {
+                proven.extend(progress.proofs.iter().map(|p| p.method));
             }
+            match second(&proven) {
+                SecondFactorNeed::None => {}
+                // Step-up: the session's first factor stands; only the second is asked.
+                SecondFactorNeed::Prove(methods) => {
+                    return next(Step::SecondFactor {
+                        user_id: session.user_id.clone(),
+                        methods,
+                    })
+                }
+                // Enrolling a factor needs the password proven in this sign-in, not a
+                // session's: a stolen session cookie must not enrol the thief's
+                // authenticator.
+                SecondFactorNeed::Enrol => {
+                    return next(Step::FirstFactor {
+                        user_id: session.user_id.clone(),
+                    })
+                }
+            }
+            // A step-up keeps the session's auth_time: only a first factor renews it, so a
+            // code alone never satisfies a later max_age.
             let mut auth = authentication(
                 policy,
                 session.user_id.clone(),
                 session.auth_time,
                 &proven,
-                true,
+                !stepped_up,
             );
-            // The session's own record is what it proved, even for values this engine does
-            // not know (kept as stored).
-            auth.amr = session.amr.clone();
+            if !stepped_up {
+                // The session's own record is what it proved, even for values this engine does
+                // not know (kept as stored).
+                auth.amr = session.amr.clone();
+            }
             return Authenticated::Done(auth);
         }
         if expected_user {
@@ -316,6 +357,39 @@ pub fn authenticate(
         }
     }
     next(Step::Identify)
+}
+
+/// What the second factor still asks of a sign-in that has proven `proven`.
+enum SecondFactorNeed {
+    /// Nothing: one is proven, or none is wanted (or wanted only voluntarily, and the user has
+    /// none).
+    None,
+    /// Prove one of these.
+    Prove(Vec<Method>),
+    /// Required, and the user has none: enrol one.
+    Enrol,
+}
+
+fn second_factor_needed(
+    policy: &SignInPolicy,
+    enrolled: &EnrolledMethods,
+    proven: &[Method],
+) -> SecondFactorNeed {
+    if proven.iter().any(|m| !m.is_first_factor()) {
+        return SecondFactorNeed::None;
+    }
+    let has_one = !enrolled.second_factors.is_empty();
+    match (
+        policy.requires_second_factor,
+        policy.wants_second_factor,
+        has_one,
+    ) {
+        (true, _, false) => SecondFactorNeed::Enrol,
+        (true, _, true) | (false, true, true) => {
+            SecondFactorNeed::Prove(enrolled.second_factors.clone())
+        }
+        (false, _, false) | (false, false, true) => SecondFactorNeed::None,
+    }
 }
 
 /// After [`authenticate`]: consent, or finish. `remembered_consent_covers` says whether the

@@ -19,6 +19,8 @@ pub enum Stage {
     FirstFactor,
     /// A second factor.
     SecondFactor,
+    /// Enrolling a second factor the policy requires.
+    EnrolSecondFactor,
     /// The consent page.
     Consent,
 }
@@ -29,15 +31,21 @@ impl Stage {
         match self {
             Stage::FirstFactor => "first-factor",
             Stage::SecondFactor => "second-factor",
+            Stage::EnrolSecondFactor => "enrol-second-factor",
             Stage::Consent => "consent",
         }
     }
 
     /// Reads a stored name back.
     pub fn parse(name: &str) -> Option<Self> {
-        [Stage::FirstFactor, Stage::SecondFactor, Stage::Consent]
-            .into_iter()
-            .find(|stage| stage.as_str() == name)
+        [
+            Stage::FirstFactor,
+            Stage::SecondFactor,
+            Stage::EnrolSecondFactor,
+            Stage::Consent,
+        ]
+        .into_iter()
+        .find(|stage| stage.as_str() == name)
     }
 }
 
@@ -88,6 +96,7 @@ impl Continuation {
                 },
                 wants_second_factor: request.acr_values.iter().any(|acr| acr == ACR_MFA),
                 reports_acr: !request.acr_values.is_empty(),
+                requires_second_factor: client.require_mfa,
             },
         }
     }

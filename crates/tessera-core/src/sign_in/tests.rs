@@ -527,6 +527,171 @@ fn a_session_without_the_wanted_second_factor_steps_up() {
 }
 
 #[test]
+fn a_step_up_completes_with_the_sessions_password_and_keeps_its_auth_time() {
+    let mfa = policy(true, false, None, |r| r.acr_values = vec![ACR_MFA.into()]);
+    let otp_now = Progress {
+        user_id: Some(ada()),
+        proofs: vec![Proof {
+            method: Method::Totp,
+            at: t(5),
+        }],
+        consented: false,
+    };
+    assert_eq!(
+        decide(
+            &mfa,
+            &otp_now,
+            Some(&session(ada(), t(0))),
+            &with_totp(),
+            false,
+            t(5)
+        ),
+        Step::Finish(Authentication {
+            user_id: ada(),
+            auth_time: t(0),
+            amr: vec!["pwd".into(), "otp".into(), AMR_MFA.into()],
+            acr: Some(ACR_MFA.into()),
+            from_session: false,
+        })
+    );
+    // A code proven for another user adds nothing to this session: the second factor is asked.
+    let bobs_code = Progress {
+        user_id: Some(bob()),
+        ..otp_now.clone()
+    };
+    assert!(matches!(
+        decide(
+            &mfa,
+            &bobs_code,
+            Some(&session(ada(), t(0))),
+            &with_totp(),
+            false,
+            t(5)
+        ),
+        Step::SecondFactor { .. }
+    ));
+    // A session too old for max_age is not stepped up by a code: both factors again.
+    let mfa_recent = policy(true, false, None, |r| {
+        r.acr_values = vec![ACR_MFA.into()];
+        r.max_age = Some(60);
+    });
+    assert_eq!(
+        decide(
+            &mfa_recent,
+            &otp_now,
+            Some(&session(ada(), t(0))),
+            &with_totp(),
+            false,
+            t(120)
+        ),
+        Step::FirstFactor { user_id: ada() }
+    );
+}
+
+#[test]
+fn a_required_second_factor_is_asked_or_enrolled_whatever_acr_values_say() {
+    let required = |edit: fn(&mut AuthorizationRequest)| {
+        let mut policy = policy(true, false, None, edit);
+        policy.requires_second_factor = true;
+        policy
+    };
+    let plain = required(|_| {});
+    // With a factor: asked after the password, without acr_values.
+    assert_eq!(
+        decide(
+            &plain,
+            &password_at(ada(), t(9)),
+            None,
+            &with_totp(),
+            false,
+            t(9)
+        ),
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![Method::Totp]
+        }
+    );
+    // Without one: enrolled right after the password.
+    assert_eq!(
+        decide(
+            &plain,
+            &password_at(ada(), t(9)),
+            None,
+            &no_second_factor(),
+            false,
+            t(9)
+        ),
+        Step::EnrolSecondFactor { user_id: ada() }
+    );
+    assert_eq!(
+        Step::EnrolSecondFactor { user_id: ada() }.stage(),
+        Some(Stage::EnrolSecondFactor)
+    );
+    // A password-only session of a user with a factor steps up; one without a factor proves
+    // the password again first (a session cookie alone never enrols a factor).
+    let session = session(ada(), t(0));
+    assert!(matches!(
+        decide(
+            &plain,
+            &Progress::default(),
+            Some(&session),
+            &with_totp(),
+            false,
+            t(5)
+        ),
+        Step::SecondFactor { .. }
+    ));
+    assert_eq!(
+        decide(
+            &plain,
+            &Progress::default(),
+            Some(&session),
+            &no_second_factor(),
+            false,
+            t(5)
+        ),
+        Step::FirstFactor { user_id: ada() }
+    );
+    // prompt=none cannot enrol or ask.
+    let mut silent = policy(true, true, None, |_| {});
+    silent.requires_second_factor = true;
+    assert_eq!(
+        decide(
+            &silent,
+            &Progress::default(),
+            Some(&session),
+            &with_totp(),
+            false,
+            t(5)
+        ),
+        Step::Fail(SignInError::LoginRequired)
+    );
+    // Both proven: done, and the acr (when asked) is the MFA level.
+    let mut both = password_at(ada(), t(9));
+    both.proofs.push(Proof {
+        method: Method::Totp,
+        at: t(10),
+    });
+    let asked = required(|r| r.acr_values = vec![ACR_PASSWORD.into()]);
+    let Step::Finish(auth) = decide(&asked, &both, None, &with_totp(), false, t(10)) else {
+        panic!("finish expected")
+    };
+    assert_eq!(auth.acr.as_deref(), Some(ACR_MFA));
+    // Not required and not asked: the password alone, even for a user with a factor.
+    assert_eq!(
+        decide(
+            &policy(true, false, None, |_| {}),
+            &password_at(ada(), t(9)),
+            None,
+            &with_totp(),
+            false,
+            t(9)
+        ),
+        finish(ada(), t(9), false)
+    );
+}
+
+#[test]
 fn a_progress_without_a_first_factor_does_not_authenticate() {
     // A second factor alone (or nothing) proves nobody: the login page.
     let progress = Progress {
@@ -570,7 +735,12 @@ fn pages_only_advance_their_own_stage() {
             posted: Stage::Consent
         })
     );
-    for stage in [Stage::FirstFactor, Stage::SecondFactor, Stage::Consent] {
+    for stage in [
+        Stage::FirstFactor,
+        Stage::SecondFactor,
+        Stage::EnrolSecondFactor,
+        Stage::Consent,
+    ] {
         assert_eq!(Stage::parse(stage.as_str()), Some(stage));
     }
     assert_eq!(Stage::parse("finish"), None);

@@ -3,16 +3,16 @@
 //! The authorization endpoint and every hosted page's POST end here, so a sign-in moves only
 //! through the steps the engine asks for.
 
-use super::{pending, session};
+use super::{factors, pending, session};
 use crate::app::AppState;
 use crate::ui::{expired_page, store_failure};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use tessera_core::sign_in::{
-    self as engine, Authenticated, ConsentPolicy, EnrolledMethods, Interaction, Progress,
+    self as engine, Authenticated, ConsentPolicy, EnrolledMethods, Interaction, Progress, Proof,
     SignInError, Step,
 };
-use tessera_core::{BrowserSession, Client, Continuation, Stage, UserId};
+use tessera_core::{BrowserSession, Client, Continuation, PendingSignIn, Stage, UserId};
 use tessera_store::StoreError;
 
 /// A sign-in being advanced: what asked for it, for which client, what it has proven, and what
@@ -52,15 +52,33 @@ pub async fn decide(
     sign_in: &SignIn,
     session: Option<&BrowserSession>,
 ) -> Result<Step, StoreError> {
-    let policy = sign_in.continuation.policy(
+    let mut policy = sign_in.continuation.policy(
         &sign_in.client,
         sign_in.interaction,
         sign_in.expected_user.clone(),
     );
     let facts = session.map(session::facts);
-    // No second factor can be enrolled yet: every user has none, and the engine never asks for
-    // one. They come with the second-factor issue, which reads them from the store here.
-    let enrolled = EnrolledMethods::default();
+    // The methods of the user the engine will judge: the one this sign-in identified, else the
+    // session's.
+    let subject = sign_in
+        .progress
+        .user_id
+        .as_ref()
+        .or(session.map(|s| &s.user_id));
+    let enrolled = match subject {
+        Some(user) => factors::enrolled(state, user).await?,
+        None => EnrolledMethods::default(),
+    };
+    // The server's policy, and the user's roles', add to the client's.
+    policy.requires_second_factor |= state.settings.mfa.required;
+    if let (Some(user), false) = (subject, state.settings.mfa.required_roles.is_empty()) {
+        if let Some(user) = state.services.store.find_user(user).await? {
+            policy.requires_second_factor |= user
+                .roles
+                .iter()
+                .any(|role| state.settings.mfa.required_roles.contains(role));
+        }
+    }
     let now = state.services.clock.now();
     match engine::authenticate(&policy, &sign_in.progress, facts.as_ref(), &enrolled, now) {
         Authenticated::Next(step) => Ok(step),
@@ -118,6 +136,9 @@ pub async fn carry_out(
         Step::SecondFactor { user_id, .. } => {
             park(Stage::SecondFactor, Some(user_id), extra_headers).await
         }
+        Step::EnrolSecondFactor { user_id } => {
+            park(Stage::EnrolSecondFactor, Some(user_id), extra_headers).await
+        }
         Step::Consent(authentication) => {
             park(Stage::Consent, Some(authentication.user_id), extra_headers).await
         }
@@ -145,6 +166,77 @@ pub async fn carry_out(
         }
         Step::Fail(error) => fail(state, &continuation, error, extra_headers),
     }
+}
+
+/// Goes on after a hosted page proved `proof` for `pending` (read by that page for its own
+/// stage): consumes the pending sign-in (atomically: of two POSTs of one form only the first
+/// goes on), records the proof (and the user it `identified`, for a first factor), asks the
+/// engine, and starts or renews the browser session once the engine calls the user
+/// authenticated, before any consent page (declining consent to one app does not sign the user
+/// out of Tessera). `on_sign_in` are headers sent only when the session is established.
+pub async fn prove(
+    state: &AppState,
+    headers: &HeaderMap,
+    pending: &PendingSignIn,
+    identified: Option<UserId>,
+    proof: Proof,
+    on_sign_in: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
+    let pending = match pending::take(state, pending).await {
+        Ok(pending) => pending,
+        Err(page) => return page,
+    };
+    let client = match state
+        .services
+        .store
+        .find_client(pending.continuation.client_id())
+        .await
+    {
+        Ok(Some(client)) => client,
+        Ok(None) => return expired_page(),
+        Err(err) => return store_failure(err),
+    };
+    let mut progress = pending.progress();
+    if let Some(user_id) = identified {
+        progress.user_id = Some(user_id);
+    }
+    progress.proofs.push(proof);
+    let sign_in = SignIn {
+        continuation: pending.continuation,
+        client,
+        progress,
+        interaction: Interaction::Allowed,
+        expected_user: None,
+    };
+    // A step-up adds to the browser's session: the engine reads it to see the first factor.
+    let current = match session::current_session(state, headers).await {
+        Ok(current) => current.map(|(session, _)| session),
+        Err(err) => return store_failure(err),
+    };
+    let step = match decide(state, &sign_in, current.as_ref()).await {
+        Ok(step) => step,
+        Err(err) => return store_failure(err),
+    };
+    let (session, extra_headers) = match &step {
+        Step::Consent(authentication) | Step::Finish(authentication) => {
+            match session::establish(state, headers, authentication).await {
+                Ok((session, cookie)) => {
+                    tracing::info!(
+                        user_id = %authentication.user_id,
+                        sid = %session.sid,
+                        amr = ?authentication.amr,
+                        "signed in"
+                    );
+                    let mut extra = vec![cookie];
+                    extra.extend(on_sign_in);
+                    (Some(session), extra)
+                }
+                Err(err) => return store_failure(err),
+            }
+        }
+        _ => (current, Vec::new()),
+    };
+    carry_out(state, headers, sign_in, step, session, extra_headers).await
 }
 
 /// Answers the protocol that asked with `error`.

@@ -7,6 +7,7 @@
 //! protocol's module (`crate::oidc::code` for OpenID Connect).
 
 pub mod device_cookie;
+pub mod factors;
 pub mod flow;
 pub mod login_limits;
 pub mod pending;

@@ -23,16 +23,7 @@ pub async fn park(
     progress: Progress,
     mut extra_headers: Vec<(HeaderName, HeaderValue)>,
 ) -> Response {
-    let Some(page) = page_of(stage) else {
-        // No second factor can be enrolled yet, so the engine never asks for one; the page
-        // comes with second factors.
-        tracing::error!(?stage, "no page serves this sign-in stage");
-        return ui::error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Error",
-            "Something went wrong on our side.",
-        );
-    };
+    let page = page_of(stage);
     let (csrf, csrf_cookie) = cookies::csrf_token(headers);
     let now = state.services.clock.now();
     let pending = PendingSignIn {
@@ -55,11 +46,12 @@ pub async fn park(
 }
 
 /// The hosted page that serves `stage`.
-fn page_of(stage: Stage) -> Option<&'static str> {
+fn page_of(stage: Stage) -> &'static str {
     match stage {
-        Stage::FirstFactor => Some(crate::routes::LOGIN),
-        Stage::Consent => Some(crate::routes::CONSENT),
-        Stage::SecondFactor => None,
+        Stage::FirstFactor => crate::routes::LOGIN,
+        Stage::SecondFactor => crate::routes::SECOND_FACTOR,
+        Stage::EnrolSecondFactor => crate::routes::ENROL_SECOND_FACTOR,
+        Stage::Consent => crate::routes::CONSENT,
     }
 }
 

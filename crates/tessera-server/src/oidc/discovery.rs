@@ -12,6 +12,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use serde_json::json;
 use tessera_core::scope::STANDARD_SCOPES;
+use tessera_core::sign_in::{ACR_MFA, ACR_PASSWORD};
 use tessera_jose::Algorithm;
 
 /// Discovery changes only on a restart with new configuration; an hour of caching is safe.
@@ -48,6 +49,8 @@ pub fn document(issuer: &str, signing_algs: &[Algorithm]) -> Bytes {
             "at_hash", "name", "email", "email_verified", "roles",
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        // Weakest first: the order in which a request's acr_values are ranked.
+        "acr_values_supported": [ACR_PASSWORD, ACR_MFA],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,

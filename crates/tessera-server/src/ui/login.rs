@@ -11,9 +11,9 @@
 //! all. Addresses without an account are counted exactly the same way.
 
 use crate::app::AppState;
-use crate::authn::flow::{self, SignIn};
+use crate::authn::flow;
 use crate::authn::login_limits::{self, Refused};
-use crate::authn::{device_cookie, pending, session};
+use crate::authn::{device_cookie, pending};
 use crate::routes;
 use crate::ui::{self, expired_page, store_failure};
 use axum::body::Body;
@@ -23,7 +23,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use tessera_core::sign_in::{Interaction, Method, Proof, Step};
+use tessera_core::sign_in::{Method, Proof};
 use tessera_core::{Continuation, Email, PendingSignIn, Stage, User};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -168,54 +168,19 @@ pub async fn post(
     if let Err(err) = login_limits::succeeded(&state, &attempt).await {
         return store_failure(err);
     }
-    // Consuming the pending sign-in is atomic: a replayed POST finds nothing.
-    let pending = match pending::take(&state, &pending).await {
-        Ok(pending) => pending,
-        Err(page) => return page,
-    };
-    let client = match state
-        .services
-        .store
-        .find_client(pending.continuation.client_id())
-        .await
-    {
-        Ok(Some(client)) => client,
-        Ok(None) => return expired_page(),
-        Err(err) => return store_failure(err),
-    };
-    let mut progress = pending.progress();
-    progress.user_id = Some(user.id.clone());
-    progress.proofs.push(Proof {
-        method: Method::Password,
-        at: now,
-    });
-    let sign_in = SignIn {
-        continuation: pending.continuation,
-        client,
-        progress,
-        interaction: Interaction::Allowed,
-        expected_user: None,
-    };
-    let step = match flow::decide(&state, &sign_in, None).await {
-        Ok(step) => step,
-        Err(err) => return store_failure(err),
-    };
-    // Once the engine calls the user authenticated, the browser is signed in, before any
-    // consent page: declining consent to one app does not sign the user out of Tessera.
-    let (session, extra_headers) = match &step {
-        Step::Consent(authentication) | Step::Finish(authentication) => {
-            match session::establish(&state, &headers, authentication).await {
-                Ok((session, cookie)) => {
-                    tracing::info!(user_id = %user.id, sid = %session.sid, "signed in");
-                    let device = device_cookie::issue(state.services.keys.kek(), username, now);
-                    (Some(session), vec![cookie, device])
-                }
-                Err(err) => return store_failure(err),
-            }
-        }
-        _ => (None, Vec::new()),
-    };
-    flow::carry_out(&state, &headers, sign_in, step, session, extra_headers).await
+    let device = device_cookie::issue(state.services.keys.kek(), username, now);
+    flow::prove(
+        &state,
+        &headers,
+        &pending,
+        Some(user.id),
+        Proof {
+            method: Method::Password,
+            at: now,
+        },
+        vec![device],
+    )
+    .await
 }
 
 /// The login form again, with 429 and `Retry-After`, for an attempt a limit refused. The same

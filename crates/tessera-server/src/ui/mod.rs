@@ -1,8 +1,15 @@
-//! The hosted pages: server-rendered HTML, no JavaScript, strict security headers.
+//! The hosted pages: server-rendered HTML, no JavaScript, strict security headers. The sign-in
+//! pages (login, second factor, consent, logout) serve pending sign-ins; `account/` serves the
+//! signed-in user's own settings.
 
+pub mod account;
 pub mod consent;
+pub mod enrol_second_factor;
 pub mod login;
 pub mod logout;
+pub mod qr;
+pub mod second_factor;
+pub mod totp_enrolment;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +34,19 @@ fn templates() -> &'static Environment<'static> {
             ("consent.html", include_str!("../../templates/consent.html")),
             ("error.html", include_str!("../../templates/error.html")),
             ("logout.html", include_str!("../../templates/logout.html")),
+            ("message.html", include_str!("../../templates/message.html")),
+            (
+                "recovery_codes.html",
+                include_str!("../../templates/recovery_codes.html"),
+            ),
+            (
+                "totp_enrol.html",
+                include_str!("../../templates/totp_enrol.html"),
+            ),
+            (
+                "second_factor.html",
+                include_str!("../../templates/second_factor.html"),
+            ),
         ] {
             env.add_template(name, source)
                 .expect("shipped templates are valid");
@@ -87,6 +107,16 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
         message: &'a str,
     }
     page(status, "error.html", Ctx { title, message }, Vec::new())
+}
+
+/// A page telling the user something (an action done, a step they must take first).
+pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    #[derive(Serialize)]
+    struct Ctx<'a> {
+        title: &'a str,
+        message: &'a str,
+    }
+    page(status, "message.html", Ctx { title, message }, Vec::new())
 }
 
 /// A `303 See Other` to `location` with the page security headers.

@@ -32,6 +32,11 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer() {
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
+        doc["acr_values_supported"],
+        serde_json::json!(["urn:tessera:acr:password", "urn:tessera:acr:mfa"]),
+        "the levels acr_values can ask for, weakest first"
+    );
+    assert_eq!(
         doc["id_token_signing_alg_values_supported"],
         serde_json::json!(["RS256"])
     );

@@ -25,6 +25,7 @@ mod revocation_feed_scale;
 mod revocation_introspection;
 mod revocation_model;
 mod revocation_triggers;
+mod second_factors;
 mod sign_in;
 mod token_grants;
 mod userinfo;

@@ -81,6 +81,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("is_resource_server", Bool),
             ("allowed_origins", Text),
             ("require_pkce", Bool),
+            ("require_mfa", Bool),
             ("created_at", Int),
         ],
         key: &["id"],
@@ -198,6 +199,30 @@ pub(crate) const TABLES: &[Table] = &[
             ("granted_at", Int),
         ],
         key: &["user_id", "client_id"],
+        identity: None,
+    },
+    Table {
+        name: "totp_factors",
+        columns: &[
+            ("id", Text),
+            ("user_id", Text),
+            ("sealed_seed", Blob),
+            ("confirmed_at", Int),
+            ("last_used_step", Int),
+            ("created_at", Int),
+        ],
+        key: &["id"],
+        identity: None,
+    },
+    Table {
+        name: "recovery_codes",
+        columns: &[
+            ("user_id", Text),
+            ("code_hash", Text),
+            ("created_at", Int),
+            ("used_at", Int),
+        ],
+        key: &["user_id", "code_hash"],
         identity: None,
     },
     Table {

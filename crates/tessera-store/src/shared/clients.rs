@@ -15,7 +15,8 @@ macro_rules! impl_clients {
             const SELECT: &str = "SELECT id, name, secret_hash, redirect_uris, \
                                   post_logout_redirect_uris, grant_types, scopes, \
                                   is_first_party, backchannel_logout_uri, is_resource_server, \
-                                  allowed_origins, require_pkce, created_at FROM clients";
+                                  allowed_origins, require_pkce, require_mfa, created_at \
+                                  FROM clients";
 
             #[async_trait::async_trait]
             impl ClientStore for DbStore {
@@ -24,8 +25,8 @@ macro_rules! impl_clients {
                         "INSERT INTO clients (id, name, secret_hash, redirect_uris, \
                          post_logout_redirect_uris, grant_types, scopes, is_first_party, \
                          backchannel_logout_uri, is_resource_server, allowed_origins, \
-                         require_pkce, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                         require_pkce, require_mfa, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     )
                     .bind(client.id.as_str())
                     .bind(&client.name)
@@ -49,6 +50,7 @@ macro_rules! impl_clients {
                     .bind(client.is_resource_server)
                     .bind(to_json(client.allowed_origins.iter().map(Origin::as_str))?)
                     .bind(client.require_pkce)
+                    .bind(client.require_mfa)
                     .bind(to_secs(client.created_at))
                     .execute(&self.pool)
                     .await
@@ -76,6 +78,23 @@ macro_rules! impl_clients {
                         .await
                         .map_err(db_err)?;
                     rows.iter().map(decode).collect()
+                }
+
+                async fn update_client_require_mfa(
+                    &self,
+                    id: &ClientId,
+                    require_mfa: bool,
+                ) -> StoreResult<()> {
+                    let done = sqlx::query("UPDATE clients SET require_mfa = $1 WHERE id = $2")
+                        .bind(require_mfa)
+                        .bind(id.as_str())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
                 }
 
                 async fn delete_client(&self, id: &ClientId) -> StoreResult<()> {
@@ -140,6 +159,7 @@ macro_rules! impl_clients {
                     .map(Origin::from_stored)
                     .collect(),
                     require_pkce: get(row, "require_pkce")?,
+                    require_mfa: get(row, "require_mfa")?,
                     created_at: from_secs(get(row, "created_at")?, &what("created_at"))?,
                     id: ClientId::from_stored(id),
                 })

@@ -38,9 +38,11 @@ mod keys;
 mod login_requests;
 mod login_throttles;
 mod probe;
+mod recovery_codes;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
+mod totp_factors;
 mod users;
 
 pub(crate) use audit::impl_audit;
@@ -52,9 +54,11 @@ pub(crate) use keys::impl_keys;
 pub(crate) use login_requests::impl_login_requests;
 pub(crate) use login_throttles::impl_login_throttles;
 pub(crate) use probe::impl_probe;
+pub(crate) use recovery_codes::impl_recovery_codes;
 pub(crate) use refresh_tokens::impl_refresh_tokens;
 pub(crate) use revocations::impl_revocations;
 pub(crate) use sessions::impl_sessions;
+pub(crate) use totp_factors::impl_totp_factors;
 pub(crate) use users::impl_users;
 
 /// Expands every aggregate above: what a backend's `plain` module invokes, so the list of what
@@ -70,9 +74,11 @@ macro_rules! impl_all {
         $crate::shared::impl_login_requests!();
         $crate::shared::impl_login_throttles!();
         $crate::shared::impl_probe!();
+        $crate::shared::impl_recovery_codes!();
         $crate::shared::impl_refresh_tokens!();
         $crate::shared::impl_revocations!();
         $crate::shared::impl_sessions!();
+        $crate::shared::impl_totp_factors!();
         $crate::shared::impl_users!();
 
         /// [`Store::ping`](crate::Store::ping): a round trip on a pooled connection.

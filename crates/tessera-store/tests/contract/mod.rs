@@ -28,12 +28,14 @@ mod consents;
 mod login_requests;
 mod login_throttles;
 mod races;
+mod recovery_codes;
 mod refresh_tokens;
 mod revocation_differential;
 mod revocations;
 mod seed;
 mod sessions;
 mod sign_in;
+mod totp_factors;
 
 pub use audit::*;
 pub use backchannel::*;
@@ -43,11 +45,13 @@ pub use consents::*;
 pub use login_requests::*;
 pub use login_throttles::*;
 pub use races::*;
+pub use recovery_codes::*;
 pub use refresh_tokens::*;
 pub use revocation_differential::*;
 pub use revocations::*;
 pub use seed::*;
 pub use sessions::*;
+pub use totp_factors::*;
 
 /// Generates one `#[tokio::test]` per contract function, each on a store from `$fresh`, an
 /// async fn (or closure returning a future) yielding `(guard, Arc<dyn ProbedStore>)`.
@@ -63,6 +67,7 @@ macro_rules! contract_suite {
             clients_list_in_id_order,
             clients_duplicate_id_conflicts,
             clients_delete,
+            clients_require_mfa_changes_alone,
             users_round_trip,
             users_find_by_email,
             users_duplicate_email_or_id_conflicts,
@@ -143,6 +148,13 @@ macro_rules! contract_suite {
             seed_tokens_a_revocation_covers_are_born_revoked,
             deleting_a_user_cascades,
             deleting_a_client_cascades,
+            totp_enrol_then_confirm,
+            totp_steps_are_used_once_in_order,
+            totp_new_enrolments_replace_only_when_confirmed,
+            totp_factors_need_and_follow_their_user,
+            totp_stale_enrolments_and_deletion,
+            recovery_codes_are_used_once_and_replaced_as_a_set,
+            recovery_codes_need_their_user,
         );
         $crate::contract::contract_suite!(@shared $fresh;
             codes_concurrent_redemptions_have_one_winner,
@@ -157,6 +169,8 @@ macro_rules! contract_suite {
             backchannel_concurrent_claims_never_share_a_delivery,
             codes_issued_while_their_session_is_revoked_are_stored,
             login_throttles_concurrent_attempts_admit_exactly_the_free_ones,
+            totp_concurrent_uses_of_one_step_have_one_winner,
+            recovery_codes_concurrent_uses_have_one_winner,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {
@@ -215,6 +229,7 @@ fn confidential(id: &str) -> (Client, ClientSecret) {
             is_resource_server: true,
             allowed_origins: Vec::new(),
             require_pkce: true,
+            require_mfa: true,
         },
         t(0),
     )
@@ -380,6 +395,47 @@ pub async fn clients_delete(store: &dyn ProbedStore) {
     let err = store.delete_client(&gone.id).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     let err = store.delete_client(&client_id("never")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+/// The MFA requirement of a client changes alone: everything else stays as registered, other
+/// clients are untouched, and an unknown client is `NotFound`.
+pub async fn clients_require_mfa_changes_alone(store: &dyn ProbedStore) {
+    let (web, _) = confidential("web");
+    let spa = public("spa");
+    store.create_client(&web).await.unwrap();
+    store.create_client(&spa).await.unwrap();
+    assert!(web.require_mfa && !spa.require_mfa);
+
+    store
+        .update_client_require_mfa(&web.id, false)
+        .await
+        .unwrap();
+    store
+        .update_client_require_mfa(&spa.id, true)
+        .await
+        .unwrap();
+    let web_after = store.find_client(&web.id).await.unwrap().unwrap();
+    let spa_after = store.find_client(&spa.id).await.unwrap().unwrap();
+    assert_eq!(
+        web_after,
+        Client {
+            require_mfa: false,
+            ..web
+        }
+    );
+    assert_eq!(
+        spa_after,
+        Client {
+            require_mfa: true,
+            ..spa
+        }
+    );
+
+    let err = store
+        .update_client_require_mfa(&client_id("never"), true)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
 

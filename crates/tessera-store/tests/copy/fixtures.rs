@@ -203,6 +203,7 @@ pub async fn fill(store: &dyn ProbedStore) -> Filled {
             is_resource_server: true,
             allowed_origins: Vec::new(),
             require_pkce: true,
+            require_mfa: true,
         },
         t(1),
     )
@@ -287,6 +288,36 @@ pub async fn fill(store: &dyn ProbedStore) -> Filled {
     for r in &login_requests {
         store.create_login_request(r).await.unwrap();
     }
+    // Second factors: ada's confirmed authenticator (binary sealed seed, a used step), bob's
+    // waiting enrolment, and ada's recovery codes, one of them used.
+    let factor = tessera_core::TotpFactor {
+        id: "totp-ada".into(),
+        user_id: ada.id.clone(),
+        sealed_seed: vec![0, 1, 2, 254, 255],
+        confirmed_at: None,
+        last_used_step: None,
+        created_at: t(31),
+    };
+    store.create_totp_enrolment(&factor).await.unwrap();
+    assert!(store
+        .confirm_totp_enrolment(&ada.id, "totp-ada", 56_666_667, t(32))
+        .await
+        .unwrap());
+    let waiting = tessera_core::TotpFactor {
+        id: "totp-bob".into(),
+        user_id: bob.id.clone(),
+        ..factor
+    };
+    store.create_totp_enrolment(&waiting).await.unwrap();
+    store
+        .replace_recovery_codes(&ada.id, &strings(&["code-hash-1", "code-hash-2"]), t(33))
+        .await
+        .unwrap();
+    assert!(store
+        .use_recovery_code(&ada.id, "code-hash-1", t(34))
+        .await
+        .unwrap());
+
     let throttled = ThrottleKey::for_username("mallory-target@example.com");
     for _ in 0..5 {
         store

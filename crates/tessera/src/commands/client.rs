@@ -39,6 +39,20 @@ pub async fn run(config: &Config, actor: Actor, command: ClientCommand) -> anyho
             println!("removed client {client_id}");
             Ok(())
         }
+        ClientCommand::Update {
+            client_id,
+            require_mfa,
+            no_require_mfa,
+        } => {
+            if !require_mfa && !no_require_mfa {
+                anyhow::bail!("nothing to change: give --require-mfa or --no-require-mfa");
+            }
+            let client = operator
+                .set_client_require_mfa(&client_id, require_mfa)
+                .await?;
+            print_client(&client);
+            Ok(())
+        }
     }
 }
 
@@ -56,6 +70,7 @@ async fn add(operator: &Operator, args: ClientAddArgs) -> anyhow::Result<()> {
         is_resource_server: args.resource_server,
         allowed_origins: args.allowed_origins,
         require_pkce: args.require_pkce,
+        require_mfa: args.require_mfa,
     };
     let (client, secret) = operator.add_client(new).await?;
     print_client(&client);
@@ -105,6 +120,7 @@ fn print_client(c: &Client) {
     println!("first_party: {}", c.is_first_party);
     println!("resource_server: {}", c.is_resource_server);
     println!("require_pkce: {}", c.require_pkce);
+    println!("require_mfa: {}", c.require_mfa);
     println!(
         "allowed_origins: {}",
         c.allowed_origins

@@ -1,6 +1,6 @@
 //! `tessera user …`.
 
-use crate::cli::{UserAddArgs, UserCommand};
+use crate::cli::{MfaCommand, UserAddArgs, UserCommand};
 use anyhow::Context;
 use std::io::Read;
 use tessera_core::{Actor, User};
@@ -94,6 +94,35 @@ pub async fn run(config: &Config, actor: Actor, command: UserCommand) -> anyhow:
             };
             operator.set_password(&email, password).await?;
             println!("password set for {email}; every token and session of the user is revoked");
+        }
+        UserCommand::Mfa {
+            command: MfaCommand::List { email },
+        } => {
+            let factors = admin::list_second_factors(store, &email).await?;
+            if factors.is_empty() {
+                println!("no second factors");
+            }
+            for factor in factors {
+                let time_or = |t: Option<time::OffsetDateTime>, none: &str| {
+                    t.map_or_else(|| none.to_owned(), super::format_time)
+                };
+                println!(
+                    "{}\tenrolled {}\tlast used {}",
+                    factor.kind,
+                    time_or(factor.enrolled_at, "-"),
+                    time_or(factor.last_used_at, "never"),
+                );
+            }
+        }
+        UserCommand::Mfa {
+            command: MfaCommand::Reset { email },
+        } => {
+            let removed = operator.reset_second_factors(&email).await?;
+            println!("removed {removed} second factor(s) of {email}; the password alone signs in until they enrol again");
+        }
+        UserCommand::Unlock { email } => {
+            operator.unlock_user(&email).await?;
+            println!("unlocked {email}");
         }
     }
     Ok(())

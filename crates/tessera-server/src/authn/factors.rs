@@ -1,0 +1,175 @@
+//! Second factors as the sign-in sees them: which a user has enrolled (the engine's input), and
+//! checking a typed code. The rules are the core's ([`tessera_core::totp`],
+//! [`tessera_core::recovery_codes`]); the store makes each one-use rule atomic
+//! ([`tessera_store::TotpStore::use_totp_step`],
+//! [`tessera_store::RecoveryCodeStore::use_recovery_code`]). Attempts are limited per
+//! account by the same store-backed throttle as passwords, under a key of their own
+//! ([`ThrottleKey::for_second_factor`]), so every node shares the count.
+
+use crate::app::AppState;
+use tessera_core::audit::action;
+use tessera_core::recovery_codes;
+use tessera_core::sign_in::{EnrolledMethods, Method};
+use tessera_core::{totp, Admission, ThrottleKey, TotpFactor, TotpRejection, TotpSeed, UserId};
+use tessera_store::StoreError;
+use time::OffsetDateTime;
+
+/// The second factors `user` can prove.
+pub async fn enrolled(state: &AppState, user: &UserId) -> Result<EnrolledMethods, StoreError> {
+    let store = &state.services.store;
+    let mut second_factors = Vec::new();
+    if store.find_totp_factor(user).await?.is_some() {
+        second_factors.push(Method::Totp);
+    }
+    if store.count_unused_recovery_codes(user).await? > 0 {
+        second_factors.push(Method::RecoveryCode);
+    }
+    Ok(EnrolledMethods { second_factors })
+}
+
+/// Why a typed code was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefused {
+    /// Too many wrong codes at this account: no code is checked until then.
+    Locked { until: OffsetDateTime },
+    /// Wrong, expired, malformed, or already used.
+    Wrong(TotpRejection),
+    /// The user has no such factor (removed meanwhile).
+    NoFactor,
+}
+
+/// Checks `typed` as `user`'s TOTP code and, if it is right, spends its time step.
+pub async fn check_totp(
+    state: &AppState,
+    user: &UserId,
+    typed: &str,
+    now: OffsetDateTime,
+) -> Result<Result<(), CodeRefused>, StoreError> {
+    if let Some(locked) = count_attempt(state, user, now).await? {
+        return Ok(Err(locked));
+    }
+    let store = &state.services.store;
+    let Some(factor) = store.find_totp_factor(user).await? else {
+        return Ok(Err(CodeRefused::NoFactor));
+    };
+    let step = match factor.check(state.services.keys.kek(), typed, now) {
+        Ok(Ok(step)) => step,
+        Ok(Err(rejection)) => return Ok(Err(CodeRefused::Wrong(rejection))),
+        Err(err) => {
+            return Err(StoreError::Backend(format!(
+                "TOTP factor {} of user {user}: {err}",
+                factor.id
+            )))
+        }
+    };
+    // The compare-and-swap is the one-use rule: of two requests with one code, one wins.
+    if !store.use_totp_step(&factor.id, step).await? {
+        return Ok(Err(CodeRefused::Wrong(TotpRejection::Replayed)));
+    }
+    forget_attempts(state, user).await?;
+    Ok(Ok(()))
+}
+
+/// Confirms `user`'s TOTP enrolment (whose opened seed is `seed`) with the code `typed`: counted
+/// against the account like any second-factor code, then checked with no step used yet, then
+/// confirmed in the store with the code's step spent, replacing any earlier factor. Audited.
+/// `NoFactor` when the enrolment is gone (replaced, forgotten, or confirmed by a racing request).
+pub async fn confirm_totp_enrolment(
+    state: &AppState,
+    enrolment: &TotpFactor,
+    seed: &TotpSeed,
+    typed: &str,
+    now: OffsetDateTime,
+) -> Result<Result<(), CodeRefused>, StoreError> {
+    let user = &enrolment.user_id;
+    if let Some(locked) = count_attempt(state, user, now).await? {
+        return Ok(Err(locked));
+    }
+    let step = match totp::verify(seed, typed, now, None) {
+        Ok(step) => step,
+        Err(rejection) => return Ok(Err(CodeRefused::Wrong(rejection))),
+    };
+    if !state
+        .services
+        .store
+        .confirm_totp_enrolment(user, &enrolment.id, step, now)
+        .await?
+    {
+        return Ok(Err(CodeRefused::NoFactor));
+    }
+    forget_attempts(state, user).await?;
+    state
+        .audit(
+            format!("user:{user}"),
+            action::TOTP_ENROLLED,
+            user.as_str(),
+            None,
+            serde_json::json!({}),
+        )
+        .await;
+    Ok(Ok(()))
+}
+
+/// Checks `typed` as one of `user`'s unused recovery codes and, if it is, uses it up. The use
+/// is audited: a recovery code in use means the usual factor is lost, or someone has the codes.
+pub async fn check_recovery_code(
+    state: &AppState,
+    user: &UserId,
+    typed: &str,
+    now: OffsetDateTime,
+) -> Result<Result<(), CodeRefused>, StoreError> {
+    if let Some(locked) = count_attempt(state, user, now).await? {
+        return Ok(Err(locked));
+    }
+    let store = &state.services.store;
+    let used = match recovery_codes::hash_typed(state.services.keys.kek(), typed) {
+        Some(hash) => store.use_recovery_code(user, &hash, now).await?,
+        None => false,
+    };
+    if !used {
+        return Ok(Err(CodeRefused::Wrong(TotpRejection::Wrong)));
+    }
+    forget_attempts(state, user).await?;
+    let left = store.count_unused_recovery_codes(user).await?;
+    state
+        .audit(
+            format!("user:{user}"),
+            action::RECOVERY_CODE_USED,
+            user.as_str(),
+            None,
+            serde_json::json!({ "unused_left": left }),
+        )
+        .await;
+    Ok(Ok(()))
+}
+
+/// Counts a second-factor attempt against the account before any code is checked; the lock if
+/// the account is locked.
+async fn count_attempt(
+    state: &AppState,
+    user: &UserId,
+    now: OffsetDateTime,
+) -> Result<Option<CodeRefused>, StoreError> {
+    let admission = state
+        .services
+        .store
+        .admit_login_attempt(
+            &ThrottleKey::for_second_factor(user),
+            &state.settings.login_throttle,
+            now,
+        )
+        .await?;
+    Ok(match admission {
+        Admission::Locked { until } => Some(CodeRefused::Locked { until }),
+        _ => None,
+    })
+}
+
+/// A right code forgets the account's count of wrong ones.
+async fn forget_attempts(state: &AppState, user: &UserId) -> Result<(), StoreError> {
+    state
+        .services
+        .store
+        .clear_login_attempts(&ThrottleKey::for_second_factor(user))
+        .await
+}

@@ -20,6 +20,8 @@ pub mod action {
     pub const REFRESH_FAMILY_REVOKED: &str = "refresh-family-revoked";
     /// A back-channel logout token could not be delivered after every retry.
     pub const BACKCHANNEL_ABANDONED: &str = "backchannel-logout-abandoned";
+    /// A queued mail could not be sent after every retry (or within its hour).
+    pub const MAIL_ABANDONED: &str = "mail-abandoned";
     /// An operator registered a client.
     pub const CLIENT_ADDED: &str = "client-added";
 
@@ -27,7 +29,10 @@ pub mod action {
     /// replayed code, a reused refresh token, an undeliverable logout), as opposed to the
     /// routine changes the trail also records.
     pub fn is_alarming(action: &str) -> bool {
-        matches!(action, CODE_REPLAY | REFRESH_REUSE | BACKCHANNEL_ABANDONED)
+        matches!(
+            action,
+            CODE_REPLAY | REFRESH_REUSE | BACKCHANNEL_ABANDONED | MAIL_ABANDONED
+        )
     }
     /// An operator changed a client's policy.
     pub const CLIENT_UPDATED: &str = "client-updated";
@@ -47,6 +52,10 @@ pub mod action {
     pub const RECOVERY_CODES_CREATED: &str = "recovery-codes-created";
     /// A recovery code signed a user in.
     pub const RECOVERY_CODE_USED: &str = "recovery-code-used";
+    /// A user proved their address and turned on codes by email.
+    pub const EMAIL_CODES_ENABLED: &str = "email-codes-enabled";
+    /// A user turned off codes by email.
+    pub const EMAIL_CODES_DISABLED: &str = "email-codes-disabled";
     /// An operator removed every second factor of a user (a lost phone).
     pub const MFA_RESET: &str = "mfa-reset";
     /// An operator lifted a user's sign-in locks.

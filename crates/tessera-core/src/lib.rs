@@ -11,11 +11,13 @@ pub mod client;
 pub mod clock;
 pub mod code;
 pub mod consent;
+pub mod email_code;
 pub mod ids;
 pub mod kek;
 pub mod keys;
 pub mod login;
 pub mod login_throttle;
+pub mod mail;
 pub mod password;
 pub mod pkce;
 pub mod random;
@@ -38,6 +40,7 @@ pub use client::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::{AuthorizationCode, CodeRedemption};
 pub use consent::Consent;
+pub use email_code::{CodeCheck, CodePurpose, EmailCode};
 pub use ids::{ClientId, UserId};
 pub use kek::{KekError, KeyEncryptionKey};
 pub use keys::{KeyState, SigningKeyRecord};
@@ -45,6 +48,7 @@ pub use login::AuthorizationRequest;
 pub use login_throttle::{
     Admission, LoginThrottlePolicy, ThrottleKey, ThrottleRule, ThrottleState,
 };
+pub use mail::OutgoingMail;
 pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
 pub use pkce::{CodeChallenge, PkceError};
 pub use refresh::{

@@ -71,6 +71,12 @@ pub struct User {
     pub password_hash: Option<PasswordHash>,
     /// Disabled users cannot sign in or obtain tokens.
     pub is_disabled: bool,
+    /// Whether the user proved they receive mail at `email` (a code sent there was typed
+    /// back); the `email_verified` claim.
+    pub email_verified: bool,
+    /// Whether the user turned on codes by email as a second factor (only with a verified
+    /// address).
+    pub email_codes_enabled: bool,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -98,6 +104,8 @@ impl User {
             roles: normalise_roles(roles)?,
             password_hash,
             is_disabled: false,
+            email_verified: false,
+            email_codes_enabled: false,
             created_at: now,
             updated_at: now,
         })

@@ -154,6 +154,8 @@ pub struct Services {
     /// A hash no password matches, with the real parameters, verified when a login names an
     /// unknown user so that the response takes as long as for a known one.
     pub dummy_password_hash: PasswordHash,
+    /// The SMTP sender the outbox worker uses; `None` without `email.smtp_url`.
+    pub mailer: Option<Arc<crate::mailer::Mailer>>,
 }
 
 /// The in-process wake-ups of one server. Whatever changes state inside the server (a request
@@ -170,6 +172,8 @@ pub struct Signals {
     pub feed_cursor: tokio::sync::watch::Sender<i64>,
     /// Wakes the back-channel logout worker when a revocation here queued deliveries.
     pub backchannel_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the outbox worker when a request here queued mail.
+    pub mail_wake: Arc<tokio::sync::Notify>,
     /// Set when the server begins a graceful shutdown, so that responses that never end on
     /// their own (revocation feed streams) end and let it finish.
     pub shutting_down: tokio::sync::watch::Sender<bool>,
@@ -184,6 +188,7 @@ impl Signals {
         Self {
             feed_cursor: tokio::sync::watch::Sender::new(0),
             backchannel_wake: Arc::new(tokio::sync::Notify::new()),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
             shutting_down: tokio::sync::watch::Sender::new(false),
             feed: crate::feed::FeedHub::new(),
         }
@@ -234,6 +239,7 @@ impl AppState {
         let Services { store, clock, .. } = &self.services;
         let now = clock.now();
         store.delete_expired_login_requests(now).await?;
+        store.delete_expired_email_codes(now).await?;
         store
             .delete_stale_totp_enrolments(now - tessera_core::totp::ENROLMENT_LIFETIME)
             .await?;
@@ -475,6 +481,13 @@ pub async fn open_with(
         clock,
         passwords,
         dummy_password_hash,
+        mailer: crate::mailer::Mailer::from_config(&config.email)
+            .map_err(|message| {
+                StartupError::Config(crate::config::ConfigError::Invalid(format!(
+                    "email: {message}"
+                )))
+            })?
+            .map(Arc::new),
     };
     let state = AppState(Arc::new(Inner {
         settings,

@@ -50,6 +50,8 @@ pub struct Config {
     pub feed: FeedConfig,
     /// Second factors.
     pub mfa: MfaConfig,
+    /// Outgoing mail (codes, notifications).
+    pub email: EmailConfig,
     /// Allows an `http://` issuer on a non-loopback host. Tokens and sign-ins would then cross the
     /// network in clear text: only for a TLS-terminating proxy you fully control.
     pub insecure_allow_http_issuer: bool,
@@ -261,6 +263,32 @@ pub struct MfaConfig {
     pub required_roles: Vec<String>,
 }
 
+/// Outgoing mail. Without `smtp_url` Tessera sends no mail, and nothing that needs it (codes by
+/// email) is offered.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmailConfig {
+    /// The SMTP server: `smtp://host:port` (STARTTLS required, except on a loopback host) or
+    /// `smtps://host:port` (TLS from the first byte); credentials as `smtp://user:password@…`.
+    pub smtp_url: Option<String>,
+    /// The sender address (`From`), e.g. `Tessera <no-reply@example.com>`.
+    pub from: Option<String>,
+    /// Allows `smtp://` without STARTTLS to a host that is not loopback: codes and addresses
+    /// then cross the network in clear text. Only for a relay on a network you fully control.
+    pub insecure_smtp_plaintext: bool,
+}
+
+impl fmt::Debug for EmailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may carry the SMTP password.
+        f.debug_struct("EmailConfig")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
+            .field("from", &self.from)
+            .field("insecure_smtp_plaintext", &self.insecure_smtp_plaintext)
+            .finish()
+    }
+}
+
 /// Custom-claim settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -308,6 +336,7 @@ impl Default for Config {
             claims: ClaimsConfig::default(),
             feed: FeedConfig::default(),
             mfa: MfaConfig::default(),
+            email: EmailConfig::default(),
             insecure_allow_http_issuer: false,
         }
     }
@@ -380,6 +409,7 @@ impl fmt::Debug for Config {
             .field("claims", &self.claims)
             .field("feed", &self.feed)
             .field("mfa", &self.mfa)
+            .field("email", &self.email)
             .field(
                 "insecure_allow_http_issuer",
                 &self.insecure_allow_http_issuer,
@@ -457,6 +487,14 @@ impl Config {
         }
         if !(8192..=1024 * 1024).contains(&self.http.max_header_bytes) {
             return invalid("http.max_header_bytes must be between 8192 and 1048576".into());
+        }
+        if let Some(url) = &self.email.smtp_url {
+            if let Err(message) = crate::mailer::SmtpTarget::parse(url, &self.email) {
+                return invalid(format!("email.smtp_url: {message}"));
+            }
+            if self.email.from.is_none() {
+                return invalid("email.from is required when email.smtp_url is set".into());
+            }
         }
         for resource in &self.tokens.resources {
             let usable = url::Url::parse(resource)

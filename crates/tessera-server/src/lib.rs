@@ -21,6 +21,7 @@ pub mod hashing;
 mod health;
 pub mod kek_source;
 pub mod keys;
+pub mod mailer;
 pub mod oauth;
 pub mod oidc;
 pub mod request_id;
@@ -73,6 +74,10 @@ pub fn router(state: AppState) -> Router {
             get(oidc::authorize::get).post(oidc::authorize::post),
         )
         .route(routes::LOGIN, get(ui::login::get).post(ui::login::post))
+        .route(
+            routes::ACCOUNT_EMAIL_CODES,
+            get(ui::account::email_codes::get).post(ui::account::email_codes::post),
+        )
         .route(
             routes::ACCOUNT_RECOVERY_CODES,
             get(ui::account::recovery_codes::get).post(ui::account::recovery_codes::post),

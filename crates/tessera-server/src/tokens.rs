@@ -184,8 +184,7 @@ pub fn issue(
                 .then(|| user.name.clone())
                 .flatten(),
             email: with_email.then(|| user.email.to_string()),
-            // Tessera does not verify addresses yet, so it never claims one is verified.
-            email_verified: with_email.then_some(false),
+            email_verified: with_email.then_some(user.email_verified),
             roles,
             can_reauthenticate: NamespacedClaim {
                 name: format!("{}{CAN_REAUTHENTICATE}", state.settings.claims_namespace),

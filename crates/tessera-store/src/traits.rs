@@ -9,9 +9,10 @@ use crate::StoreResult;
 use tessera_core::client::SecretHash;
 use tessera_core::{
     Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
-    ClientId, CodeRedemption, Consent, Email, PendingSignIn, RefreshRotation, RefreshToken,
-    Revocation, RevocationEntry, RevocationReason, SessionId, SigningKeyRecord, StoredRefreshToken,
-    ThrottleKey, ThrottleRule, ThrottleState, TokenFacts, TotpFactor, User, UserId,
+    ClientId, CodeCheck, CodePurpose, CodeRedemption, Consent, Email, EmailCode, OutgoingMail,
+    PendingSignIn, RefreshRotation, RefreshToken, Revocation, RevocationEntry, RevocationReason,
+    SessionId, SigningKeyRecord, StoredRefreshToken, ThrottleKey, ThrottleRule, ThrottleState,
+    TokenFacts, TotpFactor, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -54,7 +55,7 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self) -> StoreResult<Vec<User>>;
 
     /// Replaces the mutable fields of the user with `user.id`: email, name, roles,
-    /// password_hash, is_disabled and updated_at. `created_at` is never changed.
+    /// password_hash, is_disabled, email_verified, email_codes_enabled and updated_at. `created_at` is never changed.
     /// [`StoreError::NotFound`](crate::StoreError::NotFound) if there is no such user,
     /// [`StoreError::Conflict`](crate::StoreError::Conflict) if the new email belongs to another
     /// user; on any error the stored user is unchanged.
@@ -631,6 +632,59 @@ pub trait RecoveryCodeStore: Send + Sync {
     async fn delete_recovery_codes(&self, user: &UserId) -> StoreResult<u64>;
 }
 
+/// Codes sent by email ([`tessera_core::email_code`]): one live code per user and purpose.
+#[async_trait::async_trait]
+pub trait EmailCodeStore: Send + Sync {
+    /// Stores `code`, replacing the user's code for the same purpose (used or not).
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) if the user does not exist.
+    async fn create_email_code(&self, code: &EmailCode) -> StoreResult<()>;
+
+    /// Presents the code whose hash is `code_hash` for `user` and `purpose` at `now`: accepted
+    /// and used up if it is the live code (not used, not expired, fewer than
+    /// `max_wrong_attempts` wrong tries); otherwise, if a live code exists, one wrong try is
+    /// counted. Each outcome is one conditional statement, so racing presentations of one code
+    /// accept it once.
+    async fn check_email_code(
+        &self,
+        user: &UserId,
+        purpose: CodePurpose,
+        code_hash: &str,
+        now: OffsetDateTime,
+        max_wrong_attempts: u32,
+    ) -> StoreResult<CodeCheck>;
+
+    /// Deletes codes that expired at or before `now`; returns how many.
+    async fn delete_expired_email_codes(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// The mail outbox ([`tessera_core::mail`]): messages queued by requests, sent by a worker on
+/// any node.
+#[async_trait::async_trait]
+pub trait MailOutboxStore: Send + Sync {
+    /// Queues `mail`, due at once.
+    async fn enqueue_mail(&self, mail: &OutgoingMail) -> StoreResult<()>;
+
+    /// Claims up to `limit` messages due at `now` (oldest first): each gets its attempt count
+    /// raised and is hidden from other claimers until `lease_until`.
+    async fn claim_mail(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutgoingMail>>;
+
+    /// Removes a message that was sent or given up on.
+    async fn finish_mail(&self, id: &str) -> StoreResult<()>;
+
+    /// Schedules the next attempt of a message that failed, keeping the error for operators.
+    async fn retry_mail(
+        &self,
+        id: &str,
+        next_attempt_at: OffsetDateTime,
+        error: &str,
+    ) -> StoreResult<()>;
+}
+
 /// A complete store: every aggregate, plus health information for the server.
 #[async_trait::async_trait]
 pub trait Store:
@@ -649,6 +703,8 @@ pub trait Store:
     + BackchannelStore
     + TotpStore
     + RecoveryCodeStore
+    + EmailCodeStore
+    + MailOutboxStore
     + std::fmt::Debug
     + Send
     + Sync
@@ -686,6 +742,9 @@ pub trait StoreProbe: Send + Sync {
 
     /// How many back-channel logout deliveries are queued.
     async fn count_backchannel_deliveries(&self) -> StoreResult<u64>;
+
+    /// The queued mail: each message's id, attempts so far and last error, oldest first.
+    async fn list_queued_mail(&self) -> StoreResult<Vec<(String, u32, Option<String>)>>;
 
     /// The stored login-throttle count of `key`, if any, forgettable or not.
     async fn find_login_throttle(&self, key: &ThrottleKey) -> StoreResult<Option<ThrottleState>>;

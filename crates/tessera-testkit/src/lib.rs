@@ -327,6 +327,7 @@ impl TestApp {
 pub mod browser;
 pub mod grants;
 pub mod independent;
+pub mod smtp;
 pub mod verify;
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub enum Method {
     Totp,
     /// One of the user's recovery codes: a second factor, for when the usual one is lost.
     RecoveryCode,
+    /// A code sent to the user's verified email address: a second factor.
+    EmailCode,
 }
 
 impl Method {
@@ -48,9 +50,10 @@ impl Method {
     pub fn amr(self) -> &'static str {
         match self {
             Method::Password => "pwd",
-            // RFC 8176 has no value of its own for a recovery code; it is a one-time password.
+            // RFC 8176 has no value of its own for a recovery code or an emailed code; both are
+            // one-time passwords.
             // The audit trail tells the two apart.
-            Method::Totp | Method::RecoveryCode => "otp",
+            Method::Totp | Method::RecoveryCode | Method::EmailCode => "otp",
         }
     }
 

@@ -8,9 +8,13 @@
 
 use crate::app::AppState;
 use tessera_core::audit::action;
+use tessera_core::email_code;
 use tessera_core::recovery_codes;
 use tessera_core::sign_in::{EnrolledMethods, Method};
-use tessera_core::{totp, Admission, ThrottleKey, TotpFactor, TotpRejection, TotpSeed, UserId};
+use tessera_core::{
+    totp, Admission, CodeCheck, CodePurpose, EmailCode, ThrottleKey, TotpFactor, TotpRejection,
+    TotpSeed, User, UserId,
+};
 use tessera_store::StoreError;
 use time::OffsetDateTime;
 
@@ -21,21 +25,40 @@ pub async fn enrolled(state: &AppState, user: &UserId) -> Result<EnrolledMethods
     if store.find_totp_factor(user).await?.is_some() {
         second_factors.push(Method::Totp);
     }
+    if state.can_send_mail() {
+        if let Some(user) = store.find_user(user).await? {
+            if user.email_codes_enabled && user.email_verified {
+                second_factors.push(Method::EmailCode);
+            }
+        }
+    }
     if store.count_unused_recovery_codes(user).await? > 0 {
         second_factors.push(Method::RecoveryCode);
     }
     Ok(EnrolledMethods { second_factors })
 }
 
-/// Why a typed code was not accepted.
+/// Why a typed code was not accepted (or a code not sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeRefused {
-    /// Too many wrong codes at this account: no code is checked until then.
+    /// Too many wrong codes (or codes sent) for this account: nothing is checked or sent until
+    /// then.
     Locked { until: OffsetDateTime },
-    /// Wrong, expired, malformed, or already used.
-    Wrong(TotpRejection),
-    /// The user has no such factor (removed meanwhile).
+    /// Not a code of the expected shape.
+    Malformed,
+    /// Wrong, expired, already used, or out of tries.
+    Wrong,
+    /// The user has no such factor (removed meanwhile), or the enrolment is gone.
     NoFactor,
+}
+
+impl From<TotpRejection> for CodeRefused {
+    fn from(rejection: TotpRejection) -> Self {
+        match rejection {
+            TotpRejection::Malformed => CodeRefused::Malformed,
+            _ => CodeRefused::Wrong,
+        }
+    }
 }
 
 /// Checks `typed` as `user`'s TOTP code and, if it is right, spends its time step.
@@ -54,7 +77,7 @@ pub async fn check_totp(
     };
     let step = match factor.check(state.services.keys.kek(), typed, now) {
         Ok(Ok(step)) => step,
-        Ok(Err(rejection)) => return Ok(Err(CodeRefused::Wrong(rejection))),
+        Ok(Err(rejection)) => return Ok(Err(rejection.into())),
         Err(err) => {
             return Err(StoreError::Backend(format!(
                 "TOTP factor {} of user {user}: {err}",
@@ -64,7 +87,7 @@ pub async fn check_totp(
     };
     // The compare-and-swap is the one-use rule: of two requests with one code, one wins.
     if !store.use_totp_step(&factor.id, step).await? {
-        return Ok(Err(CodeRefused::Wrong(TotpRejection::Replayed)));
+        return Ok(Err(CodeRefused::Wrong));
     }
     forget_attempts(state, user).await?;
     Ok(Ok(()))
@@ -87,7 +110,7 @@ pub async fn confirm_totp_enrolment(
     }
     let step = match totp::verify(seed, typed, now, None) {
         Ok(step) => step,
-        Err(rejection) => return Ok(Err(CodeRefused::Wrong(rejection))),
+        Err(rejection) => return Ok(Err(rejection.into())),
     };
     if !state
         .services
@@ -127,7 +150,7 @@ pub async fn check_recovery_code(
         None => false,
     };
     if !used {
-        return Ok(Err(CodeRefused::Wrong(TotpRejection::Wrong)));
+        return Ok(Err(CodeRefused::Wrong));
     }
     forget_attempts(state, user).await?;
     let left = store.count_unused_recovery_codes(user).await?;
@@ -141,6 +164,67 @@ pub async fn check_recovery_code(
         )
         .await;
     Ok(Ok(()))
+}
+
+/// Mails `user` a new code for `purpose` (replacing any earlier one), through the outbox.
+/// Sending counts against the account like a wrong code, so codes cannot be sent without limit
+/// (mail bombing, or a mail provider's patience).
+pub async fn send_email_code(
+    state: &AppState,
+    user: &User,
+    purpose: CodePurpose,
+    now: OffsetDateTime,
+) -> Result<Result<(), CodeRefused>, StoreError> {
+    if let Some(locked) = count_attempt(state, &user.id, now).await? {
+        return Ok(Err(locked));
+    }
+    let (digits, code) = EmailCode::issue(&user.id, purpose, state.services.keys.kek(), now);
+    state.services.store.create_email_code(&code).await?;
+    let (subject, why) = match purpose {
+        CodePurpose::SignIn => (
+            "Your sign-in code",
+            "to finish signing in. If you did not just sign in, someone knows your password: change it.",
+        ),
+        CodePurpose::VerifyEmail => (
+            "Confirm your email address",
+            "to confirm this address. If you did not ask for it, ignore this message.",
+        ),
+    };
+    let minutes = email_code::LIFETIME.whole_minutes();
+    let body = format!(
+        "Your code is {}\n\nEnter it within {minutes} minutes {why}\n",
+        digits.as_str()
+    );
+    state.queue_mail(&user.email, subject, &body).await?;
+    Ok(Ok(()))
+}
+
+/// Checks `typed` as `user`'s live emailed code for `purpose`, using it up if right.
+pub async fn check_email_code(
+    state: &AppState,
+    user: &UserId,
+    purpose: CodePurpose,
+    typed: &str,
+    now: OffsetDateTime,
+) -> Result<Result<(), CodeRefused>, StoreError> {
+    if let Some(locked) = count_attempt(state, user, now).await? {
+        return Ok(Err(locked));
+    }
+    let Some(hash) = email_code::hash_typed(state.services.keys.kek(), user, purpose, typed) else {
+        return Ok(Err(CodeRefused::Malformed));
+    };
+    let checked = state
+        .services
+        .store
+        .check_email_code(user, purpose, &hash, now, email_code::MAX_WRONG_ATTEMPTS)
+        .await?;
+    match checked {
+        CodeCheck::Accepted => {
+            forget_attempts(state, user).await?;
+            Ok(Ok(()))
+        }
+        CodeCheck::Wrong { .. } | CodeCheck::NoLiveCode => Ok(Err(CodeRefused::Wrong)),
+    }
 }
 
 /// Counts a second-factor attempt against the account before any code is checked; the lock if

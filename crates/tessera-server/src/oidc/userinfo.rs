@@ -185,8 +185,7 @@ async fn claims(
             None
         },
         email: with_email.then(|| user.email.to_string()),
-        // Tessera does not verify addresses yet.
-        email_verified: with_email.then_some(false),
+        email_verified: with_email.then_some(user.email_verified),
         roles: scope.contains(ROLES_SCOPE).then_some(user.roles),
     })
 }

@@ -36,6 +36,10 @@ fn templates() -> &'static Environment<'static> {
             ("logout.html", include_str!("../../templates/logout.html")),
             ("message.html", include_str!("../../templates/message.html")),
             (
+                "email_codes.html",
+                include_str!("../../templates/email_codes.html"),
+            ),
+            (
                 "recovery_codes.html",
                 include_str!("../../templates/recovery_codes.html"),
             ),

@@ -10,7 +10,7 @@ use crate::ui::{self, qr};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
-use tessera_core::{TotpRejection, TotpSeed, User};
+use tessera_core::{TotpSeed, User};
 use time::OffsetDateTime;
 
 #[derive(Serialize)]
@@ -91,12 +91,12 @@ pub fn refusal(refused: CodeRefused, now: OffsetDateTime) -> Option<Refusal> {
                 HeaderValue::from((until - now).whole_seconds().max(1)),
             )],
         )),
-        CodeRefused::Wrong(TotpRejection::Malformed) => Some((
+        CodeRefused::Malformed => Some((
             StatusCode::UNAUTHORIZED,
             "Enter the 6-digit code your authenticator app shows.",
             Vec::new(),
         )),
-        CodeRefused::Wrong(_) => Some((
+        CodeRefused::Wrong => Some((
             StatusCode::UNAUTHORIZED,
             "That code was not accepted. Check the app shows this account and enter its current code.",
             Vec::new(),

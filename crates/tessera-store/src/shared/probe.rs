@@ -29,6 +29,28 @@ macro_rules! impl_probe {
                     count(self, "SELECT count(*) FROM backchannel_deliveries").await
                 }
 
+                async fn list_queued_mail(
+                    &self,
+                ) -> StoreResult<Vec<(String, u32, Option<String>)>> {
+                    let rows = sqlx::query(
+                        "SELECT id, attempts, last_error FROM mail_outbox \
+                         ORDER BY created_at, id COLLATE \"C\"",
+                    )
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|row| {
+                            let attempts: i64 = get(row, "attempts")?;
+                            Ok((
+                                get(row, "id")?,
+                                u32::try_from(attempts).unwrap_or(u32::MAX),
+                                get(row, "last_error")?,
+                            ))
+                        })
+                        .collect()
+                }
+
                 async fn find_login_throttle(
                     &self,
                     key: &ThrottleKey,

@@ -13,7 +13,8 @@ macro_rules! impl_users {
             use $crate::{StoreError, StoreResult, UserStore};
 
             const SELECT: &str = "SELECT id, email, name, roles, password_hash, is_disabled, \
-                                  created_at, updated_at FROM users";
+                                  email_verified, email_codes_enabled, created_at, updated_at \
+                                  FROM users";
 
             /// Turns a unique violation into a [`StoreError::Conflict`] that says which field
             /// clashed. Both backends name the column in what `unique_violation` returns
@@ -32,7 +33,8 @@ macro_rules! impl_users {
             pub(crate) async fn insert(conn: &mut Conn, user: &User) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO users (id, email, name, roles, password_hash, is_disabled, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     email_verified, email_codes_enabled, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(user.id.as_str())
                 .bind(user.email.as_str())
@@ -40,6 +42,8 @@ macro_rules! impl_users {
                 .bind(to_json(user.roles.iter().map(String::as_str))?)
                 .bind(user.password_hash.as_ref().map(PasswordHash::as_str))
                 .bind(user.is_disabled)
+                .bind(user.email_verified)
+                .bind(user.email_codes_enabled)
                 .bind(to_secs(user.created_at))
                 .bind(to_secs(user.updated_at))
                 .execute(conn)
@@ -86,13 +90,16 @@ macro_rules! impl_users {
                     // was.
                     let done = sqlx::query(
                         "UPDATE users SET email = $1, name = $2, roles = $3, password_hash = $4, \
-                         is_disabled = $5, updated_at = $6 WHERE id = $7",
+                         is_disabled = $5, email_verified = $6, email_codes_enabled = $7, \
+                         updated_at = $8 WHERE id = $9",
                     )
                     .bind(user.email.as_str())
                     .bind(user.name.as_deref())
                     .bind(to_json(user.roles.iter().map(String::as_str))?)
                     .bind(user.password_hash.as_ref().map(PasswordHash::as_str))
                     .bind(user.is_disabled)
+                    .bind(user.email_verified)
+                    .bind(user.email_codes_enabled)
                     .bind(to_secs(user.updated_at))
                     .bind(user.id.as_str())
                     .execute(&self.pool)
@@ -129,6 +136,8 @@ macro_rules! impl_users {
                     password_hash: get::<Option<String>>(row, "password_hash")?
                         .map(PasswordHash::from_stored),
                     is_disabled: get(row, "is_disabled")?,
+                    email_verified: get(row, "email_verified")?,
+                    email_codes_enabled: get(row, "email_codes_enabled")?,
                     created_at: from_secs(get(row, "created_at")?, &what("created_at"))?,
                     updated_at: from_secs(get(row, "updated_at")?, &what("updated_at"))?,
                     id: UserId::from_stored(id),

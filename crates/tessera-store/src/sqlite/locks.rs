@@ -18,6 +18,9 @@ pub(crate) const FOR_KEY_SHARE: &str = "";
 /// Appended to the read of due back-channel deliveries.
 pub(crate) const CLAIM_DELIVERIES: &str = "";
 
+/// Appended to the read of due outbox messages.
+pub(crate) const CLAIM_MAIL: &str = "";
+
 /// The audit lock: the write lock already orders audit ids.
 pub(crate) async fn audit(_conn: &mut SqliteConnection) -> StoreResult<()> {
     Ok(())

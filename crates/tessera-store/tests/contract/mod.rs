@@ -27,6 +27,7 @@ mod codes;
 mod consents;
 mod login_requests;
 mod login_throttles;
+mod mail;
 mod races;
 mod recovery_codes;
 mod refresh_tokens;
@@ -44,6 +45,7 @@ pub use codes::*;
 pub use consents::*;
 pub use login_requests::*;
 pub use login_throttles::*;
+pub use mail::*;
 pub use races::*;
 pub use recovery_codes::*;
 pub use refresh_tokens::*;
@@ -155,6 +157,8 @@ macro_rules! contract_suite {
             totp_stale_enrolments_and_deletion,
             recovery_codes_are_used_once_and_replaced_as_a_set,
             recovery_codes_need_their_user,
+            email_codes_are_used_once_within_their_tries_and_lifetime,
+            mail_outbox_claims_leases_retries_and_finishes,
         );
         $crate::contract::contract_suite!(@shared $fresh;
             codes_concurrent_redemptions_have_one_winner,
@@ -171,6 +175,8 @@ macro_rules! contract_suite {
             login_throttles_concurrent_attempts_admit_exactly_the_free_ones,
             totp_concurrent_uses_of_one_step_have_one_winner,
             recovery_codes_concurrent_uses_have_one_winner,
+            email_codes_concurrent_checks_have_one_winner,
+            mail_outbox_concurrent_claims_never_share_a_message,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {

@@ -9,6 +9,7 @@
 //! - **CSRF.** Every form carries the browser's CSRF token, compared with the `__Host-` CSRF
 //!   cookie (which another site can neither read nor set) in constant time.
 
+pub mod email_codes;
 pub mod recovery_codes;
 pub mod totp;
 

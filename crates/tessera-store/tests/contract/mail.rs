@@ -1,0 +1,210 @@
+//! Codes sent by email, and the mail outbox.
+
+use super::{race, t, user};
+use std::sync::Arc;
+use tessera_core::{CodeCheck, CodePurpose, Email, EmailCode, OutgoingMail, UserId};
+use tessera_store::{ProbedStore, StoreError};
+
+fn code(user: &UserId, purpose: CodePurpose, hash: &str, at: i64) -> EmailCode {
+    EmailCode {
+        user_id: user.clone(),
+        purpose,
+        code_hash: hash.into(),
+        created_at: t(at),
+        expires_at: t(at + 600),
+    }
+}
+
+/// The live code is accepted once; wrong hashes count tries until none are left; an expired,
+/// used or replaced code, another purpose's and another user's never match.
+pub async fn email_codes_are_used_once_within_their_tries_and_lifetime(store: &dyn ProbedStore) {
+    let ada = user("ada@example.com");
+    let bob = user("bob@example.com");
+    store.create_user(&ada).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+    let sign_in = CodePurpose::SignIn;
+    let verify = CodePurpose::VerifyEmail;
+    store
+        .create_email_code(&code(&ada.id, sign_in, "h1", 0))
+        .await
+        .unwrap();
+    store
+        .create_email_code(&code(&ada.id, verify, "v1", 0))
+        .await
+        .unwrap();
+
+    let check = |user: &UserId, purpose, hash: &'static str, at| {
+        let user = user.clone();
+        async move {
+            store
+                .check_email_code(&user, purpose, hash, t(at), 5)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        check(&bob.id, sign_in, "h1", 1).await,
+        CodeCheck::NoLiveCode
+    );
+    assert_eq!(
+        check(&ada.id, sign_in, "v1", 1).await,
+        CodeCheck::Wrong { tries_left: 4 }
+    );
+    assert_eq!(check(&ada.id, sign_in, "h1", 2).await, CodeCheck::Accepted);
+    assert_eq!(
+        check(&ada.id, sign_in, "h1", 3).await,
+        CodeCheck::NoLiveCode,
+        "used once"
+    );
+    assert_eq!(check(&ada.id, verify, "v1", 3).await, CodeCheck::Accepted);
+
+    // Five wrong tries and the code is dead, even for the right hash.
+    store
+        .create_email_code(&code(&ada.id, sign_in, "h2", 10))
+        .await
+        .unwrap();
+    for left in (0..5).rev() {
+        assert_eq!(
+            check(&ada.id, sign_in, "nope", 11).await,
+            CodeCheck::Wrong { tries_left: left }
+        );
+    }
+    assert_eq!(
+        check(&ada.id, sign_in, "h2", 12).await,
+        CodeCheck::NoLiveCode
+    );
+
+    // A new code replaces the old one and its count; it expires at its boundary.
+    store
+        .create_email_code(&code(&ada.id, sign_in, "h3", 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        check(&ada.id, sign_in, "h2", 21).await,
+        CodeCheck::Wrong { tries_left: 4 }
+    );
+    assert_eq!(
+        check(&ada.id, sign_in, "h3", 620).await,
+        CodeCheck::NoLiveCode,
+        "expired"
+    );
+    store
+        .create_email_code(&code(&ada.id, sign_in, "h4", 700))
+        .await
+        .unwrap();
+    assert_eq!(
+        check(&ada.id, sign_in, "h4", 1299).await,
+        CodeCheck::Accepted
+    );
+
+    assert_eq!(store.delete_expired_email_codes(t(1300)).await.unwrap(), 2);
+    assert!(matches!(
+        store
+            .create_email_code(&code(&user("ghost@example.com").id, sign_in, "g", 0))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Racing presentations of one right code: exactly one is accepted.
+pub async fn email_codes_concurrent_checks_have_one_winner(store: Arc<dyn ProbedStore>) {
+    let ada = user("ada@example.com");
+    store.create_user(&ada).await.unwrap();
+    store
+        .create_email_code(&code(&ada.id, CodePurpose::SignIn, "h", 0))
+        .await
+        .unwrap();
+    let id = ada.id.clone();
+    let results = race(&store, 8, move |store, _| {
+        let id = id.clone();
+        async move {
+            store
+                .check_email_code(&id, CodePurpose::SignIn, "h", t(1), 5)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let accepted = results
+        .iter()
+        .filter(|r| **r == CodeCheck::Accepted)
+        .count();
+    assert_eq!(accepted, 1, "{results:?}");
+}
+
+fn mail(id: &str, at: i64) -> OutgoingMail {
+    OutgoingMail {
+        id: id.into(),
+        recipient: Email::parse("ada@example.com").unwrap(),
+        subject: format!("Subject of {id}"),
+        sealed_body: vec![1, 2, 3, 0, 255],
+        created_at: t(at),
+        attempts: 0,
+    }
+}
+
+/// Messages are claimed oldest first, hidden while leased, come back when the lease ends or a
+/// retry is due, and go when finished.
+pub async fn mail_outbox_claims_leases_retries_and_finishes(store: &dyn ProbedStore) {
+    store.enqueue_mail(&mail("m2", 2)).await.unwrap();
+    store.enqueue_mail(&mail("m1", 1)).await.unwrap();
+    store.enqueue_mail(&mail("m3", 3)).await.unwrap();
+    assert!(
+        store.claim_mail(t(0), t(60), 10).await.unwrap().is_empty(),
+        "not due yet"
+    );
+
+    let claimed = store.claim_mail(t(5), t(65), 2).await.unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["m1", "m2"]);
+    assert_eq!(
+        claimed[0],
+        OutgoingMail {
+            attempts: 1,
+            ..mail("m1", 1)
+        }
+    );
+    let rest = store.claim_mail(t(6), t(66), 10).await.unwrap();
+    assert_eq!(rest.len(), 1, "leased messages are hidden");
+    assert_eq!(rest[0].id, "m3");
+
+    store.finish_mail("m1").await.unwrap();
+    store
+        .retry_mail("m2", t(30), "connection refused")
+        .await
+        .unwrap();
+    assert!(store.claim_mail(t(29), t(90), 10).await.unwrap().is_empty());
+    let again = store.claim_mail(t(30), t(90), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id.as_str(), again[0].attempts), ("m2", 2));
+    let lease_over = store.claim_mail(t(66), t(120), 10).await.unwrap();
+    assert_eq!(lease_over.len(), 1, "m3 comes back when its lease ends");
+    assert_eq!(
+        (lease_over[0].id.as_str(), lease_over[0].attempts),
+        ("m3", 2)
+    );
+    assert!(matches!(
+        store.retry_mail("m1", t(99), "x").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Two workers claiming at once never get the same message.
+pub async fn mail_outbox_concurrent_claims_never_share_a_message(store: Arc<dyn ProbedStore>) {
+    for i in 0..12 {
+        store
+            .enqueue_mail(&mail(&format!("m{i:02}"), i))
+            .await
+            .unwrap();
+    }
+    let results = race(&store, 4, |store, _| async move {
+        store.claim_mail(t(100), t(160), 5).await.unwrap()
+    })
+    .await;
+    let mut ids: Vec<String> = results.into_iter().flatten().map(|m| m.id).collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "a message was claimed twice");
+    assert_eq!(total, 12);
+}

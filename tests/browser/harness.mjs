@@ -84,6 +84,32 @@ export function registerClient(id, redirectUri, { name = id, isPublic = false, o
   return line.slice('client_secret: '.length).trim();
 }
 
+/** The flags Chromium runs with here: headless, and no calls out of this machine's closed network. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Creates a user with a password through `tessera user add` (the password on standard input, as
+ * run.sh does for the shared user): for a test that changes its user's account (second factors),
+ * so that the other test files keep a user with a password only.
+ */
+export function addUser(email, password, name) {
+  const out = spawnSync(TESSERA_BIN, ['user', 'add', email, '--password-stdin', '--name', name], {
+    input: password,
+    encoding: 'utf8',
+    env: process.env,
+  });
+  assert.equal(out.status, 0, `tessera user add ${email} failed:\n${out.stdout}\n${out.stderr}`);
+}
+
 /**
  * Headless Debian Chromium with a fresh profile. The background-networking flags keep it from
  * calling out of this machine's closed network. Returns the context, its first page, and close().
@@ -93,16 +119,7 @@ export async function launchChromium() {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
     viewport: { width: 800, height: 600 },
   });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
@@ -112,4 +129,23 @@ export async function launchChromium() {
     rmSync(userDataDir, { recursive: true, force: true });
   };
   return { context, page, close };
+}
+
+/**
+ * One headless Debian Chromium for several independent users: `newContext()` gives a context
+ * with its own cookies (no session), with its first page. Returns newContext() and close().
+ */
+export async function launchBrowser() {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  const newContext = async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const page = await context.newPage();
+    return { context, page };
+  };
+  return { newContext, close: () => browser.close() };
 }

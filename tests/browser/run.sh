@@ -2,16 +2,23 @@
 # Real-browser test of the hosted sign-in UI: headless Chromium (Debian's /usr/bin/chromium)
 # driven by playwright-core through Node's built-in test runner. certified_client.test.mjs puts
 # panva's OpenID Certified relying party library (openid-client) on the client side;
-# spa_cors.test.mjs signs in from a single-page app served on another origin (CORS).
+# spa_cors.test.mjs signs in from a single-page app served on another origin (CORS);
+# second_factors.test.mjs turns on an authenticator app (codes from otplib), recovery codes and
+# codes by email on the account pages and signs in with each as a second factor (openid-client).
 #
 # Run from anywhere (CI: `bash tests/browser/run.sh` from the repo root, after `cargo test` built
 # target/debug/tessera). Installs what is missing, and says so:
 #   - Debian's `chromium` package (apt-get) when /usr/bin/chromium is absent;
-#   - `npm ci` in tests/browser (playwright-core and openid-client, pinned; no browser download).
-# Starts `tessera serve` on an ephemeral port in a temporary directory, creates a user, runs
-# sign_in.test.mjs, certified_client.test.mjs and spa_cors.test.mjs (each registers its own clients,
-# once its callback server knows its port), and stops the server on exit, success or not. Exits non-zero when any
-# test fails.
+#   - `npm ci` in tests/browser (playwright-core, openid-client, otplib, smtp-server and
+#     mailparser, pinned; no browser download).
+# Starts a real SMTP server on an ephemeral loopback port (smtp_sink.mjs, which writes every message
+# it receives to a directory the tests read, SMTP_SINK_DIR), then `tessera serve` on an ephemeral
+# port in a temporary directory, sending mail to that SMTP server (TESSERA_EMAIL__SMTP_URL,
+# TESSERA_EMAIL__FROM); creates a user; runs sign_in.test.mjs, certified_client.test.mjs,
+# spa_cors.test.mjs and second_factors.test.mjs (each registers its own clients, once its callback
+# server knows its port; second_factors.test.mjs also adds a user of its own, whose account it
+# changes); and stops the server and the SMTP server on exit, success or not. Exits non-zero when
+# any test fails.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -54,15 +61,22 @@ echo "node: $(node --version), npm packages: $wanted"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/tessera-browser.XXXXXX")"
 server_pid=""
+smtp_pid=""
 cleanup() {
     status=$?
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    for pid in "$server_pid" "$smtp_pid"; do
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     if [ "$status" -ne 0 ] && [ -f "$work/server.log" ]; then
         echo "== tessera server log (the run failed)"
         cat "$work/server.log"
+    fi
+    if [ "$status" -ne 0 ] && [ -f "$work/smtp.log" ]; then
+        echo "== SMTP sink output (the run failed)"
+        cat "$work/smtp.out" "$work/smtp.log" 2>/dev/null || true
     fi
     rm -rf "$work"
     exit "$status"
@@ -74,8 +88,30 @@ trap 'exit 143' TERM
 data_dir="$work/data"
 export TESSERA_DATA_DIR="$data_dir"
 
+echo "== browser test: starting the SMTP sink (smtp_sink.mjs)"
+mail_dir="$work/mail"
+node "$here/smtp_sink.mjs" "$mail_dir" >"$work/smtp.out" 2>"$work/smtp.log" &
+smtp_pid=$!
+smtp_address=""
+for _ in $(seq 1 300); do
+    if ! kill -0 "$smtp_pid" 2>/dev/null; then
+        echo "the SMTP sink exited before listening:" >&2
+        cat "$work/smtp.out" "$work/smtp.log" >&2
+        exit 1
+    fi
+    smtp_address="$(sed -n 's/^smtp sink listening on \([0-9.]*:[0-9]*\)$/\1/p' "$work/smtp.out" | head -n 1)"
+    [ -n "$smtp_address" ] && break
+    sleep 0.1
+done
+if [ -z "$smtp_address" ]; then
+    echo "the SMTP sink did not report 'listening on' within 30 s" >&2
+    exit 1
+fi
+echo "smtp: smtp://$smtp_address (messages in $mail_dir)"
+
 echo "== browser test: starting tessera serve"
-(cd "$work" && exec "$tessera_bin" --data-dir "$data_dir" serve --listen 127.0.0.1:0) \
+(cd "$work" && exec env TESSERA_EMAIL__SMTP_URL="smtp://$smtp_address" TESSERA_EMAIL__FROM="no-reply@tessera.test" \
+    "$tessera_bin" --data-dir "$data_dir" serve --listen 127.0.0.1:0) \
     >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 
@@ -101,7 +137,7 @@ user_password="correct horse battery staple"
 printf '%s' "$user_password" |
     "$tessera_bin" --data-dir "$data_dir" user add "$user_email" --password-stdin --name Ada >/dev/null
 
-echo "== browser test: node --test sign_in.test.mjs certified_client.test.mjs spa_cors.test.mjs"
+echo "== browser test: node --test sign_in.test.mjs certified_client.test.mjs spa_cors.test.mjs second_factors.test.mjs"
 mkdir -p "$here/artifacts"
 TESSERA_BIN="$tessera_bin" \
 TESSERA_ISSUER="$issuer" \
@@ -109,5 +145,6 @@ TESSERA_USER_EMAIL="$user_email" \
 TESSERA_USER_PASSWORD="$user_password" \
 CHROMIUM_PATH="$chromium_bin" \
 ARTIFACTS_DIR="$here/artifacts" \
-    timeout 180 node --test --test-reporter=spec "$here/sign_in.test.mjs" "$here/certified_client.test.mjs" \
-        "$here/spa_cors.test.mjs"
+SMTP_SINK_DIR="$mail_dir" \
+    timeout 360 node --test --test-reporter=spec "$here/sign_in.test.mjs" "$here/certified_client.test.mjs" \
+        "$here/spa_cors.test.mjs" "$here/second_factors.test.mjs"

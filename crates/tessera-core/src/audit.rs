@@ -56,6 +56,10 @@ pub mod action {
     pub const EMAIL_CODES_ENABLED: &str = "email-codes-enabled";
     /// A user turned off codes by email.
     pub const EMAIL_CODES_DISABLED: &str = "email-codes-disabled";
+    /// A forgotten-password link was mailed to a user.
+    pub const PASSWORD_RESET_SENT: &str = "password-reset-sent";
+    /// A user set a new password with a mailed link (every session was ended).
+    pub const PASSWORD_RESET: &str = "password-reset";
     /// An operator removed every second factor of a user (a lost phone).
     pub const MFA_RESET: &str = "mfa-reset";
     /// An operator lifted a user's sign-in locks.

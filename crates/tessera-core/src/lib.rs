@@ -19,6 +19,7 @@ pub mod login;
 pub mod login_throttle;
 pub mod mail;
 pub mod password;
+pub mod password_reset;
 pub mod pkce;
 pub mod random;
 pub mod recovery_codes;
@@ -50,6 +51,7 @@ pub use login_throttle::{
 };
 pub use mail::OutgoingMail;
 pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
+pub use password_reset::PasswordReset;
 pub use pkce::{CodeChallenge, PkceError};
 pub use refresh::{
     IssuedAccessToken, RefreshLifetimes, RefreshPresentation, RefreshRotation, RefreshToken,

@@ -71,6 +71,13 @@ impl ThrottleKey {
         Self::hashed(&format!("second-factor\0{}", user.as_str()))
     }
 
+    /// The key for forgotten-password requests naming the address typed as `typed`: its own
+    /// count, so asking for links is limited without touching the address's sign-in count.
+    pub fn for_password_reset(typed: &str) -> Self {
+        let normalised = typed.trim().to_lowercase();
+        Self::hashed(&format!("password-reset\0{normalised}"))
+    }
+
     fn hashed(text: &str) -> Self {
         let hash = digest::digest(&digest::SHA256, text.as_bytes());
         Self(URL_SAFE_NO_PAD.encode(hash))

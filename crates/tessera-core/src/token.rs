@@ -67,6 +67,13 @@ pub struct AccessTokenClaims {
     /// The user's roles, when the `roles` scope was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// How the user authenticated (RFC 8176); absent for `client_credentials`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The authentication level the sign-in reached (`acr`, RFC 9470), so that an API can demand
+    /// a second factor; absent for `client_credentials`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 /// The claims of an ID token (OpenID Connect Core §2, §5.1).

@@ -36,6 +36,12 @@ pub struct AccessClaims {
     /// The user's roles, when the `roles` scope was granted.
     #[serde(default)]
     pub roles: Option<Vec<String>>,
+    /// How the user authenticated, for a user's token.
+    #[serde(default)]
+    pub amr: Option<Vec<String>>,
+    /// The level the sign-in reached, for a user's token.
+    #[serde(default)]
+    pub acr: Option<String>,
 }
 
 impl AccessClaims {

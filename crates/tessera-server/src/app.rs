@@ -240,6 +240,7 @@ impl AppState {
         let now = clock.now();
         store.delete_expired_login_requests(now).await?;
         store.delete_expired_email_codes(now).await?;
+        store.delete_expired_password_resets(now).await?;
         store
             .delete_stale_totp_enrolments(now - tessera_core::totp::ENROLMENT_LIFETIME)
             .await?;

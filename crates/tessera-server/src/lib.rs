@@ -79,6 +79,16 @@ pub fn router(state: AppState) -> Router {
             get(ui::account::email_codes::get).post(ui::account::email_codes::post),
         )
         .route(
+            routes::FORGOT_PASSWORD,
+            get(ui::account::password_reset::forgot_get)
+                .post(ui::account::password_reset::forgot_post),
+        )
+        .route(
+            routes::RESET_PASSWORD,
+            get(ui::account::password_reset::reset_get)
+                .post(ui::account::password_reset::reset_post),
+        )
+        .route(
             routes::ACCOUNT_RECOVERY_CODES,
             get(ui::account::recovery_codes::get).post(ui::account::recovery_codes::post),
         )

@@ -22,6 +22,10 @@ pub const SECOND_FACTOR: &str = "/login/second-factor";
 pub const ACCOUNT_TOTP: &str = "/account/totp";
 /// The account page's codes by email.
 pub const ACCOUNT_EMAIL_CODES: &str = "/account/email-codes";
+/// Asking for a forgotten-password link.
+pub const FORGOT_PASSWORD: &str = "/account/forgot-password";
+/// The mailed link's page: a new password.
+pub const RESET_PASSWORD: &str = "/account/reset-password";
 /// The account page's recovery codes.
 pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
 /// Hosted page enrolling the second factor a policy requires, during a sign-in.

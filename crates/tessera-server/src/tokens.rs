@@ -147,6 +147,8 @@ pub fn issue(
         sid: Some(sign_in.sid.to_string()),
         auth_time: Some(auth_time),
         roles: roles.clone(),
+        amr: sign_in.amr.to_vec(),
+        acr: Some(tessera_core::sign_in::acr_of(sign_in.amr).to_owned()),
     };
     let access_signer = state
         .services
@@ -244,6 +246,8 @@ pub async fn client_access_token(
         sid: None,
         auth_time: None,
         roles: None,
+        amr: Vec::new(),
+        acr: None,
     };
     let access_token = signer
         .sign_jwt(tessera_core::token::ACCESS_TOKEN_TYP, &claims)

@@ -20,9 +20,9 @@ pub use error::{StoreError, StoreResult};
 pub use traits::{
     AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, EmailCodeStore,
     FamilyRevocation, FeedRead, FeedSnapshot, FeedSnapshotPage, KeyStore, LoginRequestStore,
-    LoginThrottleStore, MailOutboxStore, ProbedStore, RecoveryCodeStore, RefreshTokenStore,
-    RevocationOutcome, RevocationStore, SeedStore, SessionStore, SessionSummary, SignedInUser,
-    Store, StoreChange, StoreProbe, TotpStore, UserStore,
+    LoginThrottleStore, MailOutboxStore, PasswordResetStore, ProbedStore, RecoveryCodeStore,
+    RefreshTokenStore, RevocationOutcome, RevocationStore, SeedStore, SessionStore, SessionSummary,
+    SignedInUser, Store, StoreChange, StoreProbe, TotpStore, UserStore,
 };
 
 use std::path::PathBuf;

@@ -10,9 +10,9 @@ use tessera_core::client::SecretHash;
 use tessera_core::{
     Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
     ClientId, CodeCheck, CodePurpose, CodeRedemption, Consent, Email, EmailCode, OutgoingMail,
-    PendingSignIn, RefreshRotation, RefreshToken, Revocation, RevocationEntry, RevocationReason,
-    SessionId, SigningKeyRecord, StoredRefreshToken, ThrottleKey, ThrottleRule, ThrottleState,
-    TokenFacts, TotpFactor, User, UserId,
+    PasswordReset, PendingSignIn, RefreshRotation, RefreshToken, Revocation, RevocationEntry,
+    RevocationReason, SessionId, SigningKeyRecord, StoredRefreshToken, ThrottleKey, ThrottleRule,
+    ThrottleState, TokenFacts, TotpFactor, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -685,6 +685,32 @@ pub trait MailOutboxStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// Forgotten-password links ([`tessera_core::password_reset`]): one live link per user.
+#[async_trait::async_trait]
+pub trait PasswordResetStore: Send + Sync {
+    /// Stores `reset`, replacing the user's earlier link (used or not).
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) if the user does not exist.
+    async fn create_password_reset(&self, reset: &PasswordReset) -> StoreResult<()>;
+
+    /// The live (unused, unexpired at `now`) link whose token hashes to `token_hash`.
+    async fn find_password_reset(
+        &self,
+        token_hash: &SecretHash,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<PasswordReset>>;
+
+    /// Uses the live link `token_hash` up: its user, once; `None` if it is unknown, used,
+    /// replaced or expired (of racing uses, one gets the user).
+    async fn use_password_reset(
+        &self,
+        token_hash: &SecretHash,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserId>>;
+
+    /// Deletes links that expired at or before `now`; returns how many.
+    async fn delete_expired_password_resets(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
 /// A complete store: every aggregate, plus health information for the server.
 #[async_trait::async_trait]
 pub trait Store:
@@ -705,6 +731,7 @@ pub trait Store:
     + RecoveryCodeStore
     + EmailCodeStore
     + MailOutboxStore
+    + PasswordResetStore
     + std::fmt::Debug
     + Send
     + Sync

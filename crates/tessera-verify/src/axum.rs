@@ -164,6 +164,20 @@ impl BearerAuth {
         self.verifier().require_auth_within(token, max_age)
     }
 
+    /// Demands one of the `accepted` authentication levels, as [`Verifier::require_acr`]; the
+    /// error is an axum response (RFC 9470 step-up).
+    ///
+    /// # Errors
+    ///
+    /// [`StepUpRequired`].
+    pub fn require_acr(
+        &self,
+        token: &AccessToken,
+        accepted: &[&str],
+    ) -> Result<(), StepUpRequired> {
+        self.verifier().require_acr(token, accepted)
+    }
+
     /// Checks the bearer token in `headers`: present, valid, meant for this API and (with a
     /// mirror) not revoked.
     ///

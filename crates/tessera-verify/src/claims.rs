@@ -27,6 +27,11 @@ pub struct AccessToken {
     pub auth_time: Option<i64>,
     /// The user's roles, when the `roles` scope was granted.
     pub roles: Vec<String>,
+    /// The authentication level the sign-in reached (`acr`, e.g. [`ACR_MFA`](crate::ACR_MFA)),
+    /// for a user's token.
+    pub acr: Option<String>,
+    /// How the user authenticated (`amr`, RFC 8176: `pwd`, `otp`, `mfa`, …), for a user's token.
+    pub amr: Vec<String>,
     /// Every claim, for anything not modelled above.
     pub claims: Map<String, Value>,
 }

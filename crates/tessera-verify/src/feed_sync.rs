@@ -817,6 +817,8 @@ mod tests {
             sid: Some(sid.into()),
             auth_time: None,
             roles: vec![],
+            acr: None,
+            amr: vec![],
             claims: claims.as_object().cloned().unwrap_or_default(),
         }
     }

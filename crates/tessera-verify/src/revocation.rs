@@ -519,6 +519,8 @@ mod tests {
             sid: sid.map(Into::into),
             auth_time: None,
             roles: vec![],
+            acr: None,
+            amr: vec![],
             claims: Map::new(),
         }
     }

@@ -217,8 +217,12 @@ impl Verifier {
         let sid = reader.string("sid")?;
         let auth_time = reader.date("auth_time")?;
         let roles = reader.strings("roles")?;
+        let acr = reader.string("acr")?;
+        let amr = reader.strings("amr")?;
         // The reader's borrow ends here, so the claims move into the result uncopied.
         Ok(AccessToken {
+            acr,
+            amr,
             sub,
             client_id,
             jti,
@@ -276,7 +280,36 @@ impl Verifier {
             Ok(())
         } else {
             Err(StepUpRequired {
-                max_age: max_age_secs,
+                max_age: Some(max_age_secs),
+                acr_values: None,
+                auth_time: token.auth_time,
+            })
+        }
+    }
+
+    /// Demands that the user's sign-in reached one of the `accepted` authentication levels
+    /// (`acr`; for a second factor, [`ACR_MFA`](crate::ACR_MFA)). A token without `acr` (a
+    /// `client_credentials` token, or one from before Tessera issued it) never qualifies.
+    ///
+    /// # Errors
+    ///
+    /// [`StepUpRequired`] naming the accepted values, whose `WWW-Authenticate` value tells the
+    /// app to sign the user in again with `acr_values` (RFC 9470).
+    pub fn require_acr(
+        &self,
+        token: &AccessToken,
+        accepted: &[&str],
+    ) -> Result<(), StepUpRequired> {
+        if token
+            .acr
+            .as_deref()
+            .is_some_and(|acr| accepted.contains(&acr))
+        {
+            Ok(())
+        } else {
+            Err(StepUpRequired {
+                max_age: None,
+                acr_values: Some(accepted.join(" ")),
                 auth_time: token.auth_time,
             })
         }

@@ -509,7 +509,7 @@ fn freshness_demands_a_recent_authentication() {
         .verifier
         .require_auth_within(&token, Duration::from_secs(60))
         .unwrap_err();
-    assert_eq!(step_up.max_age, 60);
+    assert_eq!(step_up.max_age, Some(60));
     assert!(step_up
         .www_authenticate()
         .contains("error=\"insufficient_user_authentication\""));

@@ -430,6 +430,16 @@ pub fn decide(
     }
 }
 
+/// The `acr` a sign-in with these `amr` values reached, whether or not the client asked for one:
+/// what access tokens and introspection say, so an API can demand a level (RFC 9470).
+pub fn acr_of(amr: &[String]) -> &'static str {
+    if amr.iter().any(|a| a == AMR_MFA) {
+        ACR_MFA
+    } else {
+        ACR_PASSWORD
+    }
+}
+
 /// `amr` and `acr` from the methods proven.
 fn authentication(
     policy: &SignInPolicy,

@@ -46,6 +46,10 @@ pub struct Introspection {
     auth_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<String>,
 }
 
 /// `POST /oauth/introspect`.
@@ -129,6 +133,8 @@ async fn access(
         sid: claims.sid,
         auth_time: claims.auth_time,
         roles: claims.roles,
+        amr: claims.amr,
+        acr: claims.acr,
     }))
 }
 
@@ -172,6 +178,8 @@ async fn refresh_token(
         iss: Some(state.settings.issuer.clone()),
         sid: Some(t.sid.to_string()),
         auth_time: Some(t.auth_time.unix_timestamp()),
+        acr: Some(tessera_core::sign_in::acr_of(&t.amr).to_owned()),
+        amr: Some(t.amr.clone()),
         ..Introspection::default()
     }))
 }

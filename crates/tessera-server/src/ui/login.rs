@@ -52,6 +52,8 @@ struct LoginPage<'a> {
     csrf_token: &'a str,
     username: &'a str,
     error: Option<&'a str>,
+    /// The forgotten-password page, when this server sends mail.
+    forgot_password: Option<&'static str>,
 }
 
 async fn render(
@@ -83,6 +85,7 @@ async fn render(
             csrf_token: csrf,
             username,
             error,
+            forgot_password: state.can_send_mail().then_some(routes::FORGOT_PASSWORD),
         },
         extra_headers,
     )

@@ -36,6 +36,14 @@ fn templates() -> &'static Environment<'static> {
             ("logout.html", include_str!("../../templates/logout.html")),
             ("message.html", include_str!("../../templates/message.html")),
             (
+                "forgot_password.html",
+                include_str!("../../templates/forgot_password.html"),
+            ),
+            (
+                "reset_password.html",
+                include_str!("../../templates/reset_password.html"),
+            ),
+            (
                 "email_codes.html",
                 include_str!("../../templates/email_codes.html"),
             ),

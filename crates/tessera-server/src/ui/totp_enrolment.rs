@@ -5,12 +5,13 @@
 //! it carries; an enrolment started for one cannot be confirmed through the other, as each
 //! page checks the enrolment belongs to its own user.
 
+use crate::app::AppState;
 use crate::authn::factors::CodeRefused;
 use crate::ui::{self, qr};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
-use tessera_core::{TotpSeed, User};
+use tessera_core::{TotpFactor, TotpSeed, User, UserId};
 use time::OffsetDateTime;
 
 #[derive(Serialize)]
@@ -101,6 +102,28 @@ pub fn refusal(refused: CodeRefused, now: OffsetDateTime) -> Option<Refusal> {
             "That code was not accepted. Check the app shows this account and enter its current code.",
             Vec::new(),
         )),
+    }
+}
+
+/// `user`'s enrolment `id`, still waiting at `now`, with its seed opened; otherwise the page to
+/// answer (expired, or a store failure).
+pub async fn open(
+    state: &AppState,
+    user: &UserId,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<(TotpFactor, TotpSeed), Response> {
+    let enrolment = match state.services.store.find_totp_enrolment(user, id).await {
+        Ok(Some(enrolment)) if enrolment.is_enrolment_open(now) => enrolment,
+        Ok(_) => return Err(expired()),
+        Err(err) => return Err(ui::store_failure(err)),
+    };
+    match enrolment.seed(state.services.keys.kek()) {
+        Ok(seed) => Ok((enrolment, seed)),
+        Err(err) => {
+            tracing::error!(error = %err, enrolment = %enrolment.id, "TOTP enrolment seed does not open");
+            Err(expired())
+        }
     }
 }
 

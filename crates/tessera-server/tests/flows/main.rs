@@ -17,6 +17,7 @@ mod interop_openidconnect;
 mod keys;
 mod login_throttle;
 mod logout;
+mod mail;
 mod multi_node;
 mod postgres_restart;
 mod request_id;

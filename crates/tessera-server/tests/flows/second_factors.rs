@@ -15,16 +15,20 @@ use time::Duration;
 use totp_rs::{Algorithm, Secret, TOTP};
 use url::Url;
 
-const REDIRECT: &str = "https://app.example.com/cb";
-const PASSWORD: &str = "correct horse battery staple";
+pub(super) const REDIRECT: &str = "https://app.example.com/cb";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
 
-struct Setup {
-    app: TestApp,
-    secret: String,
+pub(super) struct Setup {
+    pub(super) app: TestApp,
+    pub(super) secret: String,
 }
 
-async fn setup() -> Setup {
-    let app = spawn_app().await;
+pub(super) async fn setup() -> Setup {
+    with_client_and_ada(spawn_app().await).await
+}
+
+/// The first-party confidential client `web` and the user ada@example.com on `app`.
+pub(super) async fn with_client_and_ada(app: TestApp) -> Setup {
     let web = app
         .register_client(NewClient {
             id: "web".into(),
@@ -50,7 +54,7 @@ async fn setup() -> Setup {
     }
 }
 
-fn authorize_url(app: &TestApp, acr_values: Option<&str>) -> String {
+pub(super) fn authorize_url(app: &TestApp, acr_values: Option<&str>) -> String {
     let mut url = Url::parse(&app.url("/authorize")).unwrap();
     {
         let mut q = url.query_pairs_mut();
@@ -66,7 +70,7 @@ fn authorize_url(app: &TestApp, acr_values: Option<&str>) -> String {
     url.to_string()
 }
 
-async fn password(browser: &Browser, landing: Landing) -> Landing {
+pub(super) async fn password(browser: &Browser, landing: Landing) -> Landing {
     let form = landing.page().form();
     browser
         .submit(
@@ -76,8 +80,8 @@ async fn password(browser: &Browser, landing: Landing) -> Landing {
         .await
 }
 
-/// The code-exchange answer's ID token claims, verified by an independent library.
-async fn id_token_after(s: &Setup, back: Url) -> Value {
+/// The code-exchange answer for the code in `back`.
+pub(super) async fn exchange(s: &Setup, back: Url) -> Value {
     let params: BTreeMap<String, String> = back.query_pairs().into_owned().collect();
     let response = s
         .app
@@ -93,7 +97,12 @@ async fn id_token_after(s: &Setup, back: Url) -> Value {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
+    response.json().await.unwrap()
+}
+
+/// The code-exchange answer's ID token claims, verified by an independent library.
+pub(super) async fn id_token_after(s: &Setup, back: Url) -> Value {
+    let body = exchange(s, back).await;
     verify_via_discovery(
         &s.app.http,
         &s.app.base_url,
@@ -107,7 +116,7 @@ async fn id_token_after(s: &Setup, back: Url) -> Value {
 }
 
 /// The text of `<code id="ID">` on `page`.
-fn code_text(page: &Page, id: &str) -> String {
+pub(super) fn code_text(page: &Page, id: &str) -> String {
     let start = format!("<code id=\"{id}\">");
     let from = page.html.find(&start).expect("the element") + start.len();
     let len = page.html[from..].find("</code>").unwrap();
@@ -117,15 +126,15 @@ fn code_text(page: &Page, id: &str) -> String {
 }
 
 /// The authenticator app: an independent TOTP implementation holding the key the page showed.
-struct App(TOTP);
+pub(super) struct App(TOTP);
 
 impl App {
-    fn from_key(base32: &str) -> Self {
+    pub(super) fn from_key(base32: &str) -> Self {
         let bytes = Secret::Encoded(base32.to_owned()).to_bytes().unwrap();
         Self(TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, bytes))
     }
 
-    fn code(&self, app: &TestApp) -> String {
+    pub(super) fn code(&self, app: &TestApp) -> String {
         let now = app.clock.now().unix_timestamp() as u64;
         self.0.generate(now)
     }
@@ -133,7 +142,7 @@ impl App {
 
 /// Signs `browser` in with the password alone, then turns on an authenticator app on the
 /// account page. Returns the app and the code that confirmed it.
-async fn enrol(s: &Setup, browser: &Browser) -> (App, String) {
+pub(super) async fn enrol(s: &Setup, browser: &Browser) -> (App, String) {
     let back = password(browser, browser.get(&authorize_url(&s.app, None)).await)
         .await
         .client();
@@ -234,7 +243,7 @@ async fn an_enrolled_authenticator_is_asked_after_the_password_when_mfa_is_reque
     assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
 }
 
-async fn ada_id(s: &Setup) -> tessera_core::UserId {
+pub(super) async fn ada_id(s: &Setup) -> tessera_core::UserId {
     s.app
         .probe
         .find_user_by_email(&tessera_core::Email::parse("ada@example.com").unwrap())
@@ -734,244 +743,81 @@ async fn a_role_or_the_server_can_require_mfa() {
     );
 }
 
-/// A server that mails through `sink`, with the usual client and user.
-async fn setup_with_mail(sink: &tessera_testkit::smtp::MailSink) -> Setup {
-    let url = sink.url();
-    let app = tessera_testkit::spawn_app_with(move |config| {
-        config.email.smtp_url = Some(url);
-        config.email.from = Some("Tessera <no-reply@tessera.test>".into());
-    })
-    .await;
-    let web = app
-        .register_client(NewClient {
-            id: "web".into(),
-            name: Some("Web App".into()),
-            redirect_uris: vec![REDIRECT.into()],
-            is_first_party: true,
-            ..Default::default()
-        })
-        .await;
-    app.state
-        .operator(tessera_core::Actor::cli("test").unwrap())
-        .add_user(tessera_server::admin::AddUser {
-            email: "ada@example.com".into(),
-            name: None,
-            roles: vec![],
-            password: Some(PASSWORD.to_owned().into()),
-        })
+#[tokio::test]
+async fn access_tokens_and_introspection_carry_the_level_and_apis_can_demand_it() {
+    let s = setup().await;
+    let (app, _) = enrol(&s, &Browser::new(&s.app.base_url)).await;
+    let verifier = s.app.verifier().await;
+    let api_secret = s.app.add_resource_server("api", &[]).await;
+
+    // A password-only sign-in: level "password"; an API demanding MFA answers the RFC 9470
+    // challenge naming the level.
+    let plain = Browser::new(&s.app.base_url);
+    let back = password(&plain, plain.get(&authorize_url(&s.app, None)).await)
         .await
+        .client();
+    let tokens = exchange(&s, back).await;
+    let token = verifier
+        .verify_access_token(tokens["access_token"].as_str().unwrap())
         .unwrap();
-    Setup {
-        secret: web.secret.unwrap(),
-        app,
-    }
-}
+    assert_eq!(token.acr.as_deref(), Some(tessera_verify::ACR_PASSWORD));
+    assert_eq!(token.amr, ["pwd"]);
+    let challenge = verifier
+        .require_acr(&token, &[tessera_verify::ACR_MFA])
+        .unwrap_err();
+    assert_eq!(
+        challenge.www_authenticate(),
+        "Bearer error=\"insufficient_user_authentication\", error_description=\"A stronger authentication is required\", acr_values=\"urn:tessera:acr:mfa\""
+    );
 
-/// The form on `page` that carries the field `name`.
-fn form_with(page: &Page, name: &str) -> tessera_testkit::browser::Form {
-    let doc_forms: Vec<&str> = page.html.split("<form").skip(1).collect();
-    let index = doc_forms
-        .iter()
-        .position(|form| form.contains(&format!("name=\"{name}\"")))
-        .unwrap_or_else(|| panic!("no form with {name} on {}", page.html));
-    let mut only = page.clone();
-    only.html = format!("<form{}", doc_forms[index]);
-    only.form()
-}
-
-#[tokio::test]
-async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor() {
-    let sink = tessera_testkit::smtp::MailSink::start();
-    let s = setup_with_mail(&sink).await;
-    let ada = ada_id(&s).await;
-
-    // Turn on codes by email: a code goes to the address, and typing it back verifies it.
-    let owner = Browser::new(&s.app.base_url);
-    password(&owner, owner.get(&authorize_url(&s.app, None)).await)
+    // The app steps up with acr_values: the new token passes.
+    s.app.clock.advance(Duration::seconds(30));
+    let page = plain
+        .get(&authorize_url(&s.app, Some(ACR_MFA)))
+        .await
+        .page();
+    let code = app.code(&s.app);
+    let back = plain
+        .submit(&page.form(), &[("code", code.as_str())])
         .await
         .client();
-    let page = owner.get(&s.app.url("/account/email-codes")).await.page();
-    assert_eq!(page.status, 200, "{}", page.html);
-    let sent = owner.submit(&page.form(), &[]).await.page();
-    assert!(sent.contains("We sent a code"), "{}", sent.html);
-    let verification = sink.wait_for("ada@example.com", 1).await;
-    assert_eq!(verification.subject(), "Confirm your email address");
-    assert!(verification.from.contains("no-reply@tessera.test"));
-    let wrong = owner
-        .submit(&sent.form(), &[("email_code", "000000")])
-        .await
-        .page();
-    assert!(wrong.status == 401 || verification.code() == "000000");
-    let done = owner
-        .submit(
-            &wrong.form(),
-            &[("email_code", verification.code().as_str())],
-        )
-        .await
-        .page();
-    assert!(done.contains("Codes by email turned on"), "{}", done.html);
-    let user = s.app.probe.find_user(&ada).await.unwrap().unwrap();
-    assert!(user.email_verified && user.email_codes_enabled);
+    let tokens = exchange(&s, back).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let token = verifier.verify_access_token(access).unwrap();
+    assert_eq!(token.acr.as_deref(), Some(ACR_MFA));
+    assert_eq!(token.amr, ["pwd", "otp", "mfa"]);
+    assert!(verifier
+        .require_acr(&token, &[tessera_verify::ACR_MFA])
+        .is_ok());
 
-    // Signing in with MFA asked: "Email me a code", then the code from the mail.
-    let browser = Browser::new(&s.app.base_url);
-    let page = password(
-        &browser,
-        browser.get(&authorize_url(&s.app, Some(ACR_MFA))).await,
-    )
-    .await
-    .page();
-    assert!(
-        page.url.path().ends_with("/login/second-factor"),
-        "{}",
-        page.url
-    );
-    let asked = browser
-        .submit(&form_with(&page, "send_email_code"), &[])
-        .await
-        .page();
-    assert!(
-        asked.contains("We sent a code to a•••@example.com"),
-        "{}",
-        asked.html
-    );
-    let mail = sink.wait_for("ada@example.com", 2).await;
-    assert_eq!(mail.subject(), "Your sign-in code");
-    assert!(
-        !mail.subject().contains(&mail.code()),
-        "the code is never in the subject"
-    );
-
-    // The address-verification code does not work here (another purpose), nor does a wrong one.
-    let other_purpose = browser
-        .submit(
-            &form_with(&asked, "email_code"),
-            &[("email_code", verification.code().as_str())],
-        )
-        .await
-        .page();
-    assert_eq!(other_purpose.status, 401, "{}", other_purpose.html);
-    let back = browser
-        .submit(
-            &form_with(&other_purpose, "email_code"),
-            &[("email_code", mail.code().as_str())],
-        )
-        .await
-        .client();
-    let claims = id_token_after(&s, back).await;
-    assert_eq!(claims["acr"], ACR_MFA);
-    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
-
-    // Used once.
-    let again = Browser::new(&s.app.base_url);
-    let page = password(
-        &again,
-        again.get(&authorize_url(&s.app, Some(ACR_MFA))).await,
-    )
-    .await
-    .page();
-    let mut fields = form_with(&page, "send_email_code").fields;
-    fields.remove("send_email_code");
-    fields.insert("email_code".into(), mail.code());
-    let replayed = again
-        .post_form(&s.app.url("/login/second-factor"), &fields)
-        .await
-        .page();
-    assert_eq!(replayed.status, 401, "{}", replayed.html);
-}
-
-#[tokio::test]
-async fn mail_to_a_refusing_smtp_server_is_retried_and_the_page_does_not_wait() {
-    let sink = tessera_testkit::smtp::MailSink::start();
-    let s = setup_with_mail(&sink).await;
-    sink.refuse(true);
-    let owner = Browser::new(&s.app.base_url);
-    password(&owner, owner.get(&authorize_url(&s.app, None)).await)
-        .await
-        .client();
-    let page = owner.get(&s.app.url("/account/email-codes")).await.page();
-    let sent = owner.submit(&page.form(), &[]).await.page();
-    assert_eq!(sent.status, 200);
-    assert!(
-        sent.contains("We sent a code"),
-        "queued, whatever the SMTP server says"
-    );
-
-    // The worker tried and was refused: the message waits in the outbox for its retry, with
-    // the server's answer kept for operators.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let queued = s.app.probe.list_queued_mail().await.unwrap();
-        assert_eq!(queued.len(), 1, "{queued:?}");
-        if let (_, attempts, Some(error)) = &queued[0] {
-            assert!(*attempts >= 1);
-            assert!(error.contains("450") || error.contains("busy"), "{error}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker never tried"
+    // Introspection says the same, for the access token and the refresh token.
+    for (presented, kind) in [
+        (access, "access"),
+        (tokens["refresh_token"].as_str().unwrap(), "refresh"),
+    ] {
+        let client = if kind == "access" {
+            ("api", api_secret.as_str())
+        } else {
+            ("web", s.secret.as_str())
+        };
+        let answer: Value = s
+            .app
+            .http
+            .post(s.app.url("/oauth/introspect"))
+            .basic_auth(client.0, Some(client.1))
+            .form(&[("token", presented)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["active"], true, "{kind}: {answer}");
+        assert_eq!(answer["acr"], ACR_MFA, "{kind}");
+        assert_eq!(
+            answer["amr"],
+            serde_json::json!(["pwd", "otp", "mfa"]),
+            "{kind}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(sink.received().is_empty());
-
-    // The server accepts again: the next attempt delivers it.
-    sink.refuse(false);
-    s.app.clock.advance(Duration::seconds(5));
-    let mail = sink.wait_for("ada@example.com", 1).await;
-    assert_eq!(mail.subject(), "Confirm your email address");
-}
-
-#[tokio::test]
-async fn mail_to_an_smtp_server_that_is_down_waits_in_the_outbox() {
-    // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let app = tessera_testkit::spawn_app_with(move |config| {
-        config.email.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
-        config.email.from = Some("no-reply@tessera.test".into());
-    })
-    .await;
-    app.state
-        .operator(tessera_core::Actor::cli("test").unwrap())
-        .add_user(tessera_server::admin::AddUser {
-            email: "ada@example.com".into(),
-            name: None,
-            roles: vec![],
-            password: Some(PASSWORD.to_owned().into()),
-        })
-        .await
-        .unwrap();
-    let ada = app
-        .probe
-        .find_user_by_email(&tessera_core::Email::parse("ada@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    app.state
-        .queue_mail(
-            &ada.email,
-            "Confirm your email address",
-            "Your code is 123456",
-        )
-        .await
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let queued = app.probe.list_queued_mail().await.unwrap();
-        assert_eq!(queued.len(), 1, "kept for a retry, not dropped: {queued:?}");
-        if let (_, _, Some(error)) = &queued[0] {
-            assert!(error.to_lowercase().contains("refused"), "{error}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker never tried"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -58,7 +58,7 @@ async fn access_and_id_tokens_from_a_sign_in_verify() {
     let step_up = verifier
         .require_auth_within(&access, Duration::from_secs(300))
         .unwrap_err();
-    assert_eq!(step_up.max_age, 300);
+    assert_eq!(step_up.max_age, Some(300));
     // And once the access token's lifetime is over, it is refused.
     app.clock.advance(time::Duration::minutes(10));
     assert!(verifier

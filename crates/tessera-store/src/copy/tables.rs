@@ -257,6 +257,18 @@ pub(crate) const TABLES: &[Table] = &[
         identity: None,
     },
     Table {
+        name: "password_resets",
+        columns: &[
+            ("user_id", Text),
+            ("token_hash", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("used_at", Int),
+        ],
+        key: &["user_id"],
+        identity: None,
+    },
+    Table {
         name: "login_requests",
         columns: &[
             ("id", Text),

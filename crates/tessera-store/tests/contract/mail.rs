@@ -208,3 +208,70 @@ pub async fn mail_outbox_concurrent_claims_never_share_a_message(store: Arc<dyn 
     assert_eq!(ids.len(), total, "a message was claimed twice");
     assert_eq!(total, 12);
 }
+
+/// A reset link works once, until it expires, and a new one replaces the old.
+pub async fn password_resets_are_used_once_and_replaced(store: &dyn ProbedStore) {
+    use tessera_core::client::SecretHash;
+    use tessera_core::PasswordReset;
+    let ada = user("ada@example.com");
+    store.create_user(&ada).await.unwrap();
+    let reset = |hash: &str, at: i64| PasswordReset {
+        token_hash: SecretHash::from_stored(hash.into()),
+        user_id: ada.id.clone(),
+        created_at: t(at),
+        expires_at: t(at + 1800),
+    };
+    let first = reset("r1", 0);
+    store.create_password_reset(&first).await.unwrap();
+    let r1 = SecretHash::from_stored("r1".into());
+    assert_eq!(
+        store.find_password_reset(&r1, t(1)).await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        store.find_password_reset(&r1, t(1800)).await.unwrap(),
+        None,
+        "expired"
+    );
+
+    store.create_password_reset(&reset("r2", 10)).await.unwrap();
+    assert_eq!(
+        store.use_password_reset(&r1, t(11)).await.unwrap(),
+        None,
+        "replaced"
+    );
+    let r2 = SecretHash::from_stored("r2".into());
+    assert_eq!(
+        store.use_password_reset(&r2, t(12)).await.unwrap(),
+        Some(ada.id.clone())
+    );
+    assert_eq!(
+        store.use_password_reset(&r2, t(13)).await.unwrap(),
+        None,
+        "used once"
+    );
+    assert_eq!(store.find_password_reset(&r2, t(13)).await.unwrap(), None);
+
+    store.create_password_reset(&reset("r3", 20)).await.unwrap();
+    assert_eq!(
+        store
+            .use_password_reset(&SecretHash::from_stored("r3".into()), t(1820))
+            .await
+            .unwrap(),
+        None,
+        "expired at its boundary"
+    );
+    assert_eq!(
+        store.delete_expired_password_resets(t(1820)).await.unwrap(),
+        1
+    );
+    assert!(matches!(
+        store
+            .create_password_reset(&PasswordReset {
+                user_id: user("ghost@example.com").id,
+                ..reset("g", 0)
+            })
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}

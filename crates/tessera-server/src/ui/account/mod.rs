@@ -1,6 +1,8 @@
 //! The signed-in user's own settings (`/account/…`), behind Tessera's own session cookie.
 //!
-//! Two rules hold for every page here, in [`signed_in`] and [`read_form`]:
+//! Two rules hold for every page here that changes a signed-in account, in [`signed_in`] and
+//! [`read_form`] (the forgotten-password pages, for users who cannot sign in, have only the
+//! second, and their own rules in `password_reset.rs`):
 //!
 //! - **Recent authentication.** Changing how the account is protected (a factor added or
 //!   removed, the password changed) needs an authentication within the last
@@ -10,6 +12,7 @@
 //!   cookie (which another site can neither read nor set) in constant time.
 
 pub mod email_codes;
+pub mod password_reset;
 pub mod recovery_codes;
 pub mod totp;
 

@@ -64,22 +64,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     };
     let now = state.services.clock.now();
     let enrolment_id = params.get("enrolment").unwrap_or_default();
-    let enrolment = match state
-        .services
-        .store
-        .find_totp_enrolment(&user.id, enrolment_id)
-        .await
-    {
-        Ok(Some(enrolment)) if enrolment.is_enrolment_open(now) => enrolment,
-        Ok(_) => return totp_enrolment::expired(),
-        Err(err) => return store_failure(err),
-    };
-    let seed = match enrolment.seed(state.services.keys.kek()) {
-        Ok(seed) => seed,
-        Err(err) => {
-            tracing::error!(error = %err, enrolment = %enrolment.id, "TOTP enrolment seed does not open");
-            return totp_enrolment::expired();
-        }
+    let (enrolment, seed) = match totp_enrolment::open(&state, &user.id, enrolment_id, now).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
     };
     let typed = params.get("code").unwrap_or_default();
     let refused = match factors::confirm_totp_enrolment(&state, &enrolment, &seed, typed, now).await

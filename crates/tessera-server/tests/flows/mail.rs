@@ -1,0 +1,377 @@
+//! Mail over real SMTP (a server on loopback in the test process): codes by email as a second
+//! factor and to verify the address, the outbox's retries when the SMTP server refuses or is
+//! down, and forgotten passwords reset by a mailed link.
+
+use super::second_factors::{
+    ada_id, authorize_url, enrol, id_token_after, password, with_client_and_ada, Setup, PASSWORD,
+};
+use tessera_core::sign_in::ACR_MFA;
+use tessera_testkit::browser::{Browser, Page};
+use time::Duration;
+
+/// A server that mails through `sink`, with the usual client and user.
+async fn setup_with_mail(sink: &tessera_testkit::smtp::MailSink) -> Setup {
+    let url = sink.url();
+    let app = tessera_testkit::spawn_app_with(move |config| {
+        config.email.smtp_url = Some(url);
+        config.email.from = Some("Tessera <no-reply@tessera.test>".into());
+    })
+    .await;
+    with_client_and_ada(app).await
+}
+
+/// The form on `page` that carries the field `name`.
+fn form_with(page: &Page, name: &str) -> tessera_testkit::browser::Form {
+    let doc_forms: Vec<&str> = page.html.split("<form").skip(1).collect();
+    let index = doc_forms
+        .iter()
+        .position(|form| form.contains(&format!("name=\"{name}\"")))
+        .unwrap_or_else(|| panic!("no form with {name} on {}", page.html));
+    let mut only = page.clone();
+    only.html = format!("<form{}", doc_forms[index]);
+    only.form()
+}
+
+#[tokio::test]
+async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor() {
+    let sink = tessera_testkit::smtp::MailSink::start();
+    let s = setup_with_mail(&sink).await;
+    let ada = ada_id(&s).await;
+
+    // Turn on codes by email: a code goes to the address, and typing it back verifies it.
+    let owner = Browser::new(&s.app.base_url);
+    password(&owner, owner.get(&authorize_url(&s.app, None)).await)
+        .await
+        .client();
+    let page = owner.get(&s.app.url("/account/email-codes")).await.page();
+    assert_eq!(page.status, 200, "{}", page.html);
+    let sent = owner.submit(&page.form(), &[]).await.page();
+    assert!(sent.contains("We sent a code"), "{}", sent.html);
+    let verification = sink.wait_for("ada@example.com", 1).await;
+    assert_eq!(verification.subject(), "Confirm your email address");
+    assert!(verification.from.contains("no-reply@tessera.test"));
+    let wrong = owner
+        .submit(&sent.form(), &[("email_code", "000000")])
+        .await
+        .page();
+    assert!(wrong.status == 401 || verification.code() == "000000");
+    let done = owner
+        .submit(
+            &wrong.form(),
+            &[("email_code", verification.code().as_str())],
+        )
+        .await
+        .page();
+    assert!(done.contains("Codes by email turned on"), "{}", done.html);
+    let user = s.app.probe.find_user(&ada).await.unwrap().unwrap();
+    assert!(user.email_verified && user.email_codes_enabled);
+
+    // Signing in with MFA asked: "Email me a code", then the code from the mail.
+    let browser = Browser::new(&s.app.base_url);
+    let page = password(
+        &browser,
+        browser.get(&authorize_url(&s.app, Some(ACR_MFA))).await,
+    )
+    .await
+    .page();
+    assert!(
+        page.url.path().ends_with("/login/second-factor"),
+        "{}",
+        page.url
+    );
+    let asked = browser
+        .submit(&form_with(&page, "send_email_code"), &[])
+        .await
+        .page();
+    assert!(
+        asked.contains("We sent a code to a•••@example.com"),
+        "{}",
+        asked.html
+    );
+    let mail = sink.wait_for("ada@example.com", 2).await;
+    assert_eq!(mail.subject(), "Your sign-in code");
+    assert!(
+        !mail.subject().contains(&mail.code()),
+        "the code is never in the subject"
+    );
+
+    // The address-verification code does not work here (another purpose), nor does a wrong one.
+    let other_purpose = browser
+        .submit(
+            &form_with(&asked, "email_code"),
+            &[("email_code", verification.code().as_str())],
+        )
+        .await
+        .page();
+    assert_eq!(other_purpose.status, 401, "{}", other_purpose.html);
+    let back = browser
+        .submit(
+            &form_with(&other_purpose, "email_code"),
+            &[("email_code", mail.code().as_str())],
+        )
+        .await
+        .client();
+    let claims = id_token_after(&s, back).await;
+    assert_eq!(claims["acr"], ACR_MFA);
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+
+    // Used once.
+    let again = Browser::new(&s.app.base_url);
+    let page = password(
+        &again,
+        again.get(&authorize_url(&s.app, Some(ACR_MFA))).await,
+    )
+    .await
+    .page();
+    let mut fields = form_with(&page, "send_email_code").fields;
+    fields.remove("send_email_code");
+    fields.insert("email_code".into(), mail.code());
+    let replayed = again
+        .post_form(&s.app.url("/login/second-factor"), &fields)
+        .await
+        .page();
+    assert_eq!(replayed.status, 401, "{}", replayed.html);
+}
+
+#[tokio::test]
+async fn mail_to_a_refusing_smtp_server_is_retried_and_the_page_does_not_wait() {
+    let sink = tessera_testkit::smtp::MailSink::start();
+    let s = setup_with_mail(&sink).await;
+    sink.refuse(true);
+    let owner = Browser::new(&s.app.base_url);
+    password(&owner, owner.get(&authorize_url(&s.app, None)).await)
+        .await
+        .client();
+    let page = owner.get(&s.app.url("/account/email-codes")).await.page();
+    let sent = owner.submit(&page.form(), &[]).await.page();
+    assert_eq!(sent.status, 200);
+    assert!(
+        sent.contains("We sent a code"),
+        "queued, whatever the SMTP server says"
+    );
+
+    // The worker tried and was refused: the message waits in the outbox for its retry, with
+    // the server's answer kept for operators.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let queued = s.app.probe.list_queued_mail().await.unwrap();
+        assert_eq!(queued.len(), 1, "{queued:?}");
+        if let (_, attempts, Some(error)) = &queued[0] {
+            assert!(*attempts >= 1);
+            assert!(error.contains("450") || error.contains("busy"), "{error}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never tried"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(sink.received().is_empty());
+
+    // The server accepts again: the next attempt delivers it.
+    sink.refuse(false);
+    s.app.clock.advance(Duration::seconds(5));
+    let mail = sink.wait_for("ada@example.com", 1).await;
+    assert_eq!(mail.subject(), "Confirm your email address");
+}
+
+#[tokio::test]
+async fn mail_to_an_smtp_server_that_is_down_waits_in_the_outbox() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = tessera_testkit::spawn_app_with(move |config| {
+        config.email.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        config.email.from = Some("no-reply@tessera.test".into());
+    })
+    .await;
+    app.state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .add_user(tessera_server::admin::AddUser {
+            email: "ada@example.com".into(),
+            name: None,
+            roles: vec![],
+            password: Some(PASSWORD.to_owned().into()),
+        })
+        .await
+        .unwrap();
+    let ada = app
+        .probe
+        .find_user_by_email(&tessera_core::Email::parse("ada@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    app.state
+        .queue_mail(
+            &ada.email,
+            "Confirm your email address",
+            "Your code is 123456",
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let queued = app.probe.list_queued_mail().await.unwrap();
+        assert_eq!(queued.len(), 1, "kept for a retry, not dropped: {queued:?}");
+        if let (_, _, Some(error)) = &queued[0] {
+            assert!(error.to_lowercase().contains("refused"), "{error}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never tried"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The link in a password-reset mail.
+fn reset_link(mail: &tessera_testkit::smtp::ReceivedMail) -> String {
+    let body = mail.data.replace("=\r\n", "").replace("=3D", "=");
+    let start = body.find("http").expect("a link");
+    body[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_by_a_mailed_link_that_ends_every_session() {
+    let sink = tessera_testkit::smtp::MailSink::start();
+    let s = setup_with_mail(&sink).await;
+    // A session signed in with the old password.
+    let old_browser = Browser::new(&s.app.base_url);
+    password(
+        &old_browser,
+        old_browser.get(&authorize_url(&s.app, None)).await,
+    )
+    .await
+    .client();
+
+    // The login page links to the request page; unknown and known addresses get one answer.
+    let login = Browser::new(&s.app.base_url);
+    let page = login.get(&authorize_url(&s.app, None)).await.page();
+    assert!(page.contains("Forgot your password?") && page.contains("forgot-password"));
+    let forgot = login
+        .get(&s.app.url("/account/forgot-password"))
+        .await
+        .page();
+    let unknown = login
+        .submit(&forgot.form(), &[("email", "nobody@example.com")])
+        .await
+        .page();
+    let forgot = login
+        .get(&s.app.url("/account/forgot-password"))
+        .await
+        .page();
+    let known = login
+        .submit(&forgot.form(), &[("email", "Ada@Example.com")])
+        .await
+        .page();
+    assert_eq!((unknown.status, known.status), (200, 200));
+    let text = |page: &Page| page.html.replace(char::is_whitespace, "");
+    assert_eq!(text(&unknown), text(&known), "no account enumeration");
+    let mail = sink.wait_for("ada@example.com", 1).await;
+    assert_eq!(mail.subject(), "Choose a new password");
+    assert!(sink
+        .received()
+        .iter()
+        .all(|m| !m.to.iter().any(|t| t.contains("nobody"))));
+    let link = reset_link(&mail);
+    assert!(
+        link.starts_with(&format!("{}/account/reset-password?token=", s.app.base_url)),
+        "{link}"
+    );
+
+    // A weak password is refused and the link keeps working.
+    let reset = login.get(&link).await.page();
+    assert_eq!(reset.status, 200, "{}", reset.html);
+    let weak = login
+        .submit(&reset.form(), &[("password", "password1")])
+        .await
+        .page();
+    assert_eq!(weak.status, 400, "{}", weak.html);
+    let done = login
+        .submit(&weak.form(), &[("password", "a brand new passphrase")])
+        .await
+        .page();
+    assert!(done.contains("Password changed"), "{}", done.html);
+
+    // Used once; the old session is over; the old password fails and the new one works.
+    assert_eq!(login.get(&link).await.page().status, 400);
+    let again = old_browser.get(&authorize_url(&s.app, None)).await.page();
+    assert!(
+        again.url.path().ends_with("/login"),
+        "the old session ended: {}",
+        again.url
+    );
+    let refused = old_browser
+        .submit(
+            &again.form(),
+            &[("username", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await
+        .page();
+    assert_eq!(refused.status, 401);
+    old_browser
+        .submit(
+            &refused.form(),
+            &[
+                ("username", "ada@example.com"),
+                ("password", "a brand new passphrase"),
+            ],
+        )
+        .await
+        .client();
+    let audit = s.app.probe.recent_audit(20).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "password-reset"));
+}
+
+#[tokio::test]
+async fn a_reset_needs_the_authenticator_of_a_user_who_has_one() {
+    let sink = tessera_testkit::smtp::MailSink::start();
+    let s = setup_with_mail(&sink).await;
+    let (app, enrolment_code) = enrol(&s, &Browser::new(&s.app.base_url)).await;
+    let browser = Browser::new(&s.app.base_url);
+    let forgot = browser
+        .get(&s.app.url("/account/forgot-password"))
+        .await
+        .page();
+    browser
+        .submit(&forgot.form(), &[("email", "ada@example.com")])
+        .await
+        .page();
+    let link = reset_link(&sink.wait_for("ada@example.com", 1).await);
+    let reset = browser.get(&link).await.page();
+    assert!(reset.contains("authenticator app"));
+    let without = browser
+        .submit(&reset.form(), &[("password", "a brand new passphrase")])
+        .await
+        .page();
+    assert_eq!(without.status, 401, "{}", without.html);
+    let replayed = browser
+        .submit(
+            &without.form(),
+            &[
+                ("password", "a brand new passphrase"),
+                ("code", enrolment_code.as_str()),
+            ],
+        )
+        .await
+        .page();
+    assert_eq!(replayed.status, 401, "a spent code does not reset");
+    s.app.clock.advance(Duration::seconds(30));
+    let code = app.code(&s.app);
+    let done = browser
+        .submit(
+            &replayed.form(),
+            &[
+                ("password", "a brand new passphrase"),
+                ("code", code.as_str()),
+            ],
+        )
+        .await
+        .page();
+    assert!(done.contains("Password changed"), "{}", done.html);
+}

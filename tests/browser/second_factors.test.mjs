@@ -79,16 +79,21 @@ function storedMail() {
     .map((name) => JSON.parse(readFileSync(path.join(MAIL_DIR, name), 'utf8')));
 }
 
-/** Waits for the one message after the first `before` ones; asserts it is the only new one. */
-async function nextMail(before, what) {
+/**
+ * Waits for the message with `subject` among those after the first `before` ones, and asserts
+ * it is the only such one. Other messages may arrive meanwhile: Tessera mails a notice whenever
+ * a factor is added or the password changes.
+ */
+async function nextMail(before, what, subject) {
   const deadline = Date.now() + STEP_TIMEOUT_MS;
-  let mail = storedMail();
-  while (mail.length <= before && Date.now() < deadline) {
+  let matching = [];
+  while (Date.now() < deadline) {
+    matching = storedMail().slice(before).filter((m) => m.subject === subject);
+    if (matching.length > 0) break;
     await sleep(100);
-    mail = storedMail();
   }
-  assert.equal(mail.length, before + 1, `${what}: one new message at the SMTP server, it has ${mail.length - before}`);
-  return mail[before];
+  assert.equal(matching.length, 1, `${what}: one new "${subject}" message at the SMTP server, it has ${matching.length}`);
+  return matching[0];
 }
 
 /** The 6-digit code of a message Tessera sent, after checking who it is from and to. */
@@ -383,7 +388,7 @@ describe('second factors with openid-client (certified RP), user in headless Chr
     const before = storedMail().length;
     await send.click();
     await page.locator('input[name="email_code"]').waitFor();
-    const code = codeOf(await nextMail(before, 'the confirmation'), 'Confirm your email address');
+    const code = codeOf(await nextMail(before, 'the confirmation', 'Confirm your email address'), 'Confirm your email address');
     await page.fill('input[name="email_code"]', code);
     const [confirmed] = await Promise.all([
       page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${ISSUER}/account/email-codes`),
@@ -412,7 +417,7 @@ describe('second factors with openid-client (certified RP), user in headless Chr
     await page.locator('input[name="email_code"]').waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'second-factor-email.png'), fullPage: true });
 
-    const code = codeOf(await nextMail(before, 'the sign-in code'), 'Your sign-in code');
+    const code = codeOf(await nextMail(before, 'the sign-in code', 'Your sign-in code'), 'Your sign-in code');
     await page.fill('input[name="email_code"]', code);
     const claims = await finishAtCallback(
       page,

@@ -56,6 +56,8 @@ pub mod action {
     pub const EMAIL_CODES_ENABLED: &str = "email-codes-enabled";
     /// A user turned off codes by email.
     pub const EMAIL_CODES_DISABLED: &str = "email-codes-disabled";
+    /// A user changed their password on the account page (their other sessions ended).
+    pub const PASSWORD_CHANGED: &str = "password-changed";
     /// A forgotten-password link was mailed to a user.
     pub const PASSWORD_RESET_SENT: &str = "password-reset-sent";
     /// A user set a new password with a mailed link (every session was ended).

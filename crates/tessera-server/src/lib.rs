@@ -79,6 +79,14 @@ pub fn router(state: AppState) -> Router {
             get(ui::account::email_codes::get).post(ui::account::email_codes::post),
         )
         .route(
+            routes::ACCOUNT_PASSWORD,
+            get(ui::account::password::get).post(ui::account::password::post),
+        )
+        .route(
+            routes::ACCOUNT_DEVICES,
+            get(ui::account::devices::get).post(ui::account::devices::post),
+        )
+        .route(
             routes::FORGOT_PASSWORD,
             get(ui::account::password_reset::forgot_get)
                 .post(ui::account::password_reset::forgot_post),

@@ -182,6 +182,24 @@ impl Mailer {
 }
 
 impl AppState {
+    /// Tells `user` by mail that their account's protection changed (`what`, a sentence: a
+    /// factor added or removed, the password changed), when the server sends mail. Someone who
+    /// took over a session learns nothing from it, but the owner learns of the change. Best
+    /// effort: a failure to queue is logged, and the change stands.
+    pub async fn notify_account_change(&self, user: &tessera_core::User, what: &str) {
+        if !self.can_send_mail() {
+            return;
+        }
+        let body = format!(
+            "{what}\n\nIf this was you, there is nothing to do. If it was not, change your \
+             password at once and sign out of the devices you do not know (your account page).\n"
+        );
+        let subject = "Your account's security settings changed";
+        if let Err(err) = self.queue_mail(&user.email, subject, &body).await {
+            tracing::warn!(error = %err, user_id = %user.id, "could not queue a change notification");
+        }
+    }
+
     /// Whether this server can send mail (an SMTP server is configured).
     pub fn can_send_mail(&self) -> bool {
         self.services.mailer.is_some()

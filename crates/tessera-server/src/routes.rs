@@ -22,6 +22,10 @@ pub const SECOND_FACTOR: &str = "/login/second-factor";
 pub const ACCOUNT_TOTP: &str = "/account/totp";
 /// The account page's codes by email.
 pub const ACCOUNT_EMAIL_CODES: &str = "/account/email-codes";
+/// The account page's password change.
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
+/// The account page's list of signed-in devices.
+pub const ACCOUNT_DEVICES: &str = "/account/devices";
 /// Asking for a forgotten-password link.
 pub const FORGOT_PASSWORD: &str = "/account/forgot-password";
 /// The mailed link's page: a new password.

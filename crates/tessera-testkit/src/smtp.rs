@@ -129,21 +129,24 @@ impl MailSink {
         self.inbox.lock().unwrap().clone()
     }
 
-    /// Waits (up to 15 s) until `count` messages to `to` have arrived, and returns the last.
-    pub async fn wait_for(&self, to: &str, count: usize) -> ReceivedMail {
+    /// Waits (up to 15 s) until `count` messages to `to` with subject `subject` have arrived,
+    /// and returns the last. (Other messages, such as Tessera's notices of account changes, are
+    /// passed over.)
+    pub async fn wait_for(&self, to: &str, subject: &str, count: usize) -> ReceivedMail {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let mails: Vec<ReceivedMail> = self
                 .received()
                 .into_iter()
-                .filter(|m| m.to.iter().any(|r| r.contains(to)))
+                .filter(|m| m.to.iter().any(|r| r.contains(to)) && m.subject() == subject)
                 .collect();
             if mails.len() >= count {
                 return mails[count - 1].clone();
             }
             assert!(
                 Instant::now() < deadline,
-                "{count} mail(s) to {to} did not arrive; got {mails:?}"
+                "{count} mail(s) to {to} about {subject:?} did not arrive; got {:?}",
+                self.received()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

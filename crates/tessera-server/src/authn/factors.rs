@@ -121,6 +121,11 @@ pub async fn confirm_totp_enrolment(
         return Ok(Err(CodeRefused::NoFactor));
     }
     forget_attempts(state, user).await?;
+    if let Some(owner) = state.services.store.find_user(user).await? {
+        state
+            .notify_account_change(&owner, "An authenticator app was added to your account.")
+            .await;
+    }
     state
         .audit(
             format!("user:{user}"),

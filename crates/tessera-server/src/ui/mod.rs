@@ -36,6 +36,11 @@ fn templates() -> &'static Environment<'static> {
             ("logout.html", include_str!("../../templates/logout.html")),
             ("message.html", include_str!("../../templates/message.html")),
             (
+                "password.html",
+                include_str!("../../templates/password.html"),
+            ),
+            ("devices.html", include_str!("../../templates/devices.html")),
+            (
                 "forgot_password.html",
                 include_str!("../../templates/forgot_password.html"),
             ),

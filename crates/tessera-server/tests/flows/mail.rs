@@ -47,7 +47,9 @@ async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor
     assert_eq!(page.status, 200, "{}", page.html);
     let sent = owner.submit(&page.form(), &[]).await.page();
     assert!(sent.contains("We sent a code"), "{}", sent.html);
-    let verification = sink.wait_for("ada@example.com", 1).await;
+    let verification = sink
+        .wait_for("ada@example.com", "Confirm your email address", 1)
+        .await;
     assert_eq!(verification.subject(), "Confirm your email address");
     assert!(verification.from.contains("no-reply@tessera.test"));
     let wrong = owner
@@ -65,6 +67,18 @@ async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor
     assert!(done.contains("Codes by email turned on"), "{}", done.html);
     let user = s.app.probe.find_user(&ada).await.unwrap().unwrap();
     assert!(user.email_verified && user.email_codes_enabled);
+    let notice = sink
+        .wait_for(
+            "ada@example.com",
+            "Your account's security settings changed",
+            1,
+        )
+        .await;
+    assert!(
+        notice.data.contains("codes by email were turned on"),
+        "{}",
+        notice.data
+    );
 
     // Signing in with MFA asked: "Email me a code", then the code from the mail.
     let browser = Browser::new(&s.app.base_url);
@@ -88,7 +102,9 @@ async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor
         "{}",
         asked.html
     );
-    let mail = sink.wait_for("ada@example.com", 2).await;
+    let mail = sink
+        .wait_for("ada@example.com", "Your sign-in code", 1)
+        .await;
     assert_eq!(mail.subject(), "Your sign-in code");
     assert!(
         !mail.subject().contains(&mail.code()),
@@ -172,7 +188,9 @@ async fn mail_to_a_refusing_smtp_server_is_retried_and_the_page_does_not_wait() 
     // The server accepts again: the next attempt delivers it.
     sink.refuse(false);
     s.app.clock.advance(Duration::seconds(5));
-    let mail = sink.wait_for("ada@example.com", 1).await;
+    let mail = sink
+        .wait_for("ada@example.com", "Confirm your email address", 1)
+        .await;
     assert_eq!(mail.subject(), "Confirm your email address");
 }
 
@@ -272,7 +290,9 @@ async fn a_forgotten_password_is_reset_by_a_mailed_link_that_ends_every_session(
     assert_eq!((unknown.status, known.status), (200, 200));
     let text = |page: &Page| page.html.replace(char::is_whitespace, "");
     assert_eq!(text(&unknown), text(&known), "no account enumeration");
-    let mail = sink.wait_for("ada@example.com", 1).await;
+    let mail = sink
+        .wait_for("ada@example.com", "Choose a new password", 1)
+        .await;
     assert_eq!(mail.subject(), "Choose a new password");
     assert!(sink
         .received()
@@ -342,7 +362,11 @@ async fn a_reset_needs_the_authenticator_of_a_user_who_has_one() {
         .submit(&forgot.form(), &[("email", "ada@example.com")])
         .await
         .page();
-    let link = reset_link(&sink.wait_for("ada@example.com", 1).await);
+    let link = reset_link(
+        &sink
+            .wait_for("ada@example.com", "Choose a new password", 1)
+            .await,
+    );
     let reset = browser.get(&link).await.page();
     assert!(reset.contains("authenticator app"));
     let without = browser
@@ -374,4 +398,146 @@ async fn a_reset_needs_the_authenticator_of_a_user_who_has_one() {
         .await
         .page();
     assert!(done.contains("Password changed"), "{}", done.html);
+}
+
+#[tokio::test]
+async fn a_password_changed_on_the_account_page_ends_the_other_sessions_only() {
+    let sink = tessera_testkit::smtp::MailSink::start();
+    let s = setup_with_mail(&sink).await;
+    let elsewhere = Browser::new(&s.app.base_url);
+    password(
+        &elsewhere,
+        elsewhere.get(&authorize_url(&s.app, None)).await,
+    )
+    .await
+    .client();
+    let here = Browser::new(&s.app.base_url);
+    password(&here, here.get(&authorize_url(&s.app, None)).await)
+        .await
+        .client();
+
+    let page = here.get(&s.app.url("/account/password")).await.page();
+    assert_eq!(page.status, 200, "{}", page.html);
+    let wrong = here
+        .submit(
+            &page.form(),
+            &[
+                ("current_password", "not it"),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await
+        .page();
+    assert_eq!(wrong.status, 401, "{}", wrong.html);
+    let weak = here
+        .submit(
+            &wrong.form(),
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "password1"),
+            ],
+        )
+        .await
+        .page();
+    assert_eq!(weak.status, 400, "{}", weak.html);
+    let done = here
+        .submit(
+            &weak.form(),
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await
+        .page();
+    assert!(done.contains("Password changed"), "{}", done.html);
+
+    // This browser stays signed in (no page at /authorize); the other was signed out.
+    here.get(&authorize_url(&s.app, None)).await.client();
+    let other = elsewhere.get(&authorize_url(&s.app, None)).await.page();
+    assert!(other.url.path().ends_with("/login"), "{}", other.url);
+    let notice = sink
+        .wait_for(
+            "ada@example.com",
+            "Your account's security settings changed",
+            1,
+        )
+        .await;
+    assert!(
+        notice.data.contains("password was changed"),
+        "{}",
+        notice.data
+    );
+
+    // A session more than 5 minutes old may not change it.
+    s.app.clock.advance(Duration::minutes(6));
+    assert_eq!(
+        here.get(&s.app.url("/account/password"))
+            .await
+            .page()
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn devices_are_listed_and_signed_out_one_by_one_or_all_but_this_one() {
+    let sink = tessera_testkit::smtp::MailSink::start();
+    let s = setup_with_mail(&sink).await;
+    let browsers: Vec<Browser> = (0..3).map(|_| Browser::new(&s.app.base_url)).collect();
+    for browser in &browsers {
+        password(browser, browser.get(&authorize_url(&s.app, None)).await)
+            .await
+            .client();
+    }
+    // Long after the sign-in: signing devices out needs no recent sign-in.
+    s.app.clock.advance(Duration::minutes(30));
+    let page = browsers[0].get(&s.app.url("/account/devices")).await.page();
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert_eq!(page.html.matches("<li id=\"device-").count(), 3);
+    assert_eq!(page.html.matches("<strong>this device</strong>").count(), 1);
+    assert!(page.html.contains("Apps: web"));
+
+    // Sign out one other device by its own form.
+    let forms: Vec<&str> = page.html.split("<form").skip(1).collect();
+    let first_other = forms
+        .iter()
+        .find(|f| f.contains("name=\"sid\""))
+        .expect("a sign-out form for another device");
+    let mut only = page.clone();
+    only.html = format!("<form{first_other}");
+    let after = browsers[0].submit(&only.form(), &[]).await.page();
+    assert_eq!(
+        after.html.matches("<li id=\"device-").count(),
+        2,
+        "{}",
+        after.html
+    );
+
+    // Another user's sid is refused like an unknown one.
+    let mut forged = only.form().fields;
+    forged.insert("sid".into(), "not-a-session".into());
+    let refused = browsers[0]
+        .post_form(&s.app.url("/account/devices"), &forged)
+        .await
+        .page();
+    assert_eq!(refused.status, 404);
+
+    // Everywhere else: only this browser stays.
+    let page = browsers[0].get(&s.app.url("/account/devices")).await.page();
+    let forms: Vec<&str> = page.html.split("<form").skip(1).collect();
+    let everywhere = forms
+        .iter()
+        .find(|f| f.contains("everywhere_else"))
+        .unwrap();
+    let mut only = page.clone();
+    only.html = format!("<form{everywhere}");
+    let done = browsers[0].submit(&only.form(), &[]).await.page();
+    assert!(done.contains("Signed out everywhere else"), "{}", done.html);
+    let page = browsers[0].get(&s.app.url("/account/devices")).await.page();
+    assert_eq!(page.html.matches("<li id=\"device-").count(), 1);
+    for browser in &browsers[1..] {
+        let landing = browser.get(&authorize_url(&s.app, None)).await.page();
+        assert!(landing.url.path().ends_with("/login"), "{}", landing.url);
+    }
 }

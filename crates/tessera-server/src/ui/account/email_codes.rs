@@ -116,6 +116,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                 return store_failure(err);
             }
             audit(&state, &user, action::EMAIL_CODES_ENABLED).await;
+            state
+                .notify_account_change(&user, "Sign-in codes by email were turned on.")
+                .await;
             ui::message_page(
                 StatusCode::OK,
                 "Codes by email turned on",
@@ -130,6 +133,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                 return store_failure(err);
             }
             audit(&state, &user, action::EMAIL_CODES_DISABLED).await;
+            state
+                .notify_account_change(&user, "Sign-in codes by email were turned off.")
+                .await;
             ui::message_page(
                 StatusCode::OK,
                 "Codes by email turned off",

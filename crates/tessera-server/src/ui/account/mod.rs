@@ -11,7 +11,9 @@
 //! - **CSRF.** Every form carries the browser's CSRF token, compared with the `__Host-` CSRF
 //!   cookie (which another site can neither read nor set) in constant time.
 
+pub mod devices;
 pub mod email_codes;
+pub mod password;
 pub mod password_reset;
 pub mod recovery_codes;
 pub mod totp;
@@ -30,22 +32,31 @@ use time::Duration;
 /// How recent an authentication must be to change how the account is protected.
 pub const RECENT_AUTHENTICATION: Duration = Duration::minutes(5);
 
+/// The live session of this browser and its user, however long ago it authenticated (pages
+/// that only protect the account, like signing a device out); otherwise the page that says what
+/// to do.
+pub async fn with_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(BrowserSession, User), Response> {
+    match session::current_session(state, headers).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(ui::message_page(
+            StatusCode::UNAUTHORIZED,
+            "Sign in first",
+            "Sign in to an application that uses this account, then come back to this page.",
+        )),
+        Err(err) => Err(store_failure(err)),
+    }
+}
+
 /// The live session of this browser and its user, authenticated within
 /// [`RECENT_AUTHENTICATION`]; otherwise the page that says what to do.
 pub async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(BrowserSession, User), Response> {
-    let (session, user) =
-        match session::current_session(state, headers).await {
-            Ok(Some(found)) => found,
-            Ok(None) => return Err(ui::message_page(
-                StatusCode::UNAUTHORIZED,
-                "Sign in first",
-                "Sign in to an application that uses this account, then come back to this page.",
-            )),
-            Err(err) => return Err(store_failure(err)),
-        };
+    let (session, user) = with_session(state, headers).await?;
     if state.services.clock.now() - session.auth_time > RECENT_AUTHENTICATION {
         return Err(ui::message_page(
             StatusCode::FORBIDDEN,

@@ -297,6 +297,9 @@ pub async fn reset_post(State(state): State<AppState>, headers: HeaderMap, body:
         tracing::error!(error = %err, user_id = %user.id, "password reset: could not end the user's sessions");
     }
     state
+        .notify_account_change(&user, "Your password was reset with a link sent by email.")
+        .await;
+    state
         .audit(
             actor,
             action::PASSWORD_RESET,

@@ -77,6 +77,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         return store_failure(err);
     }
     state
+        .notify_account_change(
+            &user,
+            "New recovery codes were made for your account; the earlier ones no longer work.",
+        )
+        .await;
+    state
         .audit(
             format!("user:{}", user.id),
             action::RECOVERY_CODES_CREATED,

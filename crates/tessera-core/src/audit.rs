@@ -48,6 +48,8 @@ pub mod action {
     pub const KEYS_ROTATED: &str = "keys-rotated";
     /// A user turned on an authenticator app (TOTP).
     pub const TOTP_ENROLLED: &str = "totp-enrolled";
+    /// A user removed their authenticator app.
+    pub const TOTP_REMOVED: &str = "totp-removed";
     /// A user created a new set of recovery codes (the old set stops working).
     pub const RECOVERY_CODES_CREATED: &str = "recovery-codes-created";
     /// A recovery code signed a user in.

@@ -79,6 +79,10 @@ pub fn router(state: AppState) -> Router {
             get(ui::account::email_codes::get).post(ui::account::email_codes::post),
         )
         .route(
+            routes::ACCOUNT_TOTP_REMOVE,
+            post(ui::account::totp_removal::post),
+        )
+        .route(
             routes::ACCOUNT_PASSWORD,
             get(ui::account::password::get).post(ui::account::password::post),
         )

@@ -20,6 +20,8 @@ pub const LOGIN: &str = "/login";
 pub const SECOND_FACTOR: &str = "/login/second-factor";
 /// The account page's authenticator-app (TOTP) enrolment.
 pub const ACCOUNT_TOTP: &str = "/account/totp";
+/// Removing the authenticator app.
+pub const ACCOUNT_TOTP_REMOVE: &str = "/account/totp/remove";
 /// The account page's codes by email.
 pub const ACCOUNT_EMAIL_CODES: &str = "/account/email-codes";
 /// The account page's password change.

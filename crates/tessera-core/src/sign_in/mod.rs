@@ -430,6 +430,18 @@ pub fn decide(
     }
 }
 
+/// Whether a user may remove the second factor `removing`, holding `enrolled` now, when a
+/// policy that applies to them whatever the client (the server's, their roles') `requires` a
+/// second factor: not the last one. (A client's own requirement does not stop it: that client
+/// then has the user enrol again at their next sign-in.)
+pub fn may_remove_second_factor(
+    enrolled: &EnrolledMethods,
+    removing: Method,
+    requires: bool,
+) -> bool {
+    !requires || enrolled.second_factors.iter().any(|m| *m != removing)
+}
+
 /// The `acr` a sign-in with these `amr` values reached, whether or not the client asked for one:
 /// what access tokens and introspection say, so an API can demand a level (RFC 9470).
 pub fn acr_of(amr: &[String]) -> &'static str {

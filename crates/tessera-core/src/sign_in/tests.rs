@@ -692,6 +692,16 @@ fn a_required_second_factor_is_asked_or_enrolled_whatever_acr_values_say() {
 }
 
 #[test]
+fn the_last_second_factor_stays_while_a_policy_requires_one() {
+    let both = EnrolledMethods {
+        second_factors: vec![Method::Totp, Method::RecoveryCode],
+    };
+    assert!(may_remove_second_factor(&both, Method::Totp, true));
+    assert!(!may_remove_second_factor(&with_totp(), Method::Totp, true));
+    assert!(may_remove_second_factor(&with_totp(), Method::Totp, false));
+}
+
+#[test]
 fn a_progress_without_a_first_factor_does_not_authenticate() {
     // A second factor alone (or nothing) proves nobody: the login page.
     let progress = Progress {

@@ -38,6 +38,32 @@ pub async fn enrolled(state: &AppState, user: &UserId) -> Result<EnrolledMethods
     Ok(EnrolledMethods { second_factors })
 }
 
+/// Whether the server's policy (`mfa.required`, `mfa.required_roles`) requires `user` to have a
+/// second factor, whatever the client.
+pub fn required_for(state: &AppState, user: &User) -> bool {
+    let mfa = &state.settings.mfa;
+    mfa.required
+        || user
+            .roles
+            .iter()
+            .any(|role| mfa.required_roles.contains(role))
+}
+
+/// Whether `user` may remove the factor `removing` (core's
+/// [`may_remove_second_factor`](tessera_core::sign_in::may_remove_second_factor)).
+pub async fn may_remove(
+    state: &AppState,
+    user: &User,
+    removing: Method,
+) -> Result<bool, StoreError> {
+    let enrolled = enrolled(state, &user.id).await?;
+    Ok(tessera_core::sign_in::may_remove_second_factor(
+        &enrolled,
+        removing,
+        required_for(state, user),
+    ))
+}
+
 /// Why a typed code was not accepted (or a code not sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeRefused {

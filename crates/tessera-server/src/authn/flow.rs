@@ -73,10 +73,7 @@ pub async fn decide(
     policy.requires_second_factor |= state.settings.mfa.required;
     if let (Some(user), false) = (subject, state.settings.mfa.required_roles.is_empty()) {
         if let Some(user) = state.services.store.find_user(user).await? {
-            policy.requires_second_factor |= user
-                .roles
-                .iter()
-                .any(|role| state.settings.mfa.required_roles.contains(role));
+            policy.requires_second_factor |= factors::required_for(state, &user);
         }
     }
     let now = state.services.clock.now();

@@ -66,6 +66,7 @@ pub async fn get(
         request_id: Some(&pending.id),
         enrolment_id: &enrolment.id,
         csrf_token: &csrf,
+        remove_action: None,
     };
     totp_enrolment::render(
         &state.settings.issuer,
@@ -108,6 +109,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                 request_id: Some(&pending.id),
                 enrolment_id: &enrolment.id,
                 csrf_token: params.get("csrf_token").unwrap_or_default(),
+                remove_action: None,
             };
             return totp_enrolment::render(
                 &state.settings.issuer,

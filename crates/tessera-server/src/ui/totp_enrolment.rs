@@ -20,6 +20,7 @@ struct EnrolPage<'a> {
     request_id: Option<&'a str>,
     enrolment_id: &'a str,
     csrf_token: &'a str,
+    remove_action: Option<&'static str>,
     qr_svg: &'a str,
     key: &'a str,
     uri: &'a str,
@@ -37,6 +38,8 @@ pub struct EnrolForm<'a> {
     pub enrolment_id: &'a str,
     /// The browser's CSRF token.
     pub csrf_token: &'a str,
+    /// Where to remove the current app, on the account page of a user who has one.
+    pub remove_action: Option<&'static str>,
 }
 
 /// The set-up page for `user` with `seed`.
@@ -66,6 +69,7 @@ pub fn render(
             request_id: form.request_id,
             enrolment_id: form.enrolment_id,
             csrf_token: form.csrf_token,
+            remove_action: form.remove_action,
             qr_svg: &qr_svg,
             key: &seed.base32(),
             uri: &uri,

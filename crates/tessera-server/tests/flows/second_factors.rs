@@ -821,3 +821,62 @@ async fn access_tokens_and_introspection_carry_the_level_and_apis_can_demand_it(
         );
     }
 }
+
+#[tokio::test]
+async fn the_last_factor_stays_while_the_users_role_requires_one() {
+    let app = tessera_testkit::spawn_app_with(|config| {
+        config.mfa.required_roles = vec!["admin".into()];
+    })
+    .await;
+    let s = with_client_and_ada(app).await;
+    let operator = s
+        .app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap());
+    operator
+        .set_roles("ada@example.com", vec!["admin".into()])
+        .await
+        .unwrap();
+    let browser = Browser::new(&s.app.base_url);
+    let page = password(&browser, browser.get(&authorize_url(&s.app, None)).await)
+        .await
+        .page();
+    assert!(
+        page.url.path().ends_with("/login/enrol-second-factor"),
+        "{}",
+        page.url
+    );
+    let app_key = App::from_key(&code_text(&page, "totp-key"));
+    let code = app_key.code(&s.app);
+    browser
+        .submit(&page.form(), &[("code", code.as_str())])
+        .await
+        .client();
+
+    let remove_form = |page: &Page| {
+        let forms: Vec<&str> = page.html.split("<form").skip(1).collect();
+        let remove = forms
+            .iter()
+            .find(|f| f.contains("totp&#x2f;remove") || f.contains("totp/remove"))
+            .unwrap_or_else(|| panic!("no remove form on {}", page.html));
+        let mut only = page.clone();
+        only.html = format!("<form{remove}");
+        only.form()
+    };
+    let page = browser.get(&s.app.url("/account/totp")).await.page();
+    let refused = browser.submit(&remove_form(&page), &[]).await.page();
+    assert_eq!(refused.status, 409, "{}", refused.html);
+    let ada = ada_id(&s).await;
+    assert!(s.app.probe.find_totp_factor(&ada).await.unwrap().is_some());
+
+    // With recovery codes as another factor, the app can go.
+    let codes = browser
+        .get(&s.app.url("/account/recovery-codes"))
+        .await
+        .page();
+    browser.submit(&codes.form(), &[]).await.page();
+    let page = browser.get(&s.app.url("/account/totp")).await.page();
+    let removed = browser.submit(&remove_form(&page), &[]).await.page();
+    assert_eq!(removed.status, 200, "{}", removed.html);
+    assert!(s.app.probe.find_totp_factor(&ada).await.unwrap().is_none());
+}

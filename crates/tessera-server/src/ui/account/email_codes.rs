@@ -17,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use tessera_core::audit::action;
+use tessera_core::sign_in::Method;
 use tessera_core::{CodePurpose, User};
 
 #[derive(Serialize)]
@@ -126,6 +127,17 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             )
         }
         "off" => {
+            match factors::may_remove(&state, &user, Method::EmailCode).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return ui::message_page(
+                        StatusCode::CONFLICT,
+                        "Codes by email stay on",
+                        "Your account must keep a second factor. Add another one before turning these off.",
+                    )
+                }
+                Err(err) => return store_failure(err),
+            }
             let mut updated = user.clone();
             updated.email_codes_enabled = false;
             updated.updated_at = now;

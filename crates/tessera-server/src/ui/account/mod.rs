@@ -17,6 +17,7 @@ pub mod password;
 pub mod password_reset;
 pub mod recovery_codes;
 pub mod totp;
+pub mod totp_removal;
 
 use crate::app::AppState;
 use crate::authn::session;

@@ -31,6 +31,10 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
     if let Err(err) = state.services.store.create_totp_enrolment(&enrolment).await {
         return store_failure(err);
     }
+    let has_one = match state.services.store.find_totp_factor(&user.id).await {
+        Ok(found) => found.is_some(),
+        Err(err) => return store_failure(err),
+    };
     let (csrf, csrf_cookie) = cookies::csrf_token(&headers);
     let extra = csrf_cookie
         .map(|cookie| vec![(header::SET_COOKIE, cookie)])
@@ -40,6 +44,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         request_id: None,
         enrolment_id: &enrolment.id,
         csrf_token: &csrf,
+        remove_action: has_one.then_some(routes::ACCOUNT_TOTP_REMOVE),
     };
     totp_enrolment::render(
         &state.settings.issuer,
@@ -90,6 +95,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         request_id: None,
         enrolment_id: &enrolment.id,
         csrf_token: params.get("csrf_token").unwrap_or_default(),
+        remove_action: None,
     };
     totp_enrolment::render(
         &state.settings.issuer,

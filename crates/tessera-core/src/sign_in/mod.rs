@@ -273,7 +273,25 @@ pub fn authenticate(
     if let Some(user_id) = &progress.user_id {
         let proven: Vec<Method> = progress.proofs.iter().map(|p| p.method).collect();
         if proven.iter().any(|m| m.is_first_factor()) {
-            match second(&proven) {
+            // Reauthenticating a session that proved a second factor asks for one again: a
+            // fresh sign-in must not lower what the session (and its next tokens) say.
+            let session_had_second = session.is_some_and(|s| {
+                s.user_id == *user_id
+                    && s.amr
+                        .iter()
+                        .filter_map(|amr| Method::from_amr(amr))
+                        .any(|m| !m.is_first_factor())
+            });
+            let need = if session_had_second {
+                let keep_level = SignInPolicy {
+                    wants_second_factor: true,
+                    ..policy.clone()
+                };
+                second_factor_needed(&keep_level, enrolled, &proven)
+            } else {
+                second(&proven)
+            };
+            match need {
                 SecondFactorNeed::None => {}
                 SecondFactorNeed::Prove(methods) => {
                     return next(Step::SecondFactor {

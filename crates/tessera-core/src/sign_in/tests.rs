@@ -692,6 +692,55 @@ fn a_required_second_factor_is_asked_or_enrolled_whatever_acr_values_say() {
 }
 
 #[test]
+fn reauthenticating_a_session_with_a_second_factor_asks_for_it_again() {
+    let relogin = policy(true, false, None, |r| r.prompt_login = true);
+    let mfa_session = SessionFacts {
+        user_id: ada(),
+        auth_time: t(0),
+        amr: vec!["pwd".into(), "otp".into(), AMR_MFA.into()],
+    };
+    // The password alone does not finish: the factor is asked too, without acr_values.
+    assert_eq!(
+        decide(
+            &relogin,
+            &password_at(ada(), t(9)),
+            Some(&mfa_session),
+            &with_totp(),
+            false,
+            t(9)
+        ),
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![Method::Totp]
+        }
+    );
+    // A password-only session reauthenticates with the password alone.
+    assert_eq!(
+        decide(
+            &relogin,
+            &password_at(ada(), t(9)),
+            Some(&session(ada(), t(0))),
+            &with_totp(),
+            false,
+            t(9)
+        ),
+        finish(ada(), t(9), false)
+    );
+    // Another user signing in in that browser is not held to ada's level.
+    assert_eq!(
+        decide(
+            &relogin,
+            &password_at(bob(), t(9)),
+            Some(&mfa_session),
+            &with_totp(),
+            false,
+            t(9)
+        ),
+        finish(bob(), t(9), false)
+    );
+}
+
+#[test]
 fn the_last_second_factor_stays_while_a_policy_requires_one() {
     let both = EnrolledMethods {
         second_factors: vec![Method::Totp, Method::RecoveryCode],

@@ -880,3 +880,43 @@ async fn the_last_factor_stays_while_the_users_role_requires_one() {
     assert_eq!(removed.status, 200, "{}", removed.html);
     assert!(s.app.probe.find_totp_factor(&ada).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn prompt_login_on_a_session_with_a_second_factor_asks_for_both_and_renews_auth_time() {
+    let s = setup().await;
+    let (app, _) = enrol(&s, &Browser::new(&s.app.base_url)).await;
+    let browser = Browser::new(&s.app.base_url);
+    s.app.clock.advance(Duration::seconds(30));
+    let page = password(
+        &browser,
+        browser.get(&authorize_url(&s.app, Some(ACR_MFA))).await,
+    )
+    .await
+    .page();
+    let code = app.code(&s.app);
+    browser
+        .submit(&page.form(), &[("code", code.as_str())])
+        .await
+        .client();
+    let first_auth_time = s.app.clock.now().unix_timestamp();
+
+    // Before a sensitive operation the app asks for a fresh sign-in, without acr_values.
+    s.app.clock.advance(Duration::seconds(120));
+    let mut url = Url::parse(&authorize_url(&s.app, None)).unwrap();
+    url.query_pairs_mut().append_pair("prompt", "login");
+    let login = browser.get(url.as_str()).await;
+    let page = password(&browser, login).await.page();
+    assert!(
+        page.url.path().ends_with("/login/second-factor"),
+        "the password alone does not reauthenticate a session that had a factor: {}",
+        page.url
+    );
+    let code = app.code(&s.app);
+    let back = browser
+        .submit(&page.form(), &[("code", code.as_str())])
+        .await
+        .client();
+    let claims = id_token_after(&s, back).await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert!(claims["auth_time"].as_i64().unwrap() >= first_auth_time + 120);
+}

@@ -56,6 +56,10 @@ pub mod action {
     pub const RECOVERY_CODE_USED: &str = "recovery-code-used";
     /// A user proved their address and turned on codes by email.
     pub const EMAIL_CODES_ENABLED: &str = "email-codes-enabled";
+    /// A user confirmed a phone number for codes by SMS.
+    pub const PHONE_VERIFIED: &str = "phone-verified";
+    /// A user stopped codes by SMS.
+    pub const PHONE_REMOVED: &str = "phone-removed";
     /// A user turned off codes by email.
     pub const EMAIL_CODES_DISABLED: &str = "email-codes-disabled";
     /// A user changed their password on the account page (their other sessions ended).

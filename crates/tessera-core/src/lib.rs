@@ -11,27 +11,29 @@ pub mod client;
 pub mod clock;
 pub mod code;
 pub mod consent;
-pub mod email_code;
 pub mod ids;
 pub mod kek;
 pub mod keys;
 pub mod login;
 pub mod login_throttle;
-pub mod mail;
+pub mod outbox;
 pub mod password;
 pub mod password_reset;
+pub mod phone;
 pub mod pkce;
 pub mod random;
 pub mod recovery_codes;
 pub mod refresh;
 pub mod revocation;
 pub mod scope;
+pub mod sent_code;
 pub mod session;
 pub mod sign_in;
 pub mod source_throttle;
 pub mod token;
 pub mod totp;
 pub mod user;
+pub mod webhook;
 
 pub use audit::{Actor, ActorError, AuditEvent};
 pub use backchannel::BackchannelDelivery;
@@ -41,7 +43,6 @@ pub use client::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::{AuthorizationCode, CodeRedemption};
 pub use consent::Consent;
-pub use email_code::{CodeCheck, CodePurpose, EmailCode};
 pub use ids::{ClientId, UserId};
 pub use kek::{KekError, KeyEncryptionKey};
 pub use keys::{KeyState, SigningKeyRecord};
@@ -49,9 +50,10 @@ pub use login::AuthorizationRequest;
 pub use login_throttle::{
     Admission, LoginThrottlePolicy, ThrottleKey, ThrottleRule, ThrottleState,
 };
-pub use mail::OutgoingMail;
+pub use outbox::{OutgoingMessage, Recipient};
 pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
 pub use password_reset::PasswordReset;
+pub use phone::{PhoneNumber, PhoneNumberError};
 pub use pkce::{CodeChallenge, PkceError};
 pub use refresh::{
     IssuedAccessToken, RefreshLifetimes, RefreshPresentation, RefreshRotation, RefreshToken,
@@ -62,6 +64,7 @@ pub use revocation::{
     RevocationTarget, TokenFacts,
 };
 pub use scope::{ScopeError, ScopeSet};
+pub use sent_code::{CodeCheck, CodePurpose, SentCode};
 pub use session::{BearerSecret, BrowserSession, SessionId};
 pub use sign_in::{Continuation, PendingSignIn, Stage};
 pub use source_throttle::{SourceCheck, SourceThrottlePolicy};

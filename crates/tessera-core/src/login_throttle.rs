@@ -78,6 +78,18 @@ impl ThrottleKey {
         Self::hashed(&format!("password-reset\0{normalised}"))
     }
 
+    /// The key for SMS codes sent to `number` (whoever asks): against SMS pumping, where
+    /// someone has codes sent to premium numbers at the operator's expense.
+    pub fn for_sms_number(number: &crate::PhoneNumber) -> Self {
+        Self::hashed(&format!("sms-number\0{}", number.as_str()))
+    }
+
+    /// The key for SMS codes asked for from one network source (IPv6 /64 as for sign-ins).
+    pub fn for_sms_source(address: std::net::IpAddr) -> Self {
+        let source = Self::for_source(address);
+        Self::hashed(&format!("sms-source\0{}", source.as_str()))
+    }
+
     fn hashed(text: &str) -> Self {
         let hash = digest::digest(&digest::SHA256, text.as_bytes());
         Self(URL_SAFE_NO_PAD.encode(hash))

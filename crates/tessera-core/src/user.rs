@@ -77,6 +77,9 @@ pub struct User {
     /// Whether the user turned on codes by email as a second factor (only with a verified
     /// address).
     pub email_codes_enabled: bool,
+    /// The phone number SMS codes go to, set only once a code sent there was typed back;
+    /// `None`: no SMS factor.
+    pub phone_number: Option<crate::PhoneNumber>,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -106,6 +109,7 @@ impl User {
             is_disabled: false,
             email_verified: false,
             email_codes_enabled: false,
+            phone_number: None,
             created_at: now,
             updated_at: now,
         })

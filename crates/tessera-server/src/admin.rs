@@ -137,6 +137,20 @@ pub async fn list_second_factors(
             }),
         });
     }
+    if user.email_codes_enabled {
+        factors.push(SecondFactorSummary {
+            kind: format!("email ({})", user.email),
+            enrolled_at: None,
+            last_used_at: None,
+        });
+    }
+    if let Some(number) = &user.phone_number {
+        factors.push(SecondFactorSummary {
+            kind: format!("sms ({})", number.masked()),
+            enrolled_at: None,
+            last_used_at: None,
+        });
+    }
     let unused = store
         .count_unused_recovery_codes(&user.id)
         .await
@@ -541,8 +555,16 @@ impl Operator {
             .delete_recovery_codes(&user.id)
             .await
             .map_err(AdminError::Store)?;
+        let by_message = user.phone_number.is_some() as u64 + user.email_codes_enabled as u64;
+        if by_message > 0 {
+            self.update_user(email_address, |u| {
+                u.phone_number = None;
+                u.email_codes_enabled = false;
+            })
+            .await?;
+        }
         // A set of recovery codes counts as one factor.
-        let removed = totp + u64::from(codes > 0);
+        let removed = totp + u64::from(codes > 0) + by_message;
         self.audit(
             action::MFA_RESET,
             user.id.as_str(),

@@ -156,6 +156,8 @@ pub struct Services {
     pub dummy_password_hash: PasswordHash,
     /// The SMTP sender the outbox worker uses; `None` without `email.smtp_url`.
     pub mailer: Option<Arc<crate::mailer::Mailer>>,
+    /// The SMS webhook the outbox worker uses; `None` without `sms.webhook_url`.
+    pub sms: Option<Arc<crate::sms::SmsSender>>,
 }
 
 /// The in-process wake-ups of one server. Whatever changes state inside the server (a request
@@ -239,7 +241,7 @@ impl AppState {
         let Services { store, clock, .. } = &self.services;
         let now = clock.now();
         store.delete_expired_login_requests(now).await?;
-        store.delete_expired_email_codes(now).await?;
+        store.delete_expired_sent_codes(now).await?;
         store.delete_expired_password_resets(now).await?;
         store
             .delete_stale_totp_enrolments(now - tessera_core::totp::ENROLMENT_LIFETIME)
@@ -488,6 +490,9 @@ pub async fn open_with(
                     "email: {message}"
                 )))
             })?
+            .map(Arc::new),
+        sms: crate::sms::SmsSender::from_config(&config.sms)
+            .map_err(|message| StartupError::Config(crate::config::ConfigError::Invalid(message)))?
             .map(Arc::new),
     };
     let state = AppState(Arc::new(Inner {

@@ -52,6 +52,8 @@ pub struct Config {
     pub mfa: MfaConfig,
     /// Outgoing mail (codes, notifications).
     pub email: EmailConfig,
+    /// Outgoing SMS (codes), through the operator's provider webhook.
+    pub sms: SmsConfig,
     /// Allows an `http://` issuer on a non-loopback host. Tokens and sign-ins would then cross the
     /// network in clear text: only for a TLS-terminating proxy you fully control.
     pub insecure_allow_http_issuer: bool,
@@ -289,6 +291,30 @@ impl fmt::Debug for EmailConfig {
     }
 }
 
+/// Outgoing SMS: Tessera posts `{"to": "+E164", "body": "…"}` as JSON to the provider's webhook,
+/// signed with `webhook_secret` (see `tessera_core::webhook`). Without `webhook_url` no SMS is
+/// sent, and codes by SMS are not offered.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsConfig {
+    /// The webhook: `https://…`, or `http://` on a loopback host.
+    pub webhook_url: Option<String>,
+    /// The shared secret the requests are signed with (at least 32 characters).
+    pub webhook_secret: Option<String>,
+}
+
+impl fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("webhook_url", &self.webhook_url)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// Custom-claim settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -337,6 +363,7 @@ impl Default for Config {
             feed: FeedConfig::default(),
             mfa: MfaConfig::default(),
             email: EmailConfig::default(),
+            sms: SmsConfig::default(),
             insecure_allow_http_issuer: false,
         }
     }
@@ -410,6 +437,7 @@ impl fmt::Debug for Config {
             .field("feed", &self.feed)
             .field("mfa", &self.mfa)
             .field("email", &self.email)
+            .field("sms", &self.sms)
             .field(
                 "insecure_allow_http_issuer",
                 &self.insecure_allow_http_issuer,
@@ -494,6 +522,34 @@ impl Config {
             }
             if self.email.from.is_none() {
                 return invalid("email.from is required when email.smtp_url is set".into());
+            }
+        }
+        if let Some(url) = &self.sms.webhook_url {
+            let usable = url::Url::parse(url).is_ok_and(|u| {
+                u.scheme() == "https"
+                    || (u.scheme() == "http"
+                        && match u.host() {
+                            Some(Host::Domain(d)) => d == "localhost",
+                            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+                            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+                            None => false,
+                        })
+            });
+            if !usable {
+                return invalid(
+                    "sms.webhook_url must be https:// (or http:// on a loopback host)".into(),
+                );
+            }
+            if self
+                .sms
+                .webhook_secret
+                .as_ref()
+                .is_none_or(|s| s.len() < 32)
+            {
+                return invalid(
+                    "sms.webhook_secret of at least 32 characters is required with sms.webhook_url"
+                        .into(),
+                );
             }
         }
         for resource in &self.tokens.resources {

@@ -28,6 +28,7 @@ pub mod request_id;
 pub mod revocations;
 pub mod routes;
 pub mod run_to_completion;
+pub mod sms;
 pub mod tokens;
 pub mod ui;
 pub mod workers;
@@ -81,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             routes::ACCOUNT_TOTP_REMOVE,
             post(ui::account::totp_removal::post),
+        )
+        .route(
+            routes::ACCOUNT_PHONE,
+            get(ui::account::phone::get).post(ui::account::phone::post),
         )
         .route(
             routes::ACCOUNT_PASSWORD,

@@ -14,7 +14,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::net::IpAddr;
 use std::time::Duration as StdDuration;
-use tessera_core::{Email, OutgoingMail};
+use tessera_core::{Email, OutgoingMessage, Recipient};
 use tessera_store::StoreError;
 use zeroize::Zeroizing;
 
@@ -160,10 +160,10 @@ impl Mailer {
     }
 
     /// Sends `mail` whose body (opened from the outbox) is `body`; `Err` says why it failed.
-    pub async fn send(&self, mail: &OutgoingMail, body: &str) -> Result<(), String> {
+    pub async fn send(&self, mail: &OutgoingMessage, body: &str) -> Result<(), String> {
         let to: Mailbox = mail
             .recipient
-            .as_str()
+            .address()
             .parse()
             .map_err(|e| format!("recipient: {e}"))?;
         let message = Message::builder()
@@ -213,14 +213,14 @@ impl AppState {
         subject: &str,
         body: &str,
     ) -> Result<(), StoreError> {
-        let mail = OutgoingMail::new(
-            to.clone(),
+        let mail = OutgoingMessage::new(
+            Recipient::Email(to.clone()),
             subject,
             body,
             self.services.keys.kek(),
             self.services.clock.now(),
         );
-        self.services.store.enqueue_mail(&mail).await?;
+        self.services.store.enqueue_message(&mail).await?;
         self.signals.mail_wake.notify_one();
         Ok(())
     }

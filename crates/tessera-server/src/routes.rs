@@ -22,6 +22,8 @@ pub const SECOND_FACTOR: &str = "/login/second-factor";
 pub const ACCOUNT_TOTP: &str = "/account/totp";
 /// Removing the authenticator app.
 pub const ACCOUNT_TOTP_REMOVE: &str = "/account/totp/remove";
+/// The account page's codes by SMS.
+pub const ACCOUNT_PHONE: &str = "/account/phone";
 /// The account page's codes by email.
 pub const ACCOUNT_EMAIL_CODES: &str = "/account/email-codes";
 /// The account page's password change.

@@ -18,11 +18,11 @@ pub mod traits;
 
 pub use error::{StoreError, StoreResult};
 pub use traits::{
-    AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, EmailCodeStore,
-    FamilyRevocation, FeedRead, FeedSnapshot, FeedSnapshotPage, KeyStore, LoginRequestStore,
-    LoginThrottleStore, MailOutboxStore, PasswordResetStore, ProbedStore, RecoveryCodeStore,
-    RefreshTokenStore, RevocationOutcome, RevocationStore, SeedStore, SessionStore, SessionSummary,
-    SignedInUser, Store, StoreChange, StoreProbe, TotpStore, UserStore,
+    AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FamilyRevocation, FeedRead,
+    FeedSnapshot, FeedSnapshotPage, KeyStore, LoginRequestStore, LoginThrottleStore, OutboxStore,
+    PasswordResetStore, ProbedStore, RecoveryCodeStore, RefreshTokenStore, RevocationOutcome,
+    RevocationStore, SeedStore, SentCodeStore, SessionStore, SessionSummary, SignedInUser, Store,
+    StoreChange, StoreProbe, TotpStore, UserStore,
 };
 
 use std::path::PathBuf;

@@ -9,10 +9,10 @@ use crate::StoreResult;
 use tessera_core::client::SecretHash;
 use tessera_core::{
     Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
-    ClientId, CodeCheck, CodePurpose, CodeRedemption, Consent, Email, EmailCode, OutgoingMail,
+    ClientId, CodeCheck, CodePurpose, CodeRedemption, Consent, Email, OutgoingMessage,
     PasswordReset, PendingSignIn, RefreshRotation, RefreshToken, Revocation, RevocationEntry,
-    RevocationReason, SessionId, SigningKeyRecord, StoredRefreshToken, ThrottleKey, ThrottleRule,
-    ThrottleState, TokenFacts, TotpFactor, User, UserId,
+    RevocationReason, SentCode, SessionId, SigningKeyRecord, StoredRefreshToken, ThrottleKey,
+    ThrottleRule, ThrottleState, TokenFacts, TotpFactor, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -632,19 +632,19 @@ pub trait RecoveryCodeStore: Send + Sync {
     async fn delete_recovery_codes(&self, user: &UserId) -> StoreResult<u64>;
 }
 
-/// Codes sent by email ([`tessera_core::email_code`]): one live code per user and purpose.
+/// Codes sent by email ([`tessera_core::sent_code`]): one live code per user and purpose.
 #[async_trait::async_trait]
-pub trait EmailCodeStore: Send + Sync {
+pub trait SentCodeStore: Send + Sync {
     /// Stores `code`, replacing the user's code for the same purpose (used or not).
     /// [`StoreError::NotFound`](crate::StoreError::NotFound) if the user does not exist.
-    async fn create_email_code(&self, code: &EmailCode) -> StoreResult<()>;
+    async fn create_sent_code(&self, code: &SentCode) -> StoreResult<()>;
 
     /// Presents the code whose hash is `code_hash` for `user` and `purpose` at `now`: accepted
     /// and used up if it is the live code (not used, not expired, fewer than
     /// `max_wrong_attempts` wrong tries); otherwise, if a live code exists, one wrong try is
     /// counted. Each outcome is one conditional statement, so racing presentations of one code
     /// accept it once.
-    async fn check_email_code(
+    async fn check_sent_code(
         &self,
         user: &UserId,
         purpose: CodePurpose,
@@ -654,30 +654,30 @@ pub trait EmailCodeStore: Send + Sync {
     ) -> StoreResult<CodeCheck>;
 
     /// Deletes codes that expired at or before `now`; returns how many.
-    async fn delete_expired_email_codes(&self, now: OffsetDateTime) -> StoreResult<u64>;
+    async fn delete_expired_sent_codes(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// The mail outbox ([`tessera_core::mail`]): messages queued by requests, sent by a worker on
 /// any node.
 #[async_trait::async_trait]
-pub trait MailOutboxStore: Send + Sync {
+pub trait OutboxStore: Send + Sync {
     /// Queues `mail`, due at once.
-    async fn enqueue_mail(&self, mail: &OutgoingMail) -> StoreResult<()>;
+    async fn enqueue_message(&self, mail: &OutgoingMessage) -> StoreResult<()>;
 
     /// Claims up to `limit` messages due at `now` (oldest first): each gets its attempt count
     /// raised and is hidden from other claimers until `lease_until`.
-    async fn claim_mail(
+    async fn claim_messages(
         &self,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
         limit: u32,
-    ) -> StoreResult<Vec<OutgoingMail>>;
+    ) -> StoreResult<Vec<OutgoingMessage>>;
 
     /// Removes a message that was sent or given up on.
-    async fn finish_mail(&self, id: &str) -> StoreResult<()>;
+    async fn finish_message(&self, id: &str) -> StoreResult<()>;
 
     /// Schedules the next attempt of a message that failed, keeping the error for operators.
-    async fn retry_mail(
+    async fn retry_message(
         &self,
         id: &str,
         next_attempt_at: OffsetDateTime,
@@ -729,8 +729,8 @@ pub trait Store:
     + BackchannelStore
     + TotpStore
     + RecoveryCodeStore
-    + EmailCodeStore
-    + MailOutboxStore
+    + SentCodeStore
+    + OutboxStore
     + PasswordResetStore
     + std::fmt::Debug
     + Send
@@ -771,7 +771,7 @@ pub trait StoreProbe: Send + Sync {
     async fn count_backchannel_deliveries(&self) -> StoreResult<u64>;
 
     /// The queued mail: each message's id, attempts so far and last error, oldest first.
-    async fn list_queued_mail(&self) -> StoreResult<Vec<(String, u32, Option<String>)>>;
+    async fn list_queued_messages(&self) -> StoreResult<Vec<(String, u32, Option<String>)>>;
 
     /// The stored login-throttle count of `key`, if any, forgettable or not.
     async fn find_login_throttle(&self, key: &ThrottleKey) -> StoreResult<Option<ThrottleState>>;

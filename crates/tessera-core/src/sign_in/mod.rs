@@ -43,6 +43,8 @@ pub enum Method {
     RecoveryCode,
     /// A code sent to the user's verified email address: a second factor.
     EmailCode,
+    /// A code sent by SMS to the user's verified phone number: a second factor.
+    Sms,
 }
 
 impl Method {
@@ -51,9 +53,9 @@ impl Method {
         match self {
             Method::Password => "pwd",
             // RFC 8176 has no value of its own for a recovery code or an emailed code; both are
-            // one-time passwords.
-            // The audit trail tells the two apart.
+            // one-time passwords. The audit trail tells them apart.
             Method::Totp | Method::RecoveryCode | Method::EmailCode => "otp",
+            Method::Sms => "sms",
         }
     }
 
@@ -68,6 +70,7 @@ impl Method {
         match amr {
             "pwd" => Some(Method::Password),
             "otp" => Some(Method::Totp),
+            "sms" => Some(Method::Sms),
             _ => None,
         }
     }

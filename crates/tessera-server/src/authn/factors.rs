@@ -7,13 +7,14 @@
 //! ([`ThrottleKey::for_second_factor`]), so every node shares the count.
 
 use crate::app::AppState;
+use std::net::IpAddr;
 use tessera_core::audit::action;
-use tessera_core::email_code;
 use tessera_core::recovery_codes;
+use tessera_core::sent_code;
 use tessera_core::sign_in::{EnrolledMethods, Method};
 use tessera_core::{
-    totp, Admission, CodeCheck, CodePurpose, EmailCode, ThrottleKey, TotpFactor, TotpRejection,
-    TotpSeed, User, UserId,
+    totp, Admission, CodeCheck, CodePurpose, Recipient, SentCode, ThrottleKey, TotpFactor,
+    TotpRejection, TotpSeed, User, UserId,
 };
 use tessera_store::StoreError;
 use time::OffsetDateTime;
@@ -25,11 +26,12 @@ pub async fn enrolled(state: &AppState, user: &UserId) -> Result<EnrolledMethods
     if store.find_totp_factor(user).await?.is_some() {
         second_factors.push(Method::Totp);
     }
-    if state.can_send_mail() {
-        if let Some(user) = store.find_user(user).await? {
-            if user.email_codes_enabled && user.email_verified {
-                second_factors.push(Method::EmailCode);
-            }
+    if let Some(user) = store.find_user(user).await? {
+        if state.can_send_mail() && user.email_codes_enabled && user.email_verified {
+            second_factors.push(Method::EmailCode);
+        }
+        if state.can_send_sms() && user.phone_number.is_some() {
+            second_factors.push(Method::Sms);
         }
     }
     if store.count_unused_recovery_codes(user).await? > 0 {
@@ -197,57 +199,96 @@ pub async fn check_recovery_code(
     Ok(Ok(()))
 }
 
-/// Mails `user` a new code for `purpose` (replacing any earlier one), through the outbox.
-/// Sending counts against the account like a wrong code, so codes cannot be sent without limit
-/// (mail bombing, or a mail provider's patience).
-pub async fn send_email_code(
+/// Sends `user` a new code for `purpose` to `to` (their address, or a phone number), replacing
+/// any earlier one, through the outbox. Sending counts against the account like a wrong code,
+/// so codes cannot be sent without limit (mail bombing, a provider's patience); an SMS also
+/// counts against its number and against the network source asking (`source`), against SMS
+/// pumping.
+pub async fn send_code(
     state: &AppState,
     user: &User,
     purpose: CodePurpose,
+    to: &Recipient,
+    source: Option<IpAddr>,
     now: OffsetDateTime,
 ) -> Result<Result<(), CodeRefused>, StoreError> {
     if let Some(locked) = count_attempt(state, &user.id, now).await? {
         return Ok(Err(locked));
     }
-    let (digits, code) = EmailCode::issue(&user.id, purpose, state.services.keys.kek(), now);
-    state.services.store.create_email_code(&code).await?;
-    let (subject, why) = match purpose {
-        CodePurpose::SignIn => (
-            "Your sign-in code",
-            "to finish signing in. If you did not just sign in, someone knows your password: change it.",
-        ),
-        CodePurpose::VerifyEmail => (
-            "Confirm your email address",
-            "to confirm this address. If you did not ask for it, ignore this message.",
-        ),
-    };
-    let minutes = email_code::LIFETIME.whole_minutes();
-    let body = format!(
-        "Your code is {}\n\nEnter it within {minutes} minutes {why}\n",
-        digits.as_str()
+    if let Recipient::Phone(number) = to {
+        let mut keys = vec![ThrottleKey::for_sms_number(number)];
+        keys.extend(source.map(ThrottleKey::for_sms_source));
+        for key in keys {
+            if let Admission::Locked { until } = state
+                .services
+                .store
+                .admit_login_attempt(&key, &state.settings.login_throttle, now)
+                .await?
+            {
+                return Ok(Err(CodeRefused::Locked { until }));
+            }
+        }
+    }
+    let (digits, code) = SentCode::issue(
+        &user.id,
+        purpose,
+        to.address(),
+        state.services.keys.kek(),
+        now,
     );
-    state.queue_mail(&user.email, subject, &body).await?;
+    state.services.store.create_sent_code(&code).await?;
+    let minutes = sent_code::LIFETIME.whole_minutes();
+    match to {
+        Recipient::Email(address) => {
+            let (subject, why) = match purpose {
+                CodePurpose::VerifyEmail => (
+                    "Confirm your email address",
+                    "to confirm this address. If you did not ask for it, ignore this message.",
+                ),
+                _ => (
+                    "Your sign-in code",
+                    "to finish signing in. If you did not just sign in, someone knows your password: change it.",
+                ),
+            };
+            let body = format!(
+                "Your code is {}\n\nEnter it within {minutes} minutes {why}\n",
+                digits.as_str()
+            );
+            state.queue_mail(address, subject, &body).await?;
+        }
+        Recipient::Phone(number) => {
+            // Short, and the code first: it is what the phone shows in a notification.
+            let body = format!(
+                "{} is your code. It expires in {minutes} minutes. Do not share it.",
+                digits.as_str()
+            );
+            state.queue_sms(number, &body).await?;
+        }
+    }
     Ok(Ok(()))
 }
 
-/// Checks `typed` as `user`'s live emailed code for `purpose`, using it up if right.
-pub async fn check_email_code(
+/// Checks `typed` as `user`'s live code for `purpose` sent to `destination` (the address or
+/// number it went to), using it up if right.
+pub async fn check_code(
     state: &AppState,
     user: &UserId,
     purpose: CodePurpose,
+    destination: &str,
     typed: &str,
     now: OffsetDateTime,
 ) -> Result<Result<(), CodeRefused>, StoreError> {
     if let Some(locked) = count_attempt(state, user, now).await? {
         return Ok(Err(locked));
     }
-    let Some(hash) = email_code::hash_typed(state.services.keys.kek(), user, purpose, typed) else {
+    let kek = state.services.keys.kek();
+    let Some(hash) = sent_code::hash_typed(kek, user, purpose, destination, typed) else {
         return Ok(Err(CodeRefused::Malformed));
     };
     let checked = state
         .services
         .store
-        .check_email_code(user, purpose, &hash, now, email_code::MAX_WRONG_ATTEMPTS)
+        .check_sent_code(user, purpose, &hash, now, sent_code::MAX_WRONG_ATTEMPTS)
         .await?;
     match checked {
         CodeCheck::Accepted => {

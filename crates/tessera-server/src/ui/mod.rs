@@ -35,6 +35,7 @@ fn templates() -> &'static Environment<'static> {
             ("error.html", include_str!("../../templates/error.html")),
             ("logout.html", include_str!("../../templates/logout.html")),
             ("message.html", include_str!("../../templates/message.html")),
+            ("phone.html", include_str!("../../templates/phone.html")),
             (
                 "password.html",
                 include_str!("../../templates/password.html"),

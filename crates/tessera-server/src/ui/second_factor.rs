@@ -16,13 +16,15 @@ use crate::routes;
 use crate::ui::login::PageQuery;
 use crate::ui::{self, expired_page, store_failure};
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use serde::Serialize;
-use tessera_core::mail::masked;
+use std::net::SocketAddr;
+use tessera_core::outbox::masked;
 use tessera_core::sign_in::{Method, Proof};
-use tessera_core::{CodePurpose, PendingSignIn, Stage};
+use tessera_core::{CodePurpose, PendingSignIn, Recipient, Stage};
 use time::OffsetDateTime;
 
 #[derive(Serialize)]
@@ -33,16 +35,19 @@ struct SecondFactorPage<'a> {
     csrf_token: &'a str,
     has_totp: bool,
     has_email_codes: bool,
+    has_sms: bool,
     has_recovery_codes: bool,
-    /// The masked address a code was just sent to, to show its input.
+    /// The masked address a code was just mailed to, to show its input.
     email_sent_to: Option<String>,
+    /// The masked number a code was just texted to, to show its input.
+    sms_sent_to: Option<String>,
     error: Option<&'a str>,
 }
 
-/// What the page shows besides its forms.
+/// What the page shows besides its forms: which channel a code was just sent by, and an error.
 #[derive(Default)]
 struct Notice<'a> {
-    email_sent: bool,
+    sent_by: Option<Method>,
     error: Option<&'a str>,
 }
 
@@ -85,8 +90,12 @@ async fn render(
             csrf_token: csrf,
             has_totp: methods.contains(&Method::Totp),
             has_email_codes: methods.contains(&Method::EmailCode),
+            has_sms: methods.contains(&Method::Sms),
             has_recovery_codes: methods.contains(&Method::RecoveryCode),
-            email_sent_to: notice.email_sent.then(|| masked(&user.email)),
+            email_sent_to: (notice.sent_by == Some(Method::EmailCode)).then(|| masked(&user.email)),
+            sms_sent_to: (notice.sent_by == Some(Method::Sms))
+                .then(|| user.phone_number.as_ref().map(|n| n.masked()))
+                .flatten(),
             error: notice.error,
         },
         extra_headers,
@@ -110,7 +119,12 @@ pub async fn get(
 }
 
 /// `POST /login/second-factor`.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let (params, pending) =
         match pending::read_form(&state, &headers, body, Stage::SecondFactor).await {
             Ok(read) => read,
@@ -124,23 +138,34 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         return expired_page();
     };
     let now = state.services.clock.now();
-    if params.get("send_email_code").is_some() {
-        return send_code(&state, &pending, csrf, now).await;
+    let source = peer.map(|Extension(ConnectInfo(peer))| {
+        state.settings.client_ip.client_ip(peer.ip(), &headers)
+    });
+    for (field, method) in [
+        ("send_email_code", Method::EmailCode),
+        ("send_sms_code", Method::Sms),
+    ] {
+        if params.get(field).is_some() {
+            return send_code(&state, &pending, csrf, method, source, now).await;
+        }
     }
-    // Each form names its own field: `code` (app), `email_code`, `recovery_code`.
+    // Each form names its own field: `code` (app), `email_code`, `sms_code`, `recovery_code`.
     let (method, checked) = if let Some(typed) = params.get("recovery_code") {
         let checked = factors::check_recovery_code(&state, &user_id, typed, now).await;
         (Method::RecoveryCode, checked)
-    } else if let Some(typed) = params.get("email_code") {
-        let checked = if factors::enrolled(&state, &user_id)
-            .await
-            .is_ok_and(|e| e.second_factors.contains(&Method::EmailCode))
-        {
-            factors::check_email_code(&state, &user_id, CodePurpose::SignIn, typed, now).await
-        } else {
-            Ok(Err(CodeRefused::NoFactor))
+    } else if let Some((method, typed)) =
+        [("email_code", Method::EmailCode), ("sms_code", Method::Sms)]
+            .into_iter()
+            .find_map(|(field, method)| params.get(field).map(|typed| (method, typed)))
+    {
+        let checked = match destination(&state, &user_id, method).await {
+            Ok(Some((purpose, to))) => {
+                factors::check_code(&state, &user_id, purpose, to.address(), typed, now).await
+            }
+            Ok(None) => Ok(Err(CodeRefused::NoFactor)),
+            Err(err) => Err(err),
         };
-        (Method::EmailCode, checked)
+        (method, checked)
     } else {
         let typed = params.get("code").unwrap_or_default();
         let checked = factors::check_totp(&state, &user_id, typed, now).await;
@@ -151,8 +176,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         Ok(Err(refused)) => {
             tracing::info!(?refused, ?method, %user_id, "second factor refused");
             let (status, message, extra) = refusal(refused, method, now);
+            let sent_by = matches!(method, Method::EmailCode | Method::Sms).then_some(method);
             let notice = Notice {
-                email_sent: method == Method::EmailCode,
+                sent_by,
                 error: Some(&message),
             };
             return render(&state, status, &pending, csrf, notice, extra).await;
@@ -170,46 +196,75 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     .await
 }
 
-/// "Email me a code": queues a sign-in code to the user's address (if codes by email are one of
-/// their factors) and shows the page again with the code's input. The pending sign-in stays.
+/// Where a sign-in code for `method` goes for `user_id` (their verified address or number), with
+/// its purpose; `None` if the user does not have that factor (any more).
+async fn destination(
+    state: &AppState,
+    user_id: &tessera_core::UserId,
+    method: Method,
+) -> Result<Option<(CodePurpose, Recipient)>, tessera_store::StoreError> {
+    if !factors::enrolled(state, user_id)
+        .await?
+        .second_factors
+        .contains(&method)
+    {
+        return Ok(None);
+    }
+    let Some(user) = state.services.store.find_user(user_id).await? else {
+        return Ok(None);
+    };
+    Ok(match method {
+        Method::EmailCode => Some((CodePurpose::EmailSignIn, Recipient::Email(user.email))),
+        Method::Sms => user
+            .phone_number
+            .map(|number| (CodePurpose::SmsSignIn, Recipient::Phone(number))),
+        _ => None,
+    })
+}
+
+/// "Email me a code" / "Text me a code": queues a sign-in code to the user's address or number
+/// (if that is one of their factors) and shows the page again with the code's input. The
+/// pending sign-in stays.
 async fn send_code(
     state: &AppState,
     pending: &PendingSignIn,
     csrf: &str,
+    method: Method,
+    source: Option<std::net::IpAddr>,
     now: OffsetDateTime,
 ) -> Response {
     let Some(user_id) = &pending.user_id else {
         return expired_page();
+    };
+    let (purpose, to) = match destination(state, user_id, method).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return ui::error_page(
+                StatusCode::BAD_REQUEST,
+                "Codes by this channel are not available",
+                "This account does not receive sign-in codes this way.",
+            )
+        }
+        Err(err) => return store_failure(err),
     };
     let user = match state.services.store.find_user(user_id).await {
         Ok(Some(user)) => user,
         Ok(None) => return expired_page(),
         Err(err) => return store_failure(err),
     };
-    let allowed = match factors::enrolled(state, user_id).await {
-        Ok(enrolled) => enrolled.second_factors.contains(&Method::EmailCode),
-        Err(err) => return store_failure(err),
-    };
-    if !allowed {
-        return ui::error_page(
-            StatusCode::BAD_REQUEST,
-            "Codes by email are not available",
-            "This account does not receive sign-in codes by email.",
-        );
-    }
-    match factors::send_email_code(state, &user, CodePurpose::SignIn, now).await {
+    match factors::send_code(state, &user, purpose, &to, source, now).await {
         Ok(Ok(())) => {
-            tracing::info!(user_id = %user.id, "sign-in code queued by email");
+            tracing::info!(user_id = %user.id, channel = to.channel(), "sign-in code queued");
             let notice = Notice {
-                email_sent: true,
+                sent_by: Some(method),
                 error: None,
             };
             render(state, StatusCode::OK, pending, csrf, notice, Vec::new()).await
         }
         Ok(Err(refused)) => {
-            let (status, message, extra) = refusal(refused, Method::EmailCode, now);
+            let (status, message, extra) = refusal(refused, method, now);
             let notice = Notice {
-                email_sent: false,
+                sent_by: None,
                 error: Some(&message),
             };
             render(state, status, pending, csrf, notice, extra).await
@@ -242,7 +297,7 @@ fn refusal(
         (_, Method::RecoveryCode) => {
             unauthorized("That recovery code was not accepted. Each code works once.")
         }
-        (_, Method::EmailCode) => unauthorized(
+        (_, Method::EmailCode | Method::Sms) => unauthorized(
             "That code was not accepted. Codes work once, for 10 minutes: ask for a new one if needed.",
         ),
         (CodeRefused::Malformed, _) => {

@@ -170,7 +170,7 @@ async fn mail_to_a_refusing_smtp_server_is_retried_and_the_page_does_not_wait() 
     // the server's answer kept for operators.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let queued = s.app.probe.list_queued_mail().await.unwrap();
+        let queued = s.app.probe.list_queued_messages().await.unwrap();
         assert_eq!(queued.len(), 1, "{queued:?}");
         if let (_, attempts, Some(error)) = &queued[0] {
             assert!(*attempts >= 1);
@@ -233,7 +233,7 @@ async fn mail_to_an_smtp_server_that_is_down_waits_in_the_outbox() {
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let queued = app.probe.list_queued_mail().await.unwrap();
+        let queued = app.probe.list_queued_messages().await.unwrap();
         assert_eq!(queued.len(), 1, "kept for a retry, not dropped: {queued:?}");
         if let (_, _, Some(error)) = &queued[0] {
             assert!(error.to_lowercase().contains("refused"), "{error}");

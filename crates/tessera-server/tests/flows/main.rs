@@ -28,6 +28,7 @@ mod revocation_model;
 mod revocation_triggers;
 mod second_factors;
 mod sign_in;
+mod sms;
 mod token_grants;
 mod userinfo;
 mod verify_real_tokens;

@@ -98,6 +98,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("is_disabled", Bool),
             ("email_verified", Bool),
             ("email_codes_enabled", Bool),
+            ("phone_number", Text),
             ("created_at", Int),
             ("updated_at", Int),
         ],
@@ -228,7 +229,7 @@ pub(crate) const TABLES: &[Table] = &[
         identity: None,
     },
     Table {
-        name: "email_codes",
+        name: "sent_codes",
         columns: &[
             ("user_id", Text),
             ("purpose", Text),
@@ -242,10 +243,11 @@ pub(crate) const TABLES: &[Table] = &[
         identity: None,
     },
     Table {
-        name: "mail_outbox",
+        name: "outbox",
         columns: &[
             ("id", Text),
             ("recipient", Text),
+            ("channel", Text),
             ("subject", Text),
             ("sealed_body", Blob),
             ("created_at", Int),

@@ -27,7 +27,7 @@ pub(crate) const FOR_KEY_SHARE: &str = " FOR KEY SHARE";
 pub(crate) const CLAIM_DELIVERIES: &str = " FOR UPDATE OF d SKIP LOCKED";
 
 /// Appended to the read of due outbox messages, for the same reason as [`CLAIM_DELIVERIES`].
-pub(crate) const CLAIM_MAIL: &str = " FOR UPDATE SKIP LOCKED";
+pub(crate) const CLAIM_MESSAGES: &str = " FOR UPDATE SKIP LOCKED";
 
 /// "TESS": the first key of every Tessera lock on one object.
 const TESSERA: i32 = 0x5445_5353;

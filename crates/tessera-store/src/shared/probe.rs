@@ -29,11 +29,11 @@ macro_rules! impl_probe {
                     count(self, "SELECT count(*) FROM backchannel_deliveries").await
                 }
 
-                async fn list_queued_mail(
+                async fn list_queued_messages(
                     &self,
                 ) -> StoreResult<Vec<(String, u32, Option<String>)>> {
                     let rows = sqlx::query(
-                        "SELECT id, attempts, last_error FROM mail_outbox \
+                        "SELECT id, attempts, last_error FROM outbox \
                          ORDER BY created_at, id COLLATE \"C\"",
                     )
                     .fetch_all(&self.pool)

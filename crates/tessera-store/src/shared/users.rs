@@ -8,12 +8,13 @@ macro_rules! impl_users {
         /// [`UserStore`]: plain statements, no locking.
         pub(crate) mod users {
             use super::*;
-            use tessera_core::{Email, PasswordHash, User, UserId};
+            use tessera_core::{Email, PasswordHash, PhoneNumber, User, UserId};
             use $crate::codec::{from_json, from_secs, to_json, to_secs};
             use $crate::{StoreError, StoreResult, UserStore};
 
             const SELECT: &str = "SELECT id, email, name, roles, password_hash, is_disabled, \
-                                  email_verified, email_codes_enabled, created_at, updated_at \
+                                  email_verified, email_codes_enabled, phone_number, \
+                                  created_at, updated_at \
                                   FROM users";
 
             /// Turns a unique violation into a [`StoreError::Conflict`] that says which field
@@ -33,8 +34,8 @@ macro_rules! impl_users {
             pub(crate) async fn insert(conn: &mut Conn, user: &User) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO users (id, email, name, roles, password_hash, is_disabled, \
-                     email_verified, email_codes_enabled, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     email_verified, email_codes_enabled, phone_number, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(user.id.as_str())
                 .bind(user.email.as_str())
@@ -44,6 +45,7 @@ macro_rules! impl_users {
                 .bind(user.is_disabled)
                 .bind(user.email_verified)
                 .bind(user.email_codes_enabled)
+                .bind(user.phone_number.as_ref().map(PhoneNumber::as_str))
                 .bind(to_secs(user.created_at))
                 .bind(to_secs(user.updated_at))
                 .execute(conn)
@@ -91,7 +93,7 @@ macro_rules! impl_users {
                     let done = sqlx::query(
                         "UPDATE users SET email = $1, name = $2, roles = $3, password_hash = $4, \
                          is_disabled = $5, email_verified = $6, email_codes_enabled = $7, \
-                         updated_at = $8 WHERE id = $9",
+                         phone_number = $8, updated_at = $9 WHERE id = $10",
                     )
                     .bind(user.email.as_str())
                     .bind(user.name.as_deref())
@@ -100,6 +102,7 @@ macro_rules! impl_users {
                     .bind(user.is_disabled)
                     .bind(user.email_verified)
                     .bind(user.email_codes_enabled)
+                    .bind(user.phone_number.as_ref().map(PhoneNumber::as_str))
                     .bind(to_secs(user.updated_at))
                     .bind(user.id.as_str())
                     .execute(&self.pool)
@@ -138,6 +141,8 @@ macro_rules! impl_users {
                     is_disabled: get(row, "is_disabled")?,
                     email_verified: get(row, "email_verified")?,
                     email_codes_enabled: get(row, "email_codes_enabled")?,
+                    phone_number: get::<Option<String>>(row, "phone_number")?
+                        .map(PhoneNumber::from_stored),
                     created_at: from_secs(get(row, "created_at")?, &what("created_at"))?,
                     updated_at: from_secs(get(row, "updated_at")?, &what("updated_at"))?,
                     id: UserId::from_stored(id),

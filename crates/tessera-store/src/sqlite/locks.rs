@@ -19,7 +19,7 @@ pub(crate) const FOR_KEY_SHARE: &str = "";
 pub(crate) const CLAIM_DELIVERIES: &str = "";
 
 /// Appended to the read of due outbox messages.
-pub(crate) const CLAIM_MAIL: &str = "";
+pub(crate) const CLAIM_MESSAGES: &str = "";
 
 /// The audit lock: the write lock already orders audit ids.
 pub(crate) async fn audit(_conn: &mut SqliteConnection) -> StoreResult<()> {

@@ -159,6 +159,7 @@ macro_rules! contract_suite {
             recovery_codes_need_their_user,
             email_codes_are_used_once_within_their_tries_and_lifetime,
             mail_outbox_claims_leases_retries_and_finishes,
+            outbox_carries_sms_and_users_keep_their_number,
             password_resets_are_used_once_and_replaced,
         );
         $crate::contract::contract_suite!(@shared $fresh;

@@ -18,7 +18,7 @@ use axum::response::Response;
 use serde::Serialize;
 use tessera_core::audit::action;
 use tessera_core::sign_in::Method;
-use tessera_core::{CodePurpose, User};
+use tessera_core::{CodePurpose, Recipient, User};
 
 #[derive(Serialize)]
 struct EmailCodesPage<'a> {
@@ -94,7 +94,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     let now = state.services.clock.now();
     match params.get("step").unwrap_or_default() {
         "send" => {
-            match factors::send_email_code(&state, &user, CodePurpose::VerifyEmail, now).await {
+            let to = Recipient::Email(user.email.clone());
+            let purpose = CodePurpose::VerifyEmail;
+            match factors::send_code(&state, &user, purpose, &to, None, now).await {
                 Ok(Ok(())) => render(StatusCode::OK, &user, csrf, true, None, Vec::new()),
                 Ok(Err(refused)) => refused_page(&user, csrf, refused, now, false),
                 Err(err) => store_failure(err),
@@ -102,9 +104,8 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         }
         "confirm" => {
             let typed = params.get("email_code").unwrap_or_default();
-            match factors::check_email_code(&state, &user.id, CodePurpose::VerifyEmail, typed, now)
-                .await
-            {
+            let (purpose, to) = (CodePurpose::VerifyEmail, user.email.as_str());
+            match factors::check_code(&state, &user.id, purpose, to, typed, now).await {
                 Ok(Ok(())) => {}
                 Ok(Err(refused)) => return refused_page(&user, csrf, refused, now, true),
                 Err(err) => return store_failure(err),

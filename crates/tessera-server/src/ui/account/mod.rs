@@ -15,6 +15,7 @@ pub mod devices;
 pub mod email_codes;
 pub mod password;
 pub mod password_reset;
+pub mod phone;
 pub mod recovery_codes;
 pub mod totp;
 pub mod totp_removal;

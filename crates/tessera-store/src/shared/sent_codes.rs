@@ -1,24 +1,24 @@
-//! [`EmailCodeStore`](crate::EmailCodeStore), written once for every backend (see the module
+//! [`SentCodeStore`](crate::SentCodeStore), written once for every backend (see the module
 //! doc of [`crate::shared`] for the names an expansion needs).
 
-/// Expands to the [`EmailCodeStore`](crate::EmailCodeStore) implementation for `DbStore`.
-macro_rules! impl_email_codes {
+/// Expands to the [`SentCodeStore`](crate::SentCodeStore) implementation for `DbStore`.
+macro_rules! impl_sent_codes {
     () => {
-        /// [`EmailCodeStore`]: replacing is an upsert; checking is two conditional statements,
+        /// [`SentCodeStore`]: replacing is an upsert; checking is two conditional statements,
         /// each atomic on its own: accept (and use up) the live code if the hash matches, else
         /// count a wrong try on the live code.
-        pub(crate) mod email_codes {
+        pub(crate) mod sent_codes {
             use super::*;
             use $crate::codec::to_secs;
-            use $crate::{EmailCodeStore, StoreResult};
-            use tessera_core::{CodeCheck, CodePurpose, EmailCode, UserId};
+            use $crate::{SentCodeStore, StoreResult};
+            use tessera_core::{CodeCheck, CodePurpose, SentCode, UserId};
             use time::OffsetDateTime;
 
             #[async_trait::async_trait]
-            impl EmailCodeStore for DbStore {
-                async fn create_email_code(&self, code: &EmailCode) -> StoreResult<()> {
+            impl SentCodeStore for DbStore {
+                async fn create_sent_code(&self, code: &SentCode) -> StoreResult<()> {
                     sqlx::query(
-                        "INSERT INTO email_codes (user_id, purpose, code_hash, created_at, \
+                        "INSERT INTO sent_codes (user_id, purpose, code_hash, created_at, \
                          expires_at, wrong_attempts, used_at) VALUES ($1, $2, $3, $4, $5, 0, NULL) \
                          ON CONFLICT (user_id, purpose) DO UPDATE SET \
                          code_hash = excluded.code_hash, created_at = excluded.created_at, \
@@ -35,7 +35,7 @@ macro_rules! impl_email_codes {
                     Ok(())
                 }
 
-                async fn check_email_code(
+                async fn check_sent_code(
                     &self,
                     user: &UserId,
                     purpose: CodePurpose,
@@ -45,7 +45,7 @@ macro_rules! impl_email_codes {
                 ) -> StoreResult<CodeCheck> {
                     // "Live": not used, not expired, tries left.
                     let accepted = sqlx::query(
-                        "UPDATE email_codes SET used_at = $1 \
+                        "UPDATE sent_codes SET used_at = $1 \
                          WHERE user_id = $2 AND purpose = $3 AND code_hash = $4 \
                          AND used_at IS NULL AND expires_at > $1 AND wrong_attempts < $5",
                     )
@@ -63,7 +63,7 @@ macro_rules! impl_email_codes {
                         return Ok(CodeCheck::Accepted);
                     }
                     let wrong: Option<i64> = sqlx::query_scalar(
-                        "UPDATE email_codes SET wrong_attempts = wrong_attempts + 1 \
+                        "UPDATE sent_codes SET wrong_attempts = wrong_attempts + 1 \
                          WHERE user_id = $1 AND purpose = $2 \
                          AND used_at IS NULL AND expires_at > $3 AND wrong_attempts < $4 \
                          RETURNING wrong_attempts",
@@ -84,8 +84,8 @@ macro_rules! impl_email_codes {
                     })
                 }
 
-                async fn delete_expired_email_codes(&self, now: OffsetDateTime) -> StoreResult<u64> {
-                    let done = sqlx::query("DELETE FROM email_codes WHERE expires_at <= $1")
+                async fn delete_expired_sent_codes(&self, now: OffsetDateTime) -> StoreResult<u64> {
+                    let done = sqlx::query("DELETE FROM sent_codes WHERE expires_at <= $1")
                         .bind(to_secs(now))
                         .execute(&self.pool)
                         .await
@@ -97,4 +97,4 @@ macro_rules! impl_email_codes {
     };
 }
 
-pub(crate) use impl_email_codes;
+pub(crate) use impl_sent_codes;

@@ -1,11 +1,12 @@
-//! Mail Tessera sends (codes, notifications), as queued in the store's outbox.
+//! Messages Tessera sends (codes and notices, by email or SMS), as queued in the store's outbox.
 //!
-//! Requests never talk to an SMTP server: they queue a message, and a worker on any node sends
-//! it, retrying with backoff, so a slow or dead mail server never blocks a sign-in. Bodies can
-//! hold a code, so they are sealed under the key-encryption key while queued, bound to the
-//! message's id, and a sent message is deleted.
+//! Requests never talk to an SMTP server or an SMS provider: they queue a message, and a worker
+//! on any node sends it, retrying with backoff, so a slow or dead provider never blocks a
+//! sign-in. Bodies can hold a code, so they are sealed under the key-encryption key while
+//! queued, bound to the message's id, and a sent message is deleted.
 
 use crate::kek::{KekError, KeyEncryptionKey};
+use crate::phone::PhoneNumber;
 use crate::user::Email;
 use std::fmt;
 use time::{Duration, OffsetDateTime};
@@ -18,14 +19,50 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// code mailed an hour late is useless, and a user told "we sent a code" has long moved on.
 pub const MAX_AGE: Duration = Duration::hours(1);
 
+/// Who a message goes to, and so by which channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recipient {
+    /// By email, through the SMTP server.
+    Email(Email),
+    /// By SMS, through the provider's webhook.
+    Phone(PhoneNumber),
+}
+
+impl Recipient {
+    /// The stored channel name.
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Recipient::Email(_) => "email",
+            Recipient::Phone(_) => "sms",
+        }
+    }
+
+    /// The stored address.
+    pub fn address(&self) -> &str {
+        match self {
+            Recipient::Email(email) => email.as_str(),
+            Recipient::Phone(number) => number.as_str(),
+        }
+    }
+
+    /// Reads a stored channel and address back; `None` for an unknown channel.
+    pub fn from_stored(channel: &str, address: String) -> Option<Self> {
+        match channel {
+            "email" => Some(Recipient::Email(Email::from_stored(address))),
+            "sms" => Some(Recipient::Phone(PhoneNumber::from_stored(address))),
+            _ => None,
+        }
+    }
+}
+
 /// A message in the outbox.
 #[derive(Clone, PartialEq, Eq)]
-pub struct OutgoingMail {
+pub struct OutgoingMessage {
     /// Random id.
     pub id: String,
-    /// The one recipient.
-    pub recipient: Email,
-    /// The subject line (never holds a secret).
+    /// The one recipient, and so the channel.
+    pub recipient: Recipient,
+    /// The subject line of an email (never holds a secret); empty for SMS.
     pub subject: String,
     /// The plain-text body, sealed under the KEK and bound to `id`.
     pub sealed_body: Vec<u8>,
@@ -35,9 +72,9 @@ pub struct OutgoingMail {
     pub attempts: u32,
 }
 
-impl fmt::Debug for OutgoingMail {
+impl fmt::Debug for OutgoingMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutgoingMail")
+        f.debug_struct("OutgoingMessage")
             .field("id", &self.id)
             .field("recipient", &self.recipient)
             .field("subject", &self.subject)
@@ -47,10 +84,10 @@ impl fmt::Debug for OutgoingMail {
     }
 }
 
-impl OutgoingMail {
+impl OutgoingMessage {
     /// A new message to queue.
     pub fn new(
-        recipient: Email,
+        recipient: Recipient,
         subject: impl Into<String>,
         body: &str,
         kek: &KeyEncryptionKey,
@@ -111,10 +148,16 @@ mod tests {
     fn the_body_is_sealed_to_its_message_and_never_debug_printed() {
         let (kek, _) = KeyEncryptionKey::generate();
         let to = Email::parse("ada@example.com").unwrap();
-        let mail = OutgoingMail::new(to.clone(), "Your code", "Your code is 123456", &kek, t(0));
+        let mail = OutgoingMessage::new(
+            Recipient::Email(to.clone()),
+            "Your code",
+            "Your code is 123456",
+            &kek,
+            t(0),
+        );
         assert!(!mail.sealed_body.windows(6).any(|w| w == b"123456"));
         assert_eq!(mail.body(&kek).unwrap().as_str(), "Your code is 123456");
-        let mut moved = OutgoingMail::new(to, "x", "other", &kek, t(0));
+        let mut moved = OutgoingMessage::new(Recipient::Email(to), "x", "other", &kek, t(0));
         moved.sealed_body = mail.sealed_body.clone();
         assert!(moved.body(&kek).is_err());
         assert!(!format!("{mail:?}").contains("123456"));
@@ -123,8 +166,8 @@ mod tests {
     #[test]
     fn a_message_is_spent_after_its_attempts_or_an_hour() {
         let (kek, _) = KeyEncryptionKey::generate();
-        let mut mail = OutgoingMail::new(
-            Email::parse("ada@example.com").unwrap(),
+        let mut mail = OutgoingMessage::new(
+            Recipient::Email(Email::parse("ada@example.com").unwrap()),
             "s",
             "b",
             &kek,

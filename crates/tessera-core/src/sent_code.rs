@@ -1,12 +1,14 @@
-//! One-time codes sent by email: six digits, valid for ten minutes, used once, at most five
-//! wrong tries each. The same mechanism serves a second factor at sign-in and the proof that a
-//! user receives mail at their address, as different [`CodePurpose`]s.
+//! One-time codes sent to the user, by email or SMS: six digits, valid for ten minutes, used
+//! once, at most five wrong tries each. The same mechanism serves a second factor at sign-in and
+//! the proof that a user receives messages at an address or number, as different
+//! [`CodePurpose`]s.
 //!
-//! A code is stored only as a keyed hash ([`KeyEncryptionKey::keyed_hash`]) bound to its user and
-//! purpose: six digits are quickly guessed from an unkeyed hash, a code for verifying the
-//! address never matches at sign-in, and one user's code never matches another's. The store
-//! keeps one live code per user and purpose (a new one replaces it) and applies the rules below
-//! in single conditional statements.
+//! A code is stored only as a keyed hash ([`KeyEncryptionKey::keyed_hash`]) bound to its user,
+//! purpose and destination (the address or number it was sent to): six digits are quickly
+//! guessed from an unkeyed hash, a code for verifying the address never matches at sign-in, one
+//! user's code never matches another's, and a code sent to one number does not verify another.
+//! The store keeps one live code per user and purpose (a new one replaces it) and applies the
+//! rules below in single conditional statements.
 
 use crate::ids::UserId;
 use crate::kek::KeyEncryptionKey;
@@ -23,25 +25,31 @@ pub const MAX_WRONG_ATTEMPTS: u32 = 5;
 /// What a code is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CodePurpose {
-    /// A second factor at sign-in.
-    SignIn,
+    /// A second factor at sign-in, sent by email.
+    EmailSignIn,
     /// Proving the user receives mail at their address.
     VerifyEmail,
+    /// A second factor at sign-in, sent by SMS.
+    SmsSignIn,
+    /// Proving the user receives SMS at a number.
+    VerifyPhone,
 }
 
 impl CodePurpose {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
-            CodePurpose::SignIn => "sign-in",
+            CodePurpose::EmailSignIn => "sign-in",
             CodePurpose::VerifyEmail => "verify-email",
+            CodePurpose::SmsSignIn => "sms-sign-in",
+            CodePurpose::VerifyPhone => "verify-phone",
         }
     }
 }
 
 /// A code as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EmailCode {
+pub struct SentCode {
     /// Whose.
     pub user_id: UserId,
     /// What for.
@@ -68,11 +76,13 @@ pub enum CodeCheck {
     NoLiveCode,
 }
 
-impl EmailCode {
-    /// A new random code for `user` and `purpose`: the digits to mail, and the record to store.
+impl SentCode {
+    /// A new random code for `user` and `purpose`, to send to `destination` (an address or a
+    /// number): the digits to send, and the record to store.
     pub fn issue(
         user: &UserId,
         purpose: CodePurpose,
+        destination: &str,
         kek: &KeyEncryptionKey,
         now: OffsetDateTime,
     ) -> (Zeroizing<String>, Self) {
@@ -92,7 +102,7 @@ impl EmailCode {
         let record = Self {
             user_id: user.clone(),
             purpose,
-            code_hash: hash(kek, user, purpose, &digits),
+            code_hash: hash(kek, user, purpose, destination, &digits),
             created_at: now,
             expires_at: now + LIFETIME,
         };
@@ -100,23 +110,36 @@ impl EmailCode {
     }
 }
 
-/// The stored hash `typed` would have for `user` and `purpose`; `None` if it is not six digits
-/// (spaces ignored), so nothing is looked up and no try is spent on a typo of the wrong shape.
+/// The stored hash `typed` would have for `user`, `purpose` and `destination`; `None` if it is
+/// not six digits (spaces ignored), so nothing is looked up and no try is spent on a typo of the
+/// wrong shape.
 pub fn hash_typed(
     kek: &KeyEncryptionKey,
     user: &UserId,
     purpose: CodePurpose,
+    destination: &str,
     typed: &str,
 ) -> Option<String> {
     let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     (digits.len() == DIGITS && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| hash(kek, user, purpose, &digits))
+        .then(|| hash(kek, user, purpose, destination, &digits))
 }
 
-fn hash(kek: &KeyEncryptionKey, user: &UserId, purpose: CodePurpose, digits: &str) -> String {
+fn hash(
+    kek: &KeyEncryptionKey,
+    user: &UserId,
+    purpose: CodePurpose,
+    destination: &str,
+    digits: &str,
+) -> String {
     kek.keyed_hash(
-        "tessera email code v1",
-        format!("{}\0{}\0{digits}", purpose.as_str(), user.as_str()).as_bytes(),
+        "tessera sent code v1",
+        format!(
+            "{}\0{}\0{destination}\0{digits}",
+            purpose.as_str(),
+            user.as_str()
+        )
+        .as_bytes(),
     )
 }
 
@@ -130,27 +153,43 @@ mod tests {
         let ada = UserId::from_stored("ada".into());
         let bob = UserId::from_stored("bob".into());
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        let (digits, code) = EmailCode::issue(&ada, CodePurpose::SignIn, &kek, now);
+        let to = "ada@example.com";
+        let (digits, code) = SentCode::issue(&ada, CodePurpose::EmailSignIn, to, &kek, now);
         assert_eq!(digits.len(), 6);
         assert!(digits.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(code.expires_at - code.created_at, LIFETIME);
         let spaced = format!("{} {}", &digits[..3], &digits[3..]);
         assert_eq!(
-            hash_typed(&kek, &ada, CodePurpose::SignIn, &spaced).as_deref(),
+            hash_typed(&kek, &ada, CodePurpose::EmailSignIn, to, &spaced).as_deref(),
             Some(code.code_hash.as_str())
         );
         assert_ne!(
-            hash_typed(&kek, &ada, CodePurpose::VerifyEmail, &digits).unwrap(),
+            hash_typed(&kek, &ada, CodePurpose::VerifyEmail, to, &digits).unwrap(),
             code.code_hash,
             "a code for another purpose"
         );
         assert_ne!(
-            hash_typed(&kek, &bob, CodePurpose::SignIn, &digits).unwrap(),
+            hash_typed(&kek, &bob, CodePurpose::EmailSignIn, to, &digits).unwrap(),
             code.code_hash,
             "another user's code"
         );
+        assert_ne!(
+            hash_typed(
+                &kek,
+                &ada,
+                CodePurpose::EmailSignIn,
+                "+442079460958",
+                &digits
+            )
+            .unwrap(),
+            code.code_hash,
+            "a code sent elsewhere"
+        );
         for typed in ["", "12345", "1234567", "12a456"] {
-            assert_eq!(hash_typed(&kek, &ada, CodePurpose::SignIn, typed), None);
+            assert_eq!(
+                hash_typed(&kek, &ada, CodePurpose::EmailSignIn, to, typed),
+                None
+            );
         }
     }
 
@@ -161,7 +200,7 @@ mod tests {
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let drawn: std::collections::HashSet<String> = (0..20)
             .map(|_| {
-                EmailCode::issue(&ada, CodePurpose::SignIn, &kek, now)
+                SentCode::issue(&ada, CodePurpose::EmailSignIn, "a@b.c", &kek, now)
                     .0
                     .to_string()
             })

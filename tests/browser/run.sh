@@ -3,8 +3,9 @@
 # driven by playwright-core through Node's built-in test runner. certified_client.test.mjs puts
 # panva's OpenID Certified relying party library (openid-client) on the client side;
 # spa_cors.test.mjs signs in from a single-page app served on another origin (CORS);
-# second_factors.test.mjs turns on an authenticator app (codes from otplib), recovery codes and
-# codes by email on the account pages and signs in with each as a second factor (openid-client).
+# second_factors.test.mjs turns on an authenticator app (codes from otplib), recovery codes, codes
+# by email and codes by text message (SMS) on the account pages and signs in with each as a
+# second factor (openid-client).
 #
 # Run from anywhere (CI: `bash tests/browser/run.sh` from the repo root, after `cargo test` built
 # target/debug/tessera). Installs what is missing, and says so:
@@ -12,13 +13,17 @@
 #   - `npm ci` in tests/browser (playwright-core, openid-client, otplib, smtp-server and
 #     mailparser, pinned; no browser download).
 # Starts a real SMTP server on an ephemeral loopback port (smtp_sink.mjs, which writes every message
-# it receives to a directory the tests read, SMTP_SINK_DIR), then `tessera serve` on an ephemeral
-# port in a temporary directory, sending mail to that SMTP server (TESSERA_EMAIL__SMTP_URL,
-# TESSERA_EMAIL__FROM); creates a user; runs sign_in.test.mjs, certified_client.test.mjs,
+# it receives to a directory the tests read, SMTP_SINK_DIR) and an SMS provider's webhook on
+# another (sms_sink.mjs, Node's http only: it checks each request's Tessera-Signature, HMAC-SHA-256
+# with a secret made up for this run, answers 204 and writes every text to SMS_SINK_DIR, or
+# answers 401 and records the refusal there); then `tessera serve` on an ephemeral port in a
+# temporary directory, sending mail to that SMTP server (TESSERA_EMAIL__SMTP_URL,
+# TESSERA_EMAIL__FROM) and texts to that webhook (TESSERA_SMS__WEBHOOK_URL,
+# TESSERA_SMS__WEBHOOK_SECRET); creates a user; runs sign_in.test.mjs, certified_client.test.mjs,
 # spa_cors.test.mjs and second_factors.test.mjs (each registers its own clients, once its callback
 # server knows its port; second_factors.test.mjs also adds a user of its own, whose account it
-# changes); and stops the server and the SMTP server on exit, success or not. Exits non-zero when
-# any test fails.
+# changes); and stops the server, the SMTP server and the webhook on exit, success or not. Exits
+# non-zero when any test fails.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -62,9 +67,10 @@ echo "node: $(node --version), npm packages: $wanted"
 work="$(mktemp -d "${TMPDIR:-/tmp}/tessera-browser.XXXXXX")"
 server_pid=""
 smtp_pid=""
+sms_pid=""
 cleanup() {
     status=$?
-    for pid in "$server_pid" "$smtp_pid"; do
+    for pid in "$server_pid" "$smtp_pid" "$sms_pid"; do
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -78,6 +84,10 @@ cleanup() {
         echo "== SMTP sink output (the run failed)"
         cat "$work/smtp.out" "$work/smtp.log" 2>/dev/null || true
     fi
+    if [ "$status" -ne 0 ] && [ -f "$work/sms.log" ]; then
+        echo "== SMS sink output (the run failed)"
+        cat "$work/sms.out" "$work/sms.log" 2>/dev/null || true
+    fi
     rm -rf "$work"
     exit "$status"
 }
@@ -87,31 +97,55 @@ trap 'exit 143' TERM
 
 data_dir="$work/data"
 export TESSERA_DATA_DIR="$data_dir"
+# The output files exist before their processes start, so the loops below that read them never
+# race the background shell that opens them (a busy machine may start it late).
+: >"$work/smtp.out"; : >"$work/smtp.log"; : >"$work/sms.out"; : >"$work/sms.log"
+: >"$work/server.out"; : >"$work/server.log"
+
+# Waits for a sink started in the background (pid $2) to print "$1 listening on ADDRESS:PORT" on
+# $3 (its stdout; $4 is its stderr) and prints ADDRESS:PORT; fails if it exits or takes 30 s.
+sink_address() {
+    local name="$1" pid="$2" out="$3" log="$4" found=""
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "the $name exited before listening:" >&2
+            cat "$out" "$log" >&2
+            return 1
+        fi
+        found="$(sed -n "s/^$name listening on \([0-9.]*:[0-9]*\)\$/\1/p" "$out" | head -n 1)"
+        [ -n "$found" ] && break
+        sleep 0.1
+    done
+    if [ -z "$found" ]; then
+        echo "the $name did not report 'listening on' within 30 s" >&2
+        return 1
+    fi
+    printf '%s' "$found"
+}
 
 echo "== browser test: starting the SMTP sink (smtp_sink.mjs)"
 mail_dir="$work/mail"
 node "$here/smtp_sink.mjs" "$mail_dir" >"$work/smtp.out" 2>"$work/smtp.log" &
 smtp_pid=$!
-smtp_address=""
-for _ in $(seq 1 300); do
-    if ! kill -0 "$smtp_pid" 2>/dev/null; then
-        echo "the SMTP sink exited before listening:" >&2
-        cat "$work/smtp.out" "$work/smtp.log" >&2
-        exit 1
-    fi
-    smtp_address="$(sed -n 's/^smtp sink listening on \([0-9.]*:[0-9]*\)$/\1/p' "$work/smtp.out" | head -n 1)"
-    [ -n "$smtp_address" ] && break
-    sleep 0.1
-done
-if [ -z "$smtp_address" ]; then
-    echo "the SMTP sink did not report 'listening on' within 30 s" >&2
-    exit 1
-fi
+smtp_address="$(sink_address "smtp sink" "$smtp_pid" "$work/smtp.out" "$work/smtp.log")"
 echo "smtp: smtp://$smtp_address (messages in $mail_dir)"
 
+echo "== browser test: starting the SMS webhook sink (sms_sink.mjs)"
+sms_dir="$work/sms"
+# A secret for this run only (64 hex characters; Tessera wants at least 32), passed to the sink and
+# to tessera serve in their environments, not on command lines.
+sms_secret="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))')"
+SMS_SINK_SECRET="$sms_secret" node "$here/sms_sink.mjs" "$sms_dir" >"$work/sms.out" 2>"$work/sms.log" &
+sms_pid=$!
+sms_address="$(sink_address "sms sink" "$sms_pid" "$work/sms.out" "$work/sms.log")"
+sms_url="http://$sms_address/sms"
+echo "sms: $sms_url (texts in $sms_dir)"
+
 echo "== browser test: starting tessera serve"
-(cd "$work" && exec env TESSERA_EMAIL__SMTP_URL="smtp://$smtp_address" TESSERA_EMAIL__FROM="no-reply@tessera.test" \
-    "$tessera_bin" --data-dir "$data_dir" serve --listen 127.0.0.1:0) \
+(cd "$work" &&
+    export TESSERA_EMAIL__SMTP_URL="smtp://$smtp_address" TESSERA_EMAIL__FROM="no-reply@tessera.test" \
+        TESSERA_SMS__WEBHOOK_URL="$sms_url" TESSERA_SMS__WEBHOOK_SECRET="$sms_secret" &&
+    exec "$tessera_bin" --data-dir "$data_dir" serve --listen 127.0.0.1:0) \
     >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 
@@ -146,5 +180,6 @@ TESSERA_USER_PASSWORD="$user_password" \
 CHROMIUM_PATH="$chromium_bin" \
 ARTIFACTS_DIR="$here/artifacts" \
 SMTP_SINK_DIR="$mail_dir" \
+SMS_SINK_DIR="$sms_dir" \
     timeout 360 node --test --test-reporter=spec "$here/sign_in.test.mjs" "$here/certified_client.test.mjs" \
         "$here/spa_cors.test.mjs" "$here/second_factors.test.mjs"

@@ -9,19 +9,26 @@
 //    30-second step);
 // 3. recovery codes, one of which then replaces the app's code;
 // 4. codes by email, sent by Tessera's outbox worker over SMTP to a real SMTP server on loopback
-//    (smtp_sink.mjs, started by run.sh) and read back from the messages it stored.
+//    (smtp_sink.mjs, started by run.sh) and read back from the messages it stored;
+// 5. codes by text message (SMS): a number confirmed at /account/phone (one without its country
+//    code refused), then a sign-in with a texted code (amr pwd+sms+mfa). Tessera's outbox worker
+//    posts each text, signed with HMAC-SHA-256, to an SMS provider's webhook on loopback
+//    (sms_sink.mjs, started by run.sh), which checks every signature with node:crypto and stores
+//    the texts it accepts; the codes are read back from those, and the test asserts the webhook
+//    refused no request (no bad signature).
 //
-// Run by run.sh, which starts the SMTP sink and `tessera serve` (with TESSERA_EMAIL__SMTP_URL
-// pointing at the sink) and passes:
+// Run by run.sh, which starts the SMTP sink, the SMS webhook sink and `tessera serve` (with
+// TESSERA_EMAIL__SMTP_URL and TESSERA_SMS__WEBHOOK_URL/_SECRET pointing at them) and passes:
 //   TESSERA_BIN, TESSERA_DATA_DIR, TESSERA_ISSUER, TESSERA_USER_EMAIL, TESSERA_USER_PASSWORD,
-//   CHROMIUM_PATH, ARTIFACTS_DIR, and SMTP_SINK_DIR (where the SMTP sink stores what it receives).
+//   CHROMIUM_PATH, ARTIFACTS_DIR, SMTP_SINK_DIR (where the SMTP sink stores what it receives) and
+//   SMS_SINK_DIR (where the SMS sink stores the texts it accepted and the requests it refused).
 // This file adds a user of its own (the shared one of the other files keeps a password only),
 // starts its callback server on an ephemeral port, then registers its client with the tessera CLI.
 //
 // The steps run in order and rely on what earlier ones left: the first browser context's session
-// (the account pages need a sign-in within the last 5 minutes; the server runs on the real clock),
-// the factors turned on, and the TOTP step already spent. Every other sign-in is a new context,
-// with no session.
+// (the account pages need a sign-in within the last 5 minutes; the server runs on the real clock,
+// so on a slow machine the SMS step signs that context in again first), the factors turned on,
+// and the TOTP step already spent. Every other sign-in is a new context, with no session.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,9 +46,11 @@ import {
   registerClient,
   startCallbackServer,
 } from './harness.mjs';
+import { verifySignature } from './sms_sink.mjs';
 
 env('TESSERA_DATA_DIR'); // read by the tessera CLI
 const MAIL_DIR = env('SMTP_SINK_DIR');
+const SMS_DIR = env('SMS_SINK_DIR');
 
 const CLIENT_ID = 'second-factors-rp';
 const CLIENT_NAME = 'Second Factors RP';
@@ -50,6 +59,15 @@ const USER_PASSWORD = 'second factors are better than one';
 const MAIL_FROM = 'no-reply@tessera.test';
 const ACR_MFA = 'urn:tessera:acr:mfa';
 const AMR_MFA = ['pwd', 'otp', 'mfa'];
+const AMR_SMS = ['pwd', 'sms', 'mfa'];
+// The user's mobile number as typed, as Tessera stores and texts it (E.164), and as its pages
+// show it (the country code and the last two digits). 020 7946 0958 is an Ofcom drama number.
+const PHONE_TYPED = '+44 20 7946 0958';
+const PHONE = '+442079460958';
+const PHONE_MASKED = `+44${'•'.repeat(8)}58`;
+const PHONE_NATIONAL = '020 7946 0958'; // no country code: refused
+// The account pages need a sign-in within the last 5 minutes; sign in again after 4.
+const RECENT_SIGN_IN_MS = 4 * 60 * 1000;
 const SCOPE = 'openid profile email';
 
 // RFC 6238 as Tessera announces it (and as the otpauth URI must say): SHA-1, 6 digits, 30 s.
@@ -96,6 +114,46 @@ async function nextMail(before, what, subject) {
   return matching[0];
 }
 
+/** The texts the SMS sink accepted (its signature checked), oldest first. */
+function storedTexts() {
+  if (!existsSync(SMS_DIR)) return [];
+  return readdirSync(SMS_DIR)
+    .filter((name) => /^\d{4}\.json$/.test(name))
+    .sort()
+    .map((name) => JSON.parse(readFileSync(path.join(SMS_DIR, name), 'utf8')));
+}
+
+/** The requests the SMS sink refused (bad or missing signature, or not a text), oldest first. */
+function refusedTexts() {
+  if (!existsSync(SMS_DIR)) return [];
+  return readdirSync(SMS_DIR)
+    .filter((name) => /^refused-\d{4}\.json$/.test(name))
+    .sort()
+    .map((name) => JSON.parse(readFileSync(path.join(SMS_DIR, name), 'utf8')));
+}
+
+/**
+ * Waits for a text among those after the first `before` ones and asserts it is the only one (a
+ * text is sent for nothing else), to the user's number; returns its 6-digit code.
+ */
+async function nextTextCode(before, what) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  let texts = [];
+  while (Date.now() < deadline) {
+    texts = storedTexts().slice(before);
+    if (texts.length > 0) break;
+    await sleep(100);
+  }
+  assert.deepEqual(refusedTexts(), [], 'the SMS webhook refused no request (every signature held)');
+  assert.equal(texts.length, 1, `${what}: one new text at the SMS webhook, it has ${texts.length}`);
+  const [text] = texts;
+  assert.equal(text.to, PHONE, 'to: the number in E.164 form');
+  assert.equal(text.contentType, 'application/json');
+  const match = /^(\d{6}) is your code\./.exec(text.body);
+  assert.ok(match, `the text starts with the code: ${JSON.stringify(text.body)}`);
+  return match[1];
+}
+
 /** The 6-digit code of a message Tessera sent, after checking who it is from and to. */
 function codeOf(message, subject) {
   assert.equal(message.subject, subject);
@@ -118,6 +176,8 @@ describe('second factors with openid-client (certified RP), user in headless Chr
   let enrolStep; // the time step of the code that confirmed the enrolment
   let signInCode; // the TOTP code the MFA sign-in used
   let recoveryCodes;
+  let accountSignedInAt; // Date.now() before the account context's last password was typed
+  let phoneConfirmed = false;
   const contexts = [];
 
   async function newContext() {
@@ -192,6 +252,23 @@ describe('second factors with openid-client (certified RP), user in headless Chr
   /** The sub-form of the second-factor page that holds the input `name`. */
   const formWith = (page, name) => page.locator('form', { has: page.locator(`input[name="${name}"]`) });
 
+  /**
+   * Signs the account context in again (prompt=login, the password only) when its last sign-in
+   * is too old for the account pages; says so in the test's diagnostics.
+   */
+  async function ensureRecentSignIn(t) {
+    const age = Date.now() - accountSignedInAt;
+    if (age < RECENT_SIGN_IN_MS) return;
+    t.diagnostic(`the account context signed in ${Math.round(age / 1000)} s ago: signing in again`);
+    const request = await newAuthorizationRequest({ prompt: 'login' });
+    const signedInAt = Date.now();
+    await submitPassword(account.page, request);
+    const claims = await exchangeAtCallback(account.page, request);
+    assert.equal(claims.sub, firstClaims.sub, 'the same user');
+    assert.deepEqual(claims.amr, ['pwd']);
+    accountSignedInAt = signedInAt;
+  }
+
   before(async () => {
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
     addUser(USER_EMAIL, USER_PASSWORD, 'Ada (second factors)');
@@ -211,6 +288,18 @@ describe('second factors with openid-client (certified RP), user in headless Chr
     rp?.server.close();
   });
 
+  it('the SMS sink\'s signature check accepts Tessera\'s known answer and refuses tampering (the oracle is sound)', () => {
+    // The known answer of tessera_core::webhook's unit test, computed there with Python's hmac.
+    const body = '{"to":"+4420","body":"hi"}';
+    const header = 't=1700000000,v1=ff78998ca68405febbb772dc569730b6d218cdd498ae901392cf01cea051a2f5';
+    assert.equal(verifySignature('secret', header, body, 1_700_000_000), null);
+    assert.notEqual(verifySignature('other', header, body, 1_700_000_000), null, 'another secret');
+    assert.notEqual(verifySignature('secret', header, body.replace('hi', 'ho'), 1_700_000_000), null, 'another body');
+    assert.notEqual(verifySignature('secret', header.replace('t=1700000000', 't=1700000001'), body, 1_700_000_000), null, 'another time');
+    assert.notEqual(verifySignature('secret', header, body, 1_700_000_000 + 3600), null, 'an hour old');
+    assert.notEqual(verifySignature('secret', undefined, body, 1_700_000_000), null, 'no header');
+  });
+
   it('otplib reproduces RFC 6238\'s SHA-1 test vector (the oracle is sound)', async () => {
     // RFC 6238 Appendix B: key "12345678901234567890", T = 59 s → 94287082 (8 digits).
     const rfcKey = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
@@ -228,6 +317,7 @@ describe('second factors with openid-client (certified RP), user in headless Chr
   it('signs in with the password only: no acr asked, none given, amr ["pwd"]', async () => {
     account = await newContext();
     const request = await newAuthorizationRequest();
+    accountSignedInAt = Date.now();
     await submitPassword(account.page, request);
     firstClaims = await exchangeAtCallback(account.page, request);
     assert.equal(firstClaims.acr, undefined, 'no acr without acr_values');
@@ -309,6 +399,7 @@ describe('second factors with openid-client (certified RP), user in headless Chr
     assert.equal(await formWith(page, 'code').count(), 1, 'the app\'s code form');
     assert.equal(await page.locator('input[name="recovery_code"]').count(), 0, 'no recovery codes yet');
     assert.equal(await page.getByRole('button', { name: 'Email me a code' }).count(), 0, 'no codes by email yet');
+    assert.equal(await page.getByRole('button', { name: 'Text me a code' }).count(), 0, 'no codes by text message yet');
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'second-factor.png'), fullPage: true });
 
     // The enrolment spent its code's step: only a later step's code may sign in.
@@ -428,5 +519,96 @@ describe('second factors with openid-client (certified RP), user in headless Chr
     assert.equal(claims.acr, ACR_MFA);
     assert.deepEqual(claims.amr, AMR_MFA);
     assert.equal(claims.email_verified, true, 'the confirmed address is verified');
+  });
+
+  it('turns on codes by text message at /account/phone with the code texted through the webhook', async (t) => {
+    await ensureRecentSignIn(t);
+    const { page } = account;
+    const response = await page.goto(`${ISSUER}/account/phone`);
+    assert.equal(response?.status(), 200, 'offered: the server has an SMS webhook');
+    assert.equal(await page.title(), 'Codes by text message — Tessera');
+    const send = page.getByRole('button', { name: 'Text me a code' });
+    assert.equal(await send.count(), 1, 'the "Text me a code" button');
+    const sendForm = page.locator('form', { has: send });
+    assert.equal(await sendForm.locator('input[type="hidden"][name="step"]').getAttribute('value'), 'send');
+    assert.equal(await sendForm.locator('input[name="phone"]').getAttribute('type'), 'tel');
+    assert.equal(await page.locator('input[name="sms_code"]').count(), 0, 'no code input before a code is sent');
+
+    // A number without its country code is refused: Tessera cannot guess the country.
+    const before = storedTexts().length;
+    await page.fill('input[name="phone"]', PHONE_NATIONAL);
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${ISSUER}/account/phone`),
+      send.click(),
+    ]);
+    assert.equal(refused.status(), 400);
+    const alert = page.locator('[role="alert"]');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /country code/);
+    assert.equal(await page.locator('input[name="sms_code"]').count(), 0, 'no code was sent');
+    assert.equal(await page.locator('input[name="phone"]').count(), 1, 'the number can be typed again');
+
+    await page.fill('input[name="phone"]', PHONE_TYPED);
+    const [sent] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${ISSUER}/account/phone`),
+      page.getByRole('button', { name: 'Text me a code' }).click(),
+    ]);
+    assert.equal(sent.status(), 200);
+    await page.locator('[role="status"]', { hasText: `We texted a code to ${PHONE_MASKED}` }).waitFor();
+    const confirmForm = formWith(page, 'sms_code');
+    assert.equal(await confirmForm.locator('input[type="hidden"][name="step"]').getAttribute('value'), 'confirm');
+    assert.equal(await confirmForm.locator('input[type="hidden"][name="phone"]').getAttribute('value'), PHONE);
+    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'phone-confirm.png'), fullPage: true });
+
+    // Only the number with its country code was texted (the refused one was not).
+    const code = await nextTextCode(before, 'the confirmation');
+    await page.fill('input[name="sms_code"]', code);
+    const [confirmed] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${ISSUER}/account/phone`),
+      confirmForm.getByRole('button', { name: 'Confirm' }).click(),
+    ]);
+    assert.equal(confirmed.status(), 200);
+    assert.equal((await page.locator('h1').textContent()).trim(), 'Codes by text message turned on');
+    phoneConfirmed = true;
+  });
+
+  it('signs in with acr_values=MFA and a code by text message → acr MFA, amr pwd+sms+mfa', async () => {
+    assert.ok(phoneConfirmed, 'the number was confirmed');
+    const { page } = await newContext();
+    const request = await signInToSecondFactor(page);
+    const textMe = page.getByRole('button', { name: 'Text me a code' });
+    assert.equal(await textMe.count(), 1, 'the "Text me a code" button');
+    assert.equal(
+      await page.locator('form', { has: textMe }).locator('input[type="hidden"][name="send_sms_code"]').getAttribute('value'),
+      '1',
+    );
+    assert.equal(await page.locator('input[name="sms_code"]').count(), 0, 'no text code input before a code is sent');
+
+    const before = storedTexts().length;
+    assert.equal(before, 1, 'one text so far: the confirmation');
+    await textMe.click();
+    await page.locator('[role="status"]', { hasText: `We texted a code to ${PHONE_MASKED}` }).waitFor();
+    const shown = await page.locator('main').textContent();
+    assert.ok(!shown.includes(PHONE) && !shown.includes('7946'), 'the full number is not shown');
+    await page.locator('input[name="sms_code"]').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'second-factor-sms.png'), fullPage: true });
+
+    // The second text to the number: the first was the confirmation.
+    const code = await nextTextCode(before, 'the sign-in code');
+    assert.equal(storedTexts().filter((text) => text.to === PHONE).length, 2, 'the second text to the number');
+    await page.fill('input[name="sms_code"]', code);
+    const claims = await finishAtCallback(
+      page,
+      request,
+      formWith(page, 'sms_code').getByRole('button', { name: 'Verify' }),
+    );
+    assert.equal(claims.sub, firstClaims.sub, 'the same user');
+    assert.equal(claims.acr, ACR_MFA);
+    assert.deepEqual(claims.amr, AMR_SMS);
+  });
+
+  it('the SMS webhook saw only correctly signed requests', () => {
+    assert.deepEqual(refusedTexts(), [], 'no request refused (no bad or missing signature)');
+    assert.equal(storedTexts().length, 2, 'two texts: the confirmation and the sign-in code');
   });
 });

@@ -5,7 +5,10 @@
 # spa_cors.test.mjs signs in from a single-page app served on another origin (CORS);
 # second_factors.test.mjs turns on an authenticator app (codes from otplib), recovery codes, codes
 # by email and codes by text message (SMS) on the account pages and signs in with each as a
-# second factor (openid-client).
+# second factor (openid-client); password_reset.test.mjs asks for a forgotten-password link on the
+# login page (the same answer for an unknown address), reads it from the SMTP sink, refuses a
+# common password, sets a new one, and checks the link is used up, the other browser's session
+# ended and only the new password signs in (openid-client).
 #
 # Run from anywhere (CI: `bash tests/browser/run.sh` from the repo root, after `cargo test` built
 # target/debug/tessera). Installs what is missing, and says so:
@@ -20,10 +23,11 @@
 # temporary directory, sending mail to that SMTP server (TESSERA_EMAIL__SMTP_URL,
 # TESSERA_EMAIL__FROM) and texts to that webhook (TESSERA_SMS__WEBHOOK_URL,
 # TESSERA_SMS__WEBHOOK_SECRET); creates a user; runs sign_in.test.mjs, certified_client.test.mjs,
-# spa_cors.test.mjs and second_factors.test.mjs (each registers its own clients, once its callback
-# server knows its port; second_factors.test.mjs also adds a user of its own, whose account it
-# changes); and stops the server, the SMTP server and the webhook on exit, success or not. Exits
-# non-zero when any test fails.
+# spa_cors.test.mjs, second_factors.test.mjs and password_reset.test.mjs (each registers its own
+# clients, once its callback server knows its port; second_factors.test.mjs and
+# password_reset.test.mjs also add a user of their own, whose account they change); and stops the
+# server, the SMTP server and the webhook on exit, success or not. Exits non-zero when any test
+# fails.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -171,7 +175,7 @@ user_password="correct horse battery staple"
 printf '%s' "$user_password" |
     "$tessera_bin" --data-dir "$data_dir" user add "$user_email" --password-stdin --name Ada >/dev/null
 
-echo "== browser test: node --test sign_in.test.mjs certified_client.test.mjs spa_cors.test.mjs second_factors.test.mjs"
+echo "== browser test: node --test sign_in.test.mjs certified_client.test.mjs spa_cors.test.mjs second_factors.test.mjs password_reset.test.mjs"
 mkdir -p "$here/artifacts"
 TESSERA_BIN="$tessera_bin" \
 TESSERA_ISSUER="$issuer" \
@@ -182,4 +186,4 @@ ARTIFACTS_DIR="$here/artifacts" \
 SMTP_SINK_DIR="$mail_dir" \
 SMS_SINK_DIR="$sms_dir" \
     timeout 360 node --test --test-reporter=spec "$here/sign_in.test.mjs" "$here/certified_client.test.mjs" \
-        "$here/spa_cors.test.mjs" "$here/second_factors.test.mjs"
+        "$here/spa_cors.test.mjs" "$here/second_factors.test.mjs" "$here/password_reset.test.mjs"

@@ -31,6 +31,10 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     /// Requested authentication context classes, in order of preference.
     pub acr_values: Vec<String>,
+    /// Whether the `acr` was requested as Essential (the `claims` parameter, OpenID Connect Core
+    /// §5.5.1.1): a sign-in that cannot reach one of `acr_values` then fails instead of
+    /// finishing at a lower level.
+    pub acr_essential: bool,
     /// A hint for the login page's username field.
     pub login_hint: Option<String>,
 }

@@ -129,6 +129,9 @@ pub struct SignInPolicy {
     /// Whether a second factor is required (the client's, the server's or the user's roles'
     /// policy): a user without one enrols one right after proving the password.
     pub requires_second_factor: bool,
+    /// Whether the wanted second factor was asked as Essential (an essential `acr` naming only
+    /// the MFA level): a user without one fails with `unmet_authentication_requirements`.
+    pub second_factor_essential: bool,
 }
 
 /// The live browser session, as the engine sees it.
@@ -188,6 +191,9 @@ pub enum SignInError {
     /// The user refused consent.
     #[error("the user denied access")]
     AccessDenied,
+    /// An essential `acr` cannot be reached: the user has no second factor.
+    #[error("the requested authentication level cannot be met for this user")]
+    UnmetAuthenticationRequirements,
 }
 
 impl SignInError {
@@ -197,6 +203,8 @@ impl SignInError {
             SignInError::LoginRequired => "login_required",
             SignInError::ConsentRequired => "consent_required",
             SignInError::AccessDenied => "access_denied",
+            // OpenID Connect Core Unmet Authentication Requirements 1.0.
+            SignInError::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }
 }
@@ -307,6 +315,11 @@ pub fn authenticate(
                         user_id: user_id.clone(),
                     })
                 }
+                SecondFactorNeed::Unmet => {
+                    return Authenticated::Next(Step::Fail(
+                        SignInError::UnmetAuthenticationRequirements,
+                    ))
+                }
             }
             let auth_time = progress.proofs.iter().map(|p| p.at).max().unwrap_or(now);
             return Authenticated::Done(authentication(
@@ -357,6 +370,11 @@ pub fn authenticate(
                         user_id: session.user_id.clone(),
                     })
                 }
+                SecondFactorNeed::Unmet => {
+                    return Authenticated::Next(Step::Fail(
+                        SignInError::UnmetAuthenticationRequirements,
+                    ))
+                }
             }
             // A step-up keeps the session's auth_time: only a first factor renews it, so a
             // code alone never satisfies a later max_age.
@@ -392,6 +410,8 @@ enum SecondFactorNeed {
     Prove(Vec<Method>),
     /// Required, and the user has none: enrol one.
     Enrol,
+    /// Asked as Essential, and the user has none: the sign-in fails.
+    Unmet,
 }
 
 fn second_factor_needed(
@@ -412,6 +432,7 @@ fn second_factor_needed(
         (true, _, true) | (false, true, true) => {
             SecondFactorNeed::Prove(enrolled.second_factors.clone())
         }
+        (false, true, false) if policy.second_factor_essential => SecondFactorNeed::Unmet,
         (false, _, false) | (false, false, true) => SecondFactorNeed::None,
     }
 }

@@ -2,7 +2,7 @@
 //! what has been proven so far. Stored server-side under a random id between pages; the forms
 //! carry the id and a CSRF token, and a page's POST consumes it, so a replayed POST finds nothing.
 
-use super::{ConsentPolicy, Interaction, Progress, Proof, SignInPolicy, ACR_MFA};
+use super::{ConsentPolicy, Interaction, Progress, Proof, SignInPolicy, ACR_MFA, ACR_PASSWORD};
 use crate::client::{Client, SecretHash};
 use crate::ids::UserId;
 use crate::login::AuthorizationRequest;
@@ -78,26 +78,33 @@ impl Continuation {
         expected_user: Option<UserId>,
     ) -> SignInPolicy {
         match self {
-            Continuation::Oidc(request) => SignInPolicy {
-                interaction,
-                // OpenID Connect Core §3.1.2.1: max_age=0 asks for a fresh authentication,
-                // like prompt=login.
-                reauthenticate: request.prompt_login || request.max_age == Some(0),
-                max_age: request.max_age,
-                expected_user,
-                // prompt=consent asks even for a first-party client (OpenID Connect Core
-                // §3.1.2.1: the server prompts, or answers consent_required).
-                consent: if request.prompt_consent {
-                    ConsentPolicy::Always
-                } else if client.is_first_party {
-                    ConsentPolicy::NotNeeded
-                } else {
-                    ConsentPolicy::UnlessRemembered
-                },
-                wants_second_factor: request.acr_values.iter().any(|acr| acr == ACR_MFA),
-                reports_acr: !request.acr_values.is_empty(),
-                requires_second_factor: client.require_mfa,
-            },
+            Continuation::Oidc(request) => {
+                let wants_second_factor = request.acr_values.iter().any(|acr| acr == ACR_MFA);
+                SignInPolicy {
+                    interaction,
+                    // OpenID Connect Core §3.1.2.1: max_age=0 asks for a fresh authentication,
+                    // like prompt=login.
+                    reauthenticate: request.prompt_login || request.max_age == Some(0),
+                    max_age: request.max_age,
+                    expected_user,
+                    // prompt=consent asks even for a first-party client (OpenID Connect Core
+                    // §3.1.2.1: the server prompts, or answers consent_required).
+                    consent: if request.prompt_consent {
+                        ConsentPolicy::Always
+                    } else if client.is_first_party {
+                        ConsentPolicy::NotNeeded
+                    } else {
+                        ConsentPolicy::UnlessRemembered
+                    },
+                    wants_second_factor,
+                    reports_acr: !request.acr_values.is_empty(),
+                    requires_second_factor: client.require_mfa,
+                    // Essential, and the password's level not among the acceptable ones.
+                    second_factor_essential: wants_second_factor
+                        && request.acr_essential
+                        && !request.acr_values.iter().any(|acr| acr == ACR_PASSWORD),
+                }
+            }
         }
     }
 

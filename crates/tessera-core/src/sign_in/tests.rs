@@ -33,6 +33,7 @@ fn request() -> AuthorizationRequest {
         prompt_consent: false,
         max_age: None,
         acr_values: Vec::new(),
+        acr_essential: false,
         login_hint: None,
     }
 }
@@ -738,6 +739,74 @@ fn reauthenticating_a_session_with_a_second_factor_asks_for_it_again() {
         ),
         finish(bob(), t(9), false)
     );
+}
+
+#[test]
+fn an_essential_mfa_acr_fails_for_a_user_without_a_second_factor() {
+    let essential = |acr: &[&str]| {
+        let acr: Vec<String> = acr.iter().map(|a| a.to_string()).collect();
+        policy(true, false, None, move |r| {
+            r.acr_values = acr;
+            r.acr_essential = true;
+        })
+    };
+    let mfa = essential(&[ACR_MFA]);
+    assert_eq!(
+        decide(
+            &mfa,
+            &password_at(ada(), t(9)),
+            None,
+            &no_second_factor(),
+            false,
+            t(9)
+        ),
+        Step::Fail(SignInError::UnmetAuthenticationRequirements)
+    );
+    assert_eq!(
+        SignInError::UnmetAuthenticationRequirements.code(),
+        "unmet_authentication_requirements"
+    );
+    // A session without a factor: the same.
+    assert_eq!(
+        decide(
+            &mfa,
+            &Progress::default(),
+            Some(&session(ada(), t(0))),
+            &no_second_factor(),
+            false,
+            t(5)
+        ),
+        Step::Fail(SignInError::UnmetAuthenticationRequirements)
+    );
+    // A user with one is asked for it.
+    assert!(matches!(
+        decide(
+            &mfa,
+            &password_at(ada(), t(9)),
+            None,
+            &with_totp(),
+            false,
+            t(9)
+        ),
+        Step::SecondFactor { .. }
+    ));
+    // The password's level also acceptable, or not essential: the password alone finishes.
+    for policy in [
+        essential(&[ACR_MFA, ACR_PASSWORD]),
+        policy(true, false, None, |r| r.acr_values = vec![ACR_MFA.into()]),
+    ] {
+        assert!(matches!(
+            decide(
+                &policy,
+                &password_at(ada(), t(9)),
+                None,
+                &no_second_factor(),
+                false,
+                t(9)
+            ),
+            Step::Finish(_)
+        ));
+    }
 }
 
 #[test]

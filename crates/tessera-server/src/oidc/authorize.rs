@@ -304,7 +304,7 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
         ),
         None => None,
     };
-    let acr_values = params
+    let mut acr_values: Vec<String> = params
         .get("acr_values")
         .map(|v| {
             v.split(' ')
@@ -313,6 +313,19 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
                 .collect()
         })
         .unwrap_or_default();
+    let requested_acr = match params.get("claims") {
+        Some(claims) => id_token_acr_request(claims)
+            .map_err(|why| refuse("invalid_request", &format!("claims: {why}")))?,
+        None => None,
+    };
+    let mut acr_essential = false;
+    if let Some(requested) = requested_acr {
+        // The claims parameter's values stand for acr_values when those are not given.
+        if acr_values.is_empty() {
+            acr_values = requested.values;
+        }
+        acr_essential = requested.essential;
+    }
     let login_hint = params
         .get("login_hint")
         .map(|h| h.chars().take(254).collect());
@@ -329,10 +342,110 @@ pub async fn validate(state: &AppState, params: &FormParams) -> Result<Validated
             prompt_consent,
             max_age,
             acr_values,
+            acr_essential,
             login_hint,
         },
         client,
         prompt_none,
         hinted_subject,
     })
+}
+
+/// What the `claims` parameter asks of the ID token's `acr` (OpenID Connect Core §5.5.1.1).
+#[derive(Debug, PartialEq, Eq)]
+struct AcrRequest {
+    values: Vec<String>,
+    essential: bool,
+}
+
+/// Reads the `claims` parameter (a JSON object) for `id_token.acr`; other requested claims are
+/// accepted and ignored (the scopes decide what tokens carry). `Err` for JSON that is not such
+/// an object.
+fn id_token_acr_request(claims: &str) -> Result<Option<AcrRequest>, &'static str> {
+    let parsed: serde_json::Value =
+        serde_json::from_str(claims).map_err(|_| "not a JSON object")?;
+    let object = parsed.as_object().ok_or("not a JSON object")?;
+    let Some(acr) = object
+        .get("id_token")
+        .and_then(|id_token| id_token.get("acr"))
+    else {
+        return Ok(None);
+    };
+    if acr.is_null() {
+        return Ok(None);
+    }
+    let acr = acr
+        .as_object()
+        .ok_or("id_token.acr must be null or an object")?;
+    let essential = match acr.get("essential") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(essential)) => *essential,
+        Some(_) => return Err("id_token.acr.essential must be true or false"),
+    };
+    let mut values = Vec::new();
+    if let Some(value) = acr.get("value") {
+        values.push(
+            value
+                .as_str()
+                .ok_or("id_token.acr.value must be a string")?
+                .to_owned(),
+        );
+    }
+    if let Some(list) = acr.get("values") {
+        for value in list
+            .as_array()
+            .ok_or("id_token.acr.values must be an array")?
+        {
+            values.push(
+                value
+                    .as_str()
+                    .ok_or("id_token.acr.values must be strings")?
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(Some(AcrRequest { values, essential }))
+}
+
+#[cfg(test)]
+mod claims_tests {
+    use super::{id_token_acr_request, AcrRequest};
+
+    #[test]
+    fn the_claims_parameter_yields_the_id_token_acr_request() {
+        let mfa = r#"{"id_token":{"acr":{"essential":true,"values":["urn:tessera:acr:mfa"]}}}"#;
+        assert_eq!(
+            id_token_acr_request(mfa),
+            Ok(Some(AcrRequest {
+                values: vec!["urn:tessera:acr:mfa".into()],
+                essential: true
+            }))
+        );
+        let one = r#"{"id_token":{"acr":{"value":"urn:tessera:acr:password"}},"userinfo":{}}"#;
+        assert_eq!(
+            id_token_acr_request(one),
+            Ok(Some(AcrRequest {
+                values: vec!["urn:tessera:acr:password".into()],
+                essential: false
+            }))
+        );
+        assert_eq!(
+            id_token_acr_request(r#"{"id_token":{"acr":null}}"#),
+            Ok(None)
+        );
+        assert_eq!(
+            id_token_acr_request(r#"{"userinfo":{"email":null}}"#),
+            Ok(None)
+        );
+        for bad in [
+            "not json",
+            "[]",
+            r#"{"id_token":{"acr":"x"}}"#,
+            r#"{"id_token":{"acr":{"essential":"yes"}}}"#,
+            r#"{"id_token":{"acr":{"values":"x"}}}"#,
+            r#"{"id_token":{"acr":{"values":[1]}}}"#,
+        ] {
+            assert!(id_token_acr_request(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -55,7 +55,9 @@ pub fn document(issuer: &str, signing_algs: &[Algorithm]) -> Bytes {
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
-        "claims_parameter_supported": false,
+        // Only the ID token's acr is read from it (essential or not); other requested claims
+        // are accepted and ignored.
+        "claims_parameter_supported": true,
     });
     Bytes::from(serde_json::to_vec(&doc).expect("the discovery document serialises"))
 }

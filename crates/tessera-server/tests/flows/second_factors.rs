@@ -920,3 +920,56 @@ async fn prompt_login_on_a_session_with_a_second_factor_asks_for_both_and_renews
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert!(claims["auth_time"].as_i64().unwrap() >= first_auth_time + 120);
 }
+
+#[tokio::test]
+async fn an_essential_mfa_acr_in_the_claims_parameter_fails_without_a_factor_and_asks_with_one() {
+    let s = setup().await;
+    let essential = r#"{"id_token":{"acr":{"essential":true,"values":["urn:tessera:acr:mfa"]}}}"#;
+    let with_claims = |claims: &str| {
+        let mut url = Url::parse(&authorize_url(&s.app, None)).unwrap();
+        url.query_pairs_mut().append_pair("claims", claims);
+        url.to_string()
+    };
+    // No second factor: the client hears unmet_authentication_requirements, and no session starts.
+    let browser = Browser::new(&s.app.base_url);
+    let back = password(&browser, browser.get(&with_claims(essential)).await)
+        .await
+        .client();
+    let params: BTreeMap<String, String> = back.query_pairs().into_owned().collect();
+    assert_eq!(
+        params["error"], "unmet_authentication_requirements",
+        "{back}"
+    );
+    assert_eq!(params["state"], "st4te");
+
+    // Malformed claims: invalid_request.
+    let refused = Browser::new(&s.app.base_url)
+        .get(&with_claims(r#"{"id_token":{"acr":{"values":"x"}}}"#))
+        .await
+        .client();
+    let params: BTreeMap<String, String> = refused.query_pairs().into_owned().collect();
+    assert_eq!(params["error"], "invalid_request");
+
+    // With a factor: it is asked, and the ID token says the level.
+    let (app, _) = enrol(&s, &Browser::new(&s.app.base_url)).await;
+    s.app.clock.advance(Duration::seconds(30));
+    let browser = Browser::new(&s.app.base_url);
+    let page = password(&browser, browser.get(&with_claims(essential)).await)
+        .await
+        .page();
+    assert!(
+        page.url.path().ends_with("/login/second-factor"),
+        "{}",
+        page.url
+    );
+    let code = app.code(&s.app);
+    let back = browser
+        .submit(&page.form(), &[("code", code.as_str())])
+        .await
+        .client();
+    assert_eq!(id_token_after(&s, back).await["acr"], ACR_MFA);
+    assert_eq!(
+        s.app.get_json("/.well-known/openid-configuration").await["claims_parameter_supported"],
+        true
+    );
+}

@@ -292,6 +292,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("stage", Text),
             ("user_id", Text),
             ("proofs", Text),
+            ("acr_essential", Bool),
         ],
         key: &["id"],
         identity: None,

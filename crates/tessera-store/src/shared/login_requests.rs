@@ -22,7 +22,8 @@ macro_rules! impl_login_requests {
             const COLUMNS: &str = "id, csrf_hash, client_id, redirect_uri, \
                                    redirect_uri_in_request, scope, state, nonce, code_challenge, \
                                    prompt_login, prompt_consent, max_age, acr_values, \
-                                   login_hint, created_at, expires_at, stage, user_id, proofs";
+                                   login_hint, created_at, expires_at, stage, user_id, proofs, \
+                                   acr_essential";
 
             #[async_trait::async_trait]
             impl LoginRequestStore for DbStore {
@@ -30,7 +31,7 @@ macro_rules! impl_login_requests {
                     let Continuation::Oidc(auth) = &request.continuation;
                     sqlx::query(&format!(
                         "INSERT INTO login_requests ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, \
-                         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
                     ))
                     .bind(&request.id)
                     .bind(request.csrf_hash.as_str())
@@ -51,6 +52,7 @@ macro_rules! impl_login_requests {
                     .bind(request.stage.as_str())
                     .bind(request.user_id.as_ref().map(UserId::as_str))
                     .bind(proofs_to_json(&request.proofs)?)
+                    .bind(auth.acr_essential)
                     .execute(&self.pool)
                     .await
                     .map_err(|e| match unique_violation(&e) {
@@ -119,6 +121,7 @@ macro_rules! impl_login_requests {
                     prompt_consent: get(row, "prompt_consent")?,
                     max_age: get(row, "max_age")?,
                     acr_values: from_json(&get::<String>(row, "acr_values")?, &what("acr_values"))?,
+                    acr_essential: get(row, "acr_essential")?,
                     login_hint: get(row, "login_hint")?,
                 };
                 let stage: String = get(row, "stage")?;

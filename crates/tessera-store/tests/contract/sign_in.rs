@@ -173,6 +173,7 @@ pub(super) fn login_request(client: &Client, expires: i64) -> PendingSignIn {
                 "urn:example:loa:2",
                 "urn:example:loa:3",
             ]),
+            acr_essential: true,
             login_hint: Some("ada@example.com".into()),
         }),
         created_at: t(0),
@@ -195,6 +196,7 @@ pub(super) fn bare_login_request(client: &Client, expires: i64) -> PendingSignIn
             prompt_consent: true,
             max_age: None,
             acr_values: vec![],
+            acr_essential: false,
             login_hint: None,
             ..request
         }),

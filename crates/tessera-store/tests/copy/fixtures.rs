@@ -150,6 +150,7 @@ fn login_request(client: &Client, full: bool, user: &User) -> PendingSignIn {
             } else {
                 vec![]
             },
+            acr_essential: full,
             login_hint: None,
         }),
         created_at: t(0),

@@ -541,3 +541,41 @@ async fn devices_are_listed_and_signed_out_one_by_one_or_all_but_this_one() {
         assert!(landing.url.path().ends_with("/login"), "{}", landing.url);
     }
 }
+
+#[tokio::test]
+async fn mail_to_an_smtp_server_that_hangs_times_out_and_waits_for_a_retry() {
+    // Accepts connections and never says a word: no SMTP greeting.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let app = tessera_testkit::spawn_app_with(move |config| {
+        config.email.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        config.email.from = Some("no-reply@tessera.test".into());
+    })
+    .await;
+    let to = tessera_core::Email::parse("ada@example.com").unwrap();
+    app.state
+        .queue_mail(&to, "Confirm your email address", "Your code is 123456")
+        .await
+        .unwrap();
+    // The send times out (15 s) rather than holding the worker forever; the message stays.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let queued = app.probe.list_queued_messages().await.unwrap();
+        assert_eq!(queued.len(), 1, "{queued:?}");
+        if let (_, _, Some(error)) = &queued[0] {
+            assert!(!error.is_empty());
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send never gave up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

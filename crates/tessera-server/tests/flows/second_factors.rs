@@ -973,3 +973,33 @@ async fn an_essential_mfa_acr_in_the_claims_parameter_fails_without_a_factor_and
         true
     );
 }
+
+#[tokio::test]
+async fn a_pending_second_factor_cannot_be_finished_from_another_browser() {
+    let s = setup().await;
+    let (app, _) = enrol(&s, &Browser::new(&s.app.base_url)).await;
+    s.app.clock.advance(Duration::seconds(30));
+    let victim = Browser::new(&s.app.base_url);
+    let page = password(
+        &victim,
+        victim.get(&authorize_url(&s.app, Some(ACR_MFA))).await,
+    )
+    .await
+    .page();
+    // Someone else holds the form (request id and CSRF token) and the right code, but not the
+    // victim's cookies.
+    let mut fields = page.form().fields;
+    fields.insert("code".into(), app.code(&s.app));
+    let attacker = Browser::new(&s.app.base_url);
+    let refused = attacker
+        .post_form(&s.app.url("/login/second-factor"), &fields)
+        .await
+        .page();
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(attacker.cookie("__Host-tessera_session").is_none());
+    // The victim's own browser still finishes (the refused post spent nothing).
+    victim
+        .submit(&page.form(), &[("code", app.code(&s.app).as_str())])
+        .await
+        .client();
+}

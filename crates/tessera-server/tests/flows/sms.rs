@@ -332,3 +332,40 @@ async fn sms_sends_are_limited_and_a_failing_webhook_is_retried() {
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_webhook_that_hangs_times_out_and_the_text_waits_for_a_retry() {
+    // Accepts the request and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let app = tessera_testkit::spawn_app_with(move |config| {
+        config.sms.webhook_url = Some(url);
+        config.sms.webhook_secret = Some(SECRET.into());
+    })
+    .await;
+    let number = tessera_core::PhoneNumber::parse(NUMBER).unwrap();
+    app.state
+        .queue_sms(&number, "123456 is your code")
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let queued = app.probe.list_queued_messages().await.unwrap();
+        assert_eq!(queued.len(), 1, "{queued:?}");
+        if let (_, _, Some(error)) = &queued[0] {
+            assert!(error.contains("webhook"), "{error}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook call never gave up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

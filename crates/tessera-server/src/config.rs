@@ -785,3 +785,58 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    fn valid(change: impl FnOnce(&mut Config)) -> bool {
+        let mut config = Config::default();
+        change(&mut config);
+        config.validate().is_ok()
+    }
+
+    #[test]
+    fn the_sms_webhook_must_be_https_or_loopback_and_signed_with_a_long_secret() {
+        let secret = Some("x".repeat(32));
+        for (url, ok) in [
+            ("https://sms.example.com/hook", true),
+            ("http://127.0.0.1:9000/hook", true),
+            ("http://localhost:9000/hook", true),
+            ("http://sms.example.com/hook", false),
+            ("ftp://sms.example.com/hook", false),
+        ] {
+            let secret = secret.clone();
+            assert_eq!(
+                valid(|c| {
+                    c.sms.webhook_url = Some(url.into());
+                    c.sms.webhook_secret = secret;
+                }),
+                ok,
+                "{url}"
+            );
+        }
+        assert!(!valid(|c| {
+            c.sms.webhook_url = Some("https://sms.example.com/hook".into());
+            c.sms.webhook_secret = Some("too short".into());
+        }));
+        assert!(!valid(
+            |c| c.sms.webhook_url = Some("https://sms.example.com/hook".into())
+        ));
+    }
+
+    #[test]
+    fn mail_needs_a_sender_and_a_usable_smtp_url() {
+        assert!(valid(|c| {
+            c.email.smtp_url = Some("smtps://mail.example.com".into());
+            c.email.from = Some("no-reply@example.com".into());
+        }));
+        assert!(!valid(
+            |c| c.email.smtp_url = Some("smtps://mail.example.com".into())
+        ));
+        assert!(!valid(|c| {
+            c.email.smtp_url = Some("http://mail.example.com".into());
+            c.email.from = Some("no-reply@example.com".into());
+        }));
+    }
+}

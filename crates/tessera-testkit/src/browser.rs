@@ -65,13 +65,34 @@ pub struct Form {
 impl Page {
     /// The first `<form method="post">` on the page with its fields' current values.
     pub fn form(&self) -> Form {
+        self.form_where("a form", |_| true)
+    }
+
+    /// The first form with a field named `name` (pages with several forms: one per action).
+    pub fn form_with(&self, name: &str) -> Form {
+        let selector = Selector::parse(&format!("input[name=\"{name}\"]")).unwrap();
+        self.form_where(&format!("a form with a field {name:?}"), |form| {
+            form.select(&selector).next().is_some()
+        })
+    }
+
+    /// The first form whose action ends with `path`.
+    pub fn form_to(&self, path: &str) -> Form {
+        self.form_where(&format!("a form posting to {path}"), |form| {
+            form.value()
+                .attr("action")
+                .is_some_and(|action| action.ends_with(path))
+        })
+    }
+
+    fn form_where(&self, what: &str, wanted: impl Fn(&scraper::ElementRef) -> bool) -> Form {
         let doc = Html::parse_document(&self.html);
         let form_sel = Selector::parse("form").unwrap();
         let input_sel = Selector::parse("input").unwrap();
         let form = doc
             .select(&form_sel)
-            .next()
-            .unwrap_or_else(|| panic!("no form on {}:\n{}", self.url, self.html));
+            .find(|form| wanted(form))
+            .unwrap_or_else(|| panic!("no {what} on {}:\n{}", self.url, self.html));
         assert_eq!(
             form.value()
                 .attr("method")

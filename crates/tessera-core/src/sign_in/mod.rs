@@ -401,6 +401,21 @@ pub fn authenticate(
     next(Step::Identify)
 }
 
+/// Whether [`authenticate`] can ask for a second factor under `policy` with `session`, and so
+/// needs the user's enrolled methods: only when the request wants one, a policy requires one, or
+/// the session proved one (a reauthentication keeps the level). Otherwise the caller can pass
+/// [`EnrolledMethods::default`] and spare the look-ups.
+pub fn reads_enrolled_methods(policy: &SignInPolicy, session: Option<&SessionFacts>) -> bool {
+    policy.wants_second_factor
+        || policy.requires_second_factor
+        || session.is_some_and(|s| {
+            s.amr
+                .iter()
+                .filter_map(|amr| Method::from_amr(amr))
+                .any(|m| !m.is_first_factor())
+        })
+}
+
 /// What the second factor still asks of a sign-in that has proven `proven`.
 enum SecondFactorNeed {
     /// Nothing: one is proven, or none is wanted (or wanted only voluntarily, and the user has

@@ -810,6 +810,23 @@ fn an_essential_mfa_acr_fails_for_a_user_without_a_second_factor() {
 }
 
 #[test]
+fn enrolled_methods_are_read_only_when_a_second_factor_can_be_asked() {
+    let plain = policy(true, false, None, |_| {});
+    assert!(!reads_enrolled_methods(&plain, None));
+    assert!(!reads_enrolled_methods(&plain, Some(&session(ada(), t(0)))));
+    let mfa_session = SessionFacts {
+        amr: vec!["pwd".into(), "otp".into(), AMR_MFA.into()],
+        ..session(ada(), t(0))
+    };
+    assert!(reads_enrolled_methods(&plain, Some(&mfa_session)));
+    let wanted = policy(true, false, None, |r| r.acr_values = vec![ACR_MFA.into()]);
+    assert!(reads_enrolled_methods(&wanted, None));
+    let mut required = plain.clone();
+    required.requires_second_factor = true;
+    assert!(reads_enrolled_methods(&required, None));
+}
+
+#[test]
 fn the_last_second_factor_stays_while_a_policy_requires_one() {
     let both = EnrolledMethods {
         second_factors: vec![Method::Totp, Method::RecoveryCode],

@@ -65,10 +65,6 @@ pub async fn decide(
         .user_id
         .as_ref()
         .or(session.map(|s| &s.user_id));
-    let enrolled = match subject {
-        Some(user) => factors::enrolled(state, user).await?,
-        None => EnrolledMethods::default(),
-    };
     // The server's policy, and the user's roles', add to the client's.
     policy.requires_second_factor |= state.settings.mfa.required;
     if let (Some(user), false) = (subject, state.settings.mfa.required_roles.is_empty()) {
@@ -76,6 +72,13 @@ pub async fn decide(
             policy.requires_second_factor |= factors::required_for(state, &user);
         }
     }
+    // Most sign-ins ask nothing of a second factor: their factors are not read.
+    let enrolled = match subject {
+        Some(user) if engine::reads_enrolled_methods(&policy, facts.as_ref()) => {
+            factors::enrolled(state, user).await?
+        }
+        _ => EnrolledMethods::default(),
+    };
     let now = state.services.clock.now();
     match engine::authenticate(&policy, &sign_in.progress, facts.as_ref(), &enrolled, now) {
         Authenticated::Next(step) => Ok(step),

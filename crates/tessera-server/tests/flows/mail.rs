@@ -20,18 +20,6 @@ async fn setup_with_mail(sink: &tessera_testkit::smtp::MailSink) -> Setup {
     with_client_and_ada(app).await
 }
 
-/// The form on `page` that carries the field `name`.
-fn form_with(page: &Page, name: &str) -> tessera_testkit::browser::Form {
-    let doc_forms: Vec<&str> = page.html.split("<form").skip(1).collect();
-    let index = doc_forms
-        .iter()
-        .position(|form| form.contains(&format!("name=\"{name}\"")))
-        .unwrap_or_else(|| panic!("no form with {name} on {}", page.html));
-    let mut only = page.clone();
-    only.html = format!("<form{}", doc_forms[index]);
-    only.form()
-}
-
 #[tokio::test]
 async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor() {
     let sink = tessera_testkit::smtp::MailSink::start();
@@ -94,7 +82,7 @@ async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor
         page.url
     );
     let asked = browser
-        .submit(&form_with(&page, "send_email_code"), &[])
+        .submit(&page.form_with("send_email_code"), &[])
         .await
         .page();
     assert!(
@@ -114,7 +102,7 @@ async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor
     // The address-verification code does not work here (another purpose), nor does a wrong one.
     let other_purpose = browser
         .submit(
-            &form_with(&asked, "email_code"),
+            &asked.form_with("email_code"),
             &[("email_code", verification.code().as_str())],
         )
         .await
@@ -122,7 +110,7 @@ async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor
     assert_eq!(other_purpose.status, 401, "{}", other_purpose.html);
     let back = browser
         .submit(
-            &form_with(&other_purpose, "email_code"),
+            &other_purpose.form_with("email_code"),
             &[("email_code", mail.code().as_str())],
         )
         .await
@@ -139,7 +127,7 @@ async fn a_code_by_email_verifies_the_address_and_then_serves_as_a_second_factor
     )
     .await
     .page();
-    let mut fields = form_with(&page, "send_email_code").fields;
+    let mut fields = page.form_with("send_email_code").fields;
     fields.remove("send_email_code");
     fields.insert("email_code".into(), mail.code());
     let replayed = again
@@ -499,14 +487,8 @@ async fn devices_are_listed_and_signed_out_one_by_one_or_all_but_this_one() {
     assert!(page.html.contains("Apps: web"));
 
     // Sign out one other device by its own form.
-    let forms: Vec<&str> = page.html.split("<form").skip(1).collect();
-    let first_other = forms
-        .iter()
-        .find(|f| f.contains("name=\"sid\""))
-        .expect("a sign-out form for another device");
-    let mut only = page.clone();
-    only.html = format!("<form{first_other}");
-    let after = browsers[0].submit(&only.form(), &[]).await.page();
+    let sign_out = page.form_with("sid");
+    let after = browsers[0].submit(&sign_out, &[]).await.page();
     assert_eq!(
         after.html.matches("<li id=\"device-").count(),
         2,
@@ -515,7 +497,7 @@ async fn devices_are_listed_and_signed_out_one_by_one_or_all_but_this_one() {
     );
 
     // Another user's sid is refused like an unknown one.
-    let mut forged = only.form().fields;
+    let mut forged = sign_out.fields;
     forged.insert("sid".into(), "not-a-session".into());
     let refused = browsers[0]
         .post_form(&s.app.url("/account/devices"), &forged)
@@ -525,14 +507,10 @@ async fn devices_are_listed_and_signed_out_one_by_one_or_all_but_this_one() {
 
     // Everywhere else: only this browser stays.
     let page = browsers[0].get(&s.app.url("/account/devices")).await.page();
-    let forms: Vec<&str> = page.html.split("<form").skip(1).collect();
-    let everywhere = forms
-        .iter()
-        .find(|f| f.contains("everywhere_else"))
-        .unwrap();
-    let mut only = page.clone();
-    only.html = format!("<form{everywhere}");
-    let done = browsers[0].submit(&only.form(), &[]).await.page();
+    let done = browsers[0]
+        .submit(&page.form_with("everywhere_else"), &[])
+        .await
+        .page();
     assert!(done.contains("Signed out everywhere else"), "{}", done.html);
     let page = browsers[0].get(&s.app.url("/account/devices")).await.page();
     assert_eq!(page.html.matches("<li id=\"device-").count(), 1);

@@ -853,18 +853,11 @@ async fn the_last_factor_stays_while_the_users_role_requires_one() {
         .await
         .client();
 
-    let remove_form = |page: &Page| {
-        let forms: Vec<&str> = page.html.split("<form").skip(1).collect();
-        let remove = forms
-            .iter()
-            .find(|f| f.contains("totp&#x2f;remove") || f.contains("totp/remove"))
-            .unwrap_or_else(|| panic!("no remove form on {}", page.html));
-        let mut only = page.clone();
-        only.html = format!("<form{remove}");
-        only.form()
-    };
     let page = browser.get(&s.app.url("/account/totp")).await.page();
-    let refused = browser.submit(&remove_form(&page), &[]).await.page();
+    let refused = browser
+        .submit(&page.form_to("/account/totp/remove"), &[])
+        .await
+        .page();
     assert_eq!(refused.status, 409, "{}", refused.html);
     let ada = ada_id(&s).await;
     assert!(s.app.probe.find_totp_factor(&ada).await.unwrap().is_some());
@@ -876,7 +869,10 @@ async fn the_last_factor_stays_while_the_users_role_requires_one() {
         .page();
     browser.submit(&codes.form(), &[]).await.page();
     let page = browser.get(&s.app.url("/account/totp")).await.page();
-    let removed = browser.submit(&remove_form(&page), &[]).await.page();
+    let removed = browser
+        .submit(&page.form_to("/account/totp/remove"), &[])
+        .await
+        .page();
     assert_eq!(removed.status, 200, "{}", removed.html);
     assert!(s.app.probe.find_totp_factor(&ada).await.unwrap().is_none());
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tessera_core::sign_in::ACR_MFA;
-use tessera_testkit::browser::{Browser, Page};
+use tessera_testkit::browser::Browser;
 use time::Duration;
 
 const SECRET: &str = "a webhook secret of more than thirty-two characters";
@@ -139,18 +139,6 @@ async fn setup(receiver: &Receiver) -> Setup {
     with_client_and_ada(app).await
 }
 
-/// The form on `page` that carries the field `name`.
-fn form_with(page: &Page, name: &str) -> tessera_testkit::browser::Form {
-    let forms: Vec<&str> = page.html.split("<form").skip(1).collect();
-    let form = forms
-        .iter()
-        .find(|form| form.contains(&format!("name=\"{name}\"")))
-        .unwrap_or_else(|| panic!("no form with {name} on {}", page.html));
-    let mut only = page.clone();
-    only.html = format!("<form{form}");
-    only.form()
-}
-
 const NUMBER: &str = "+442079460958";
 
 /// Signs in with the password and confirms `NUMBER` on the account page.
@@ -205,14 +193,14 @@ async fn a_confirmed_number_receives_signed_sign_in_codes_by_sms() {
         page.url
     );
     let asked = browser
-        .submit(&form_with(&page, "send_sms_code"), &[])
+        .submit(&page.form_with("send_sms_code"), &[])
         .await
         .page();
     assert!(asked.contains("We texted a code to +44"), "{}", asked.html);
     let text = receiver.wait_for(NUMBER, 2).await;
     let back = browser
         .submit(
-            &form_with(&asked, "sms_code"),
+            &asked.form_with("sms_code"),
             &[("sms_code", text.code().as_str())],
         )
         .await
@@ -230,7 +218,7 @@ async fn a_confirmed_number_receives_signed_sign_in_codes_by_sms() {
     )
     .await
     .page();
-    let mut fields = form_with(&page, "send_sms_code").fields;
+    let mut fields = page.form_with("send_sms_code").fields;
     fields.remove("send_sms_code");
     fields.insert("sms_code".into(), text.code());
     let replayed = again

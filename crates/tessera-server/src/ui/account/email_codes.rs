@@ -5,7 +5,7 @@
 //! email become one of the user's second factors, in one update. Turning them off needs the
 //! same recent sign-in as every change here.
 
-use super::{read_form, signed_in};
+use super::{read_form, sent_code_refusal, signed_in};
 use crate::app::AppState;
 use crate::authn::factors::{self, CodeRefused};
 use crate::cookies;
@@ -182,25 +182,6 @@ fn refused_page(
     now: time::OffsetDateTime,
     code_sent: bool,
 ) -> Response {
-    match refused {
-        CodeRefused::Locked { until } => render(
-            StatusCode::TOO_MANY_REQUESTS,
-            user,
-            csrf,
-            code_sent,
-            Some("Too many attempts. Wait a few minutes and try again."),
-            vec![(
-                header::RETRY_AFTER,
-                HeaderValue::from((until - now).whole_seconds().max(1)),
-            )],
-        ),
-        _ => render(
-            StatusCode::UNAUTHORIZED,
-            user,
-            csrf,
-            code_sent,
-            Some("That code was not accepted. Codes work once, for 10 minutes."),
-            Vec::new(),
-        ),
-    }
+    let (status, message, extra) = sent_code_refusal(refused, now);
+    render(status, user, csrf, code_sent, Some(message), extra)
 }

@@ -25,7 +25,7 @@ use crate::authn::session;
 use crate::cookies;
 use crate::oauth::form::FormParams;
 use crate::ui::{self, store_failure};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use tessera_core::client::SecretHash;
 use tessera_core::{BrowserSession, User};
@@ -67,6 +67,33 @@ pub async fn signed_in(
         ));
     }
     Ok((session, user))
+}
+
+/// How an account page answers a code that was not sent or not accepted (codes by email or
+/// SMS): the status, the message shown on the page again, and extra headers.
+pub fn sent_code_refusal(
+    refused: crate::authn::factors::CodeRefused,
+    now: time::OffsetDateTime,
+) -> (
+    StatusCode,
+    &'static str,
+    Vec<(header::HeaderName, header::HeaderValue)>,
+) {
+    match refused {
+        crate::authn::factors::CodeRefused::Locked { until } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many codes or attempts. Wait a few minutes and try again.",
+            vec![(
+                header::RETRY_AFTER,
+                header::HeaderValue::from((until - now).whole_seconds().max(1)),
+            )],
+        ),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            "That code was not accepted. Codes work once, for 10 minutes.",
+            Vec::new(),
+        ),
+    }
 }
 
 /// Reads an account form: the body, checked against the browser's CSRF cookie.

@@ -5,7 +5,7 @@
 //! limited per account, per number and per network source (SMS pumping). Removing the number
 //! follows the last-factor rule of [`factors::may_remove`]. The owner is told by mail.
 
-use super::{read_form, signed_in};
+use super::{read_form, sent_code_refusal, signed_in};
 use crate::app::AppState;
 use crate::authn::factors::{self, CodeRefused};
 use crate::cookies;
@@ -211,25 +211,6 @@ fn refused_page(
     refused: CodeRefused,
     now: time::OffsetDateTime,
 ) -> Response {
-    match refused {
-        CodeRefused::Locked { until } => render(
-            StatusCode::TOO_MANY_REQUESTS,
-            user,
-            csrf,
-            sent_to,
-            Some("Too many codes or attempts. Wait a few minutes and try again."),
-            vec![(
-                header::RETRY_AFTER,
-                HeaderValue::from((until - now).whole_seconds().max(1)),
-            )],
-        ),
-        _ => render(
-            StatusCode::UNAUTHORIZED,
-            user,
-            csrf,
-            sent_to,
-            Some("That code was not accepted. Codes work once, for 10 minutes."),
-            Vec::new(),
-        ),
-    }
+    let (status, message, extra) = sent_code_refusal(refused, now);
+    render(status, user, csrf, sent_to, Some(message), extra)
 }

@@ -72,6 +72,14 @@ pub mod action {
     pub const MFA_RESET: &str = "mfa-reset";
     /// An operator lifted a user's sign-in locks.
     pub const USER_UNLOCKED: &str = "user-unlocked";
+    /// The user changed their display name on the account page.
+    pub const PROFILE_UPDATED: &str = "profile-updated";
+    /// The user proved they receive mail at their account's address.
+    pub const EMAIL_VERIFIED: &str = "email-verified";
+    /// The user moved their account to a new address, proved with a code sent there.
+    pub const EMAIL_CHANGED: &str = "email-changed";
+    /// An account was created through self-service sign-up.
+    pub const USER_SIGNED_UP: &str = "user-signed-up";
 }
 
 /// Who made a change, as recorded in revocations and the audit trail.

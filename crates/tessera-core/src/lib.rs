@@ -29,10 +29,12 @@ pub mod scope;
 pub mod sent_code;
 pub mod session;
 pub mod sign_in;
+pub mod sign_up;
 pub mod source_throttle;
 pub mod token;
 pub mod totp;
 pub mod user;
+pub mod webauthn;
 pub mod webhook;
 
 pub use audit::{Actor, ActorError, AuditEvent};

@@ -78,6 +78,14 @@ impl ThrottleKey {
         Self::hashed(&format!("password-reset\0{normalised}"))
     }
 
+    /// The key for sign-up requests naming the address typed as `typed`: asking for sign-up
+    /// links (or, for an address with an account, the notice saying so) is limited per address,
+    /// so nobody can flood a mailbox through the sign-up page.
+    pub fn for_sign_up(typed: &str) -> Self {
+        let normalised = typed.trim().to_lowercase();
+        Self::hashed(&format!("sign-up\0{normalised}"))
+    }
+
     /// The key for SMS codes sent to `number` (whoever asks): against SMS pumping, where
     /// someone has codes sent to premium numbers at the operator's expense.
     pub fn for_sms_number(number: &crate::PhoneNumber) -> Self {

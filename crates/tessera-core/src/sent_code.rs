@@ -33,6 +33,10 @@ pub enum CodePurpose {
     SmsSignIn,
     /// Proving the user receives SMS at a number.
     VerifyPhone,
+    /// Proving the user receives mail at the new address they want their account moved to (a
+    /// separate purpose from [`CodePurpose::VerifyEmail`], so a code for confirming the current
+    /// address never moves the account).
+    ChangeEmail,
 }
 
 impl CodePurpose {
@@ -43,6 +47,7 @@ impl CodePurpose {
             CodePurpose::VerifyEmail => "verify-email",
             CodePurpose::SmsSignIn => "sms-sign-in",
             CodePurpose::VerifyPhone => "verify-phone",
+            CodePurpose::ChangeEmail => "change-email",
         }
     }
 }

@@ -86,6 +86,25 @@ pub struct User {
     pub updated_at: OffsetDateTime,
 }
 
+/// The longest display name kept, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Why a display name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a name is at most {MAX_NAME_CHARS} characters, without control characters")]
+pub struct InvalidName;
+
+/// A display name as typed by its owner, trimmed: `None` when blank (the user has no name),
+/// refused when longer than [`MAX_NAME_CHARS`] or holding control characters (it ends up in
+/// ID tokens and mail, where a line break could forge a header or a line).
+pub fn normalise_name(input: &str) -> Result<Option<String>, InvalidName> {
+    let name = input.trim();
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(InvalidName);
+    }
+    Ok((!name.is_empty()).then(|| name.to_owned()))
+}
+
 /// Why a role name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("role {0:?} must be 1 to 64 characters of letters, digits and '-', '_', '.', ':'")]
@@ -136,6 +155,24 @@ pub fn normalise_roles(mut roles: Vec<String>) -> Result<Vec<String>, InvalidRol
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_trimmed_bounded_and_single_line() {
+        assert_eq!(
+            normalise_name("  Ada Lovelace "),
+            Ok(Some("Ada Lovelace".into()))
+        );
+        assert_eq!(normalise_name("   "), Ok(None));
+        assert_eq!(normalise_name("Ada\r\nBcc: x"), Err(InvalidName));
+        assert_eq!(
+            normalise_name(&"é".repeat(MAX_NAME_CHARS)).map(|n| n.is_some()),
+            Ok(true)
+        );
+        assert_eq!(
+            normalise_name(&"é".repeat(MAX_NAME_CHARS + 1)),
+            Err(InvalidName)
+        );
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

@@ -128,6 +128,8 @@ pub struct Settings {
     pub claims_namespace: String,
     /// The server's second-factor policy (`[mfa]`).
     pub mfa: crate::config::MfaConfig,
+    /// Whether self-service sign-up is on (`signup.enabled`).
+    pub sign_up_enabled: bool,
 }
 
 impl Settings {
@@ -477,6 +479,7 @@ pub async fn open_with(
         })?,
         claims_namespace: config.claims.namespace.clone(),
         mfa: config.mfa.clone(),
+        sign_up_enabled: config.signup.enabled,
     };
     let services = Services {
         store,

@@ -54,6 +54,8 @@ pub struct Config {
     pub email: EmailConfig,
     /// Outgoing SMS (codes), through the operator's provider webhook.
     pub sms: SmsConfig,
+    /// Self-service sign-up.
+    pub signup: SignUpConfig,
     /// Allows an `http://` issuer on a non-loopback host. Tokens and sign-ins would then cross the
     /// network in clear text: only for a TLS-terminating proxy you fully control.
     pub insecure_allow_http_issuer: bool,
@@ -265,6 +267,16 @@ pub struct MfaConfig {
     pub required_roles: Vec<String>,
 }
 
+/// Self-service sign-up at `/signup`. Off by default: most deployments create accounts
+/// themselves (`tessera user add`, an import) or let anyone in only deliberately.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignUpConfig {
+    /// Whether anyone may create an account with an address they receive mail at (default
+    /// false). Needs `email.smtp_url`: the account is created only from a mailed link.
+    pub enabled: bool,
+}
+
 /// Outgoing mail. Without `smtp_url` Tessera sends no mail, and nothing that needs it (codes by
 /// email) is offered.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -364,6 +376,7 @@ impl Default for Config {
             mfa: MfaConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
+            signup: SignUpConfig::default(),
             insecure_allow_http_issuer: false,
         }
     }
@@ -438,6 +451,7 @@ impl fmt::Debug for Config {
             .field("mfa", &self.mfa)
             .field("email", &self.email)
             .field("sms", &self.sms)
+            .field("signup", &self.signup)
             .field(
                 "insecure_allow_http_issuer",
                 &self.insecure_allow_http_issuer,
@@ -523,6 +537,12 @@ impl Config {
             if self.email.from.is_none() {
                 return invalid("email.from is required when email.smtp_url is set".into());
             }
+        }
+        if self.signup.enabled && self.email.smtp_url.is_none() {
+            return invalid(
+                "signup.enabled needs email.smtp_url: accounts are created from a mailed link"
+                    .into(),
+            );
         }
         if let Some(url) = &self.sms.webhook_url {
             let usable = url::Url::parse(url).is_ok_and(|u| {
@@ -823,6 +843,16 @@ mod message_tests {
         assert!(!valid(
             |c| c.sms.webhook_url = Some("https://sms.example.com/hook".into())
         ));
+    }
+
+    #[test]
+    fn sign_up_needs_mail() {
+        assert!(!valid(|c| c.signup.enabled = true));
+        assert!(valid(|c| {
+            c.signup.enabled = true;
+            c.email.smtp_url = Some("smtps://mail.example.com".into());
+            c.email.from = Some("no-reply@example.com".into());
+        }));
     }
 
     #[test]

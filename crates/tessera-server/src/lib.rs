@@ -19,6 +19,7 @@ pub mod error;
 pub mod feed;
 pub mod hashing;
 mod health;
+pub mod http_client;
 pub mod kek_source;
 pub mod keys;
 pub mod mailer;
@@ -75,6 +76,19 @@ pub fn router(state: AppState) -> Router {
             get(oidc::authorize::get).post(oidc::authorize::post),
         )
         .route(routes::LOGIN, get(ui::login::get).post(ui::login::post))
+        .route(
+            routes::ACCOUNT,
+            get(ui::account::profile::get).post(ui::account::profile::post),
+        )
+        .route(routes::SIGN_UP, get(ui::sign_up::get).post(ui::sign_up::post))
+        .route(
+            routes::SIGN_UP_COMPLETE,
+            get(ui::sign_up::complete_get).post(ui::sign_up::complete_post),
+        )
+        .route(
+            routes::ACCOUNT_EMAIL,
+            get(ui::account::email::get).post(ui::account::email::post),
+        )
         .route(
             routes::ACCOUNT_EMAIL_CODES,
             get(ui::account::email_codes::get).post(ui::account::email_codes::post),

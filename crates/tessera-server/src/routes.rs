@@ -18,6 +18,14 @@ pub const AUTHORIZE: &str = "/authorize";
 pub const LOGIN: &str = "/login";
 /// Hosted second-factor page (a code from an authenticator app).
 pub const SECOND_FACTOR: &str = "/login/second-factor";
+/// The account's home: profile and links to every setting.
+pub const ACCOUNT: &str = "/account";
+/// The account page's email address: confirming it, or moving to a new one.
+pub const ACCOUNT_EMAIL: &str = "/account/email";
+/// Self-service sign-up (only when `signup.enabled`): asking for a link by email.
+pub const SIGN_UP: &str = "/signup";
+/// Sign-up's mailed link: choosing a password creates the account.
+pub const SIGN_UP_COMPLETE: &str = "/signup/complete";
 /// The account page's authenticator-app (TOTP) enrolment.
 pub const ACCOUNT_TOTP: &str = "/account/totp";
 /// Removing the authenticator app.

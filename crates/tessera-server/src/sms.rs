@@ -36,8 +36,7 @@ impl SmsSender {
         let (Some(url), Some(secret)) = (&config.webhook_url, &config.webhook_secret) else {
             return Ok(None);
         };
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
+        let http = crate::http_client::https_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(SEND_TIMEOUT)
             .connect_timeout(SEND_TIMEOUT)

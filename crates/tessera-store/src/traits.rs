@@ -119,7 +119,8 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<Option<BrowserSession>>;
 
     /// Re-authentication in the same browser: one atomic update replacing the secret hash,
-    /// `auth_time` and `amr` of session `sid`; the sid, user, `created_at` and `expires_at` stay.
+    /// `auth_time` and `amr` of session `sid`, and setting `last_seen_at` to the new
+    /// `auth_time`; the sid, user, `created_at`, `expires_at` and user agent stay.
     /// The old secret no longer finds the session.
     /// [`StoreError::NotFound`](crate::StoreError::NotFound) if there is no such session,
     /// [`StoreError::Conflict`](crate::StoreError::Conflict) if another session has the new
@@ -131,6 +132,10 @@ pub trait SessionStore: Send + Sync {
         auth_time: OffsetDateTime,
         amr: &[String],
     ) -> StoreResult<()>;
+
+    /// Records that session `sid` was used at `now`: `last_seen_at` becomes `now` unless it is
+    /// already as late. Nothing happens for an unknown sid (the session may have just ended).
+    async fn record_session_seen(&self, sid: &SessionId, now: OffsetDateTime) -> StoreResult<()>;
 
     /// The sessions of `user`, newest first, each with the clients that took part in it
     /// (received a code in it), in client-id order.

@@ -382,6 +382,8 @@ async fn a_database_from_before_sign_in_is_upgraded() {
         amr: vec!["pwd".into()],
         created_at: t(0),
         expires_at: t(3600),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
+        last_seen_at: t(0),
     };
     store.create_session(&session).await.unwrap();
     assert_eq!(

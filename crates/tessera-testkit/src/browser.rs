@@ -134,7 +134,7 @@ impl Browser {
     /// A browser with no cookies, for the Tessera server at `base_url`.
     pub fn new(base_url: &str) -> Self {
         Self {
-            http: reqwest::Client::builder()
+            http: tessera_server::http_client::https_client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("http client"),
@@ -154,9 +154,21 @@ impl Browser {
                 .expect("an address is a header value"),
         );
         Self {
-            http: reqwest::Client::builder()
+            http: tessera_server::http_client::https_client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .default_headers(headers)
+                .build()
+                .expect("http client"),
+            ..Self::new(base_url)
+        }
+    }
+
+    /// A browser with no cookies that sends `user_agent` as its `User-Agent` on every request.
+    pub fn with_user_agent(base_url: &str, user_agent: &str) -> Self {
+        Self {
+            http: tessera_server::http_client::https_client_builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(user_agent)
                 .build()
                 .expect("http client"),
             ..Self::new(base_url)

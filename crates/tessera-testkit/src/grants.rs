@@ -208,6 +208,8 @@ impl TestApp {
             amr: amr.to_vec(),
             created_at: now,
             expires_at: now + self.state.settings.session_lifetime,
+            user_agent: None,
+            last_seen_at: now,
         };
         self.state
             .services

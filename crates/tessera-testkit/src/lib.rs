@@ -189,7 +189,7 @@ async fn start(
         state,
         probe,
         clock,
-        http: reqwest::Client::builder()
+        http: tessera_server::http_client::https_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?,
         config,

@@ -156,9 +156,9 @@ impl FeedSync {
     ) -> Self {
         Self {
             mirror,
-            // Building the client fails only when the TLS backend cannot initialise, exactly
-            // when `reqwest::Client::new` (used here before) panics; falling back to it keeps
-            // that behaviour rather than hiding the failure.
+            // Building the client fails only when the TLS backend cannot initialise, when
+            // `reqwest::Client::new` panics too; falling back to it keeps that behaviour rather
+            // than hiding the failure.
             http: http::client(None, CONNECT_TIMEOUT).unwrap_or_else(|_| reqwest::Client::new()),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             client_id: client_id.into(),
@@ -911,7 +911,7 @@ mod tests {
     async fn plain_http_to_a_remote_host_never_sends_the_secret() {
         let (proxy, heads) = recording_server(json_response("503 Service Unavailable", "", "{}"));
         let client = || {
-            reqwest::Client::builder()
+            http::https_client_builder()
                 .proxy(reqwest::Proxy::all(&proxy).unwrap())
                 .build()
                 .unwrap()

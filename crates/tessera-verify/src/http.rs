@@ -10,10 +10,13 @@
 //!   from another URL (a caller's own client that follows redirects) is checked again;
 //! - every body is read chunk by chunk and refused as soon as it passes its size limit, so an
 //!   oversized body is never held in memory whole;
-//! - one client configuration: no redirects, a connection timeout, this library's user agent.
+//! - one client configuration: no redirects, a connection timeout, this library's user agent,
+//!   and TLS by rustls on aws-lc-rs with the webpki roots ([`https_client_builder`]).
 
 use reqwest::{Response, Url};
+use rustls::{ClientConfig, RootCertStore};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why a URL is refused by [`checked_url`].
@@ -61,15 +64,40 @@ fn is_loopback(url: &Url) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 
+/// A reqwest client builder whose TLS is rustls on aws-lc-rs, TLS 1.3 and 1.2, the Mozilla
+/// roots of `webpki-roots` (what reqwest's `rustls-tls` trusts), certificate and host name
+/// verification on, ALPN `h2` then `http/1.1` as reqwest offers them.
+///
+/// The workspace's reqwest has no crypto provider of its own (`rustls-tls` would bring ring),
+/// and a library must not install a process-wide default, so every client of this crate is
+/// built from here. reqwest ignores its own TLS settings (`add_root_certificate`, …) on such a
+/// builder.
+pub(crate) fn https_client_builder() -> reqwest::ClientBuilder {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut tls = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        // Fails only for a provider without the cipher suites or key exchanges of TLS 1.2 and
+        // 1.3, which aws-lc-rs's default provider has: a constant, like reqwest's own `expect`.
+        .expect("aws-lc-rs's default provider supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder().use_preconfigured_tls(tls)
+}
+
 /// The client configuration every request of this crate uses: redirects disabled (see the
-/// module documentation), a connection timeout, this library's user agent. A total `timeout`
-/// is set only where a response is expected to end (discovery and the JWKS); the feed's stream
-/// stays open, so its requests carry their own timeouts instead.
+/// module documentation), a connection timeout, this library's user agent, TLS from
+/// [`https_client_builder`]. A total `timeout` is set only where a response is expected to end
+/// (discovery and the JWKS); the feed's stream stays open, so its requests carry their own
+/// timeouts instead.
 pub(crate) fn client(
     timeout: Option<Duration>,
     connect_timeout: Duration,
 ) -> reqwest::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
+    let mut builder = https_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .user_agent(concat!("tessera-verify/", env!("CARGO_PKG_VERSION")));

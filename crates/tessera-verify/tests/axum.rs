@@ -58,6 +58,22 @@ async fn behind_middleware(Bearer(token): Bearer) -> String {
     format!("middleware let {} in", token.sub)
 }
 
+/// The client of these tests (plain HTTP to loopback). The workspace's reqwest has no crypto
+/// provider of its own (its `rustls-tls` would bring ring), so it is given a rustls
+/// configuration on aws-lc-rs; it trusts no root, as it never speaks TLS.
+fn http_client() -> reqwest::Client {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap()
+}
+
 /// Serves an API guarded by `BearerAuth` (with a revocation mirror synced "now") on loopback.
 async fn serve_api() -> Api {
     let key = SigningKey::generate(Algorithm::RS256, "k1").unwrap();
@@ -99,7 +115,7 @@ async fn serve_api() -> Api {
         mirror,
         clock,
         rejections,
-        http: reqwest::Client::new(),
+        http: http_client(),
     }
 }
 

@@ -63,8 +63,16 @@ fn secret_from(add_output: &str) -> String {
         .to_owned()
 }
 
+/// An HTTP client for the server under test: reqwest gets its TLS configuration (rustls on
+/// aws-lc-rs) from tessera-server, as it has no crypto provider of its own.
+fn http() -> reqwest::Client {
+    tessera_server::http_client::https_client_builder()
+        .build()
+        .unwrap()
+}
+
 async fn client_credentials(server: &Server, id: &str, secret: &str) -> Value {
-    reqwest::Client::new()
+    http()
         .post(server.url("/oauth/token"))
         .basic_auth(id, Some(secret))
         .form(&[("grant_type", "client_credentials"), ("scope", "api:read")])
@@ -78,7 +86,9 @@ async fn client_credentials(server: &Server, id: &str, secret: &str) -> Value {
 
 /// The kids a running server publishes in its JWKS.
 async fn published_kids(server: &Server) -> Vec<String> {
-    let jwks: Value = reqwest::get(server.url("/.well-known/jwks.json"))
+    let jwks: Value = http()
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -93,7 +103,7 @@ async fn published_kids(server: &Server) -> Vec<String> {
 }
 
 async fn verify(server: &Server, token: &str) -> Value {
-    let http = reqwest::Client::new();
+    let http = http();
     let discovery: Value = http
         .get(server.url("/.well-known/openid-configuration"))
         .send()
@@ -593,6 +603,8 @@ async fn seed_session(dir: &Path, email: &str, client: &str) -> String {
         amr: vec!["pwd".into()],
         created_at: now,
         expires_at: now + time::Duration::days(1),
+        user_agent: None,
+        last_seen_at: now,
     };
     store.create_session(&session).await.unwrap();
     let code = AuthorizationCode {
@@ -766,7 +778,7 @@ async fn keys_rotate_revoke_all_takes_back_tokens_at_a_running_server() {
         .as_str()
         .unwrap()
         .to_owned();
-    let http = reqwest::Client::new();
+    let http = http();
     let introspect = |token: String| {
         let request = http
             .post(server.url("/oauth/introspect"))
@@ -862,7 +874,7 @@ async fn token_verify_and_inspect() {
     assert!(err.contains("not a JWT"), "{err}");
 
     // Revoked at the RFC 7009 endpoint: still well signed, but reported revoked.
-    let revoked = reqwest::Client::new()
+    let revoked = http()
         .post(server.url("/oauth/revoke"))
         .basic_auth("api", Some(&secret))
         .form(&[("token", token.as_str())])
@@ -962,7 +974,7 @@ async fn seed_creates_users_whose_refresh_tokens_work() {
 
     let server = Server::start(d, &[], &[]);
     for token in &tokens {
-        let response = reqwest::Client::new()
+        let response = http()
             .post(server.url("/oauth/token"))
             .basic_auth("web", Some(&web))
             .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])

@@ -172,7 +172,7 @@ async fn a_node_killed_mid_refresh_never_leaves_two_valid_successors() {
     let schema = Schema::create().await;
     let url = schema.url();
     let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::builder()
+    let http = tessera_server::http_client::https_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()

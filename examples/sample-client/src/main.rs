@@ -95,12 +95,30 @@ struct App {
     finished: Option<mpsc::Sender<bool>>,
 }
 
+/// A reqwest client builder with TLS by rustls on aws-lc-rs, trusting the Mozilla roots of
+/// `webpki-roots` (certificates and host names verified), offering `h2` then `http/1.1`. The
+/// workspace's reqwest has no crypto provider of its own: its `rustls-tls` feature would bring
+/// ring, and the project's one crypto stack is aws-lc-rs.
+fn https_client_builder() -> reqwest::ClientBuilder {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("aws-lc-rs's default provider supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder().use_preconfigured_tls(tls)
+}
+
 #[tokio::main]
 async fn main() -> Result<ExitCode> {
     let args = Args::parse();
     // openidconnect's documentation asks for redirects to be off: following them opens the
     // client to server-side request forgery.
-    let http = reqwest::Client::builder()
+    let http = https_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
 

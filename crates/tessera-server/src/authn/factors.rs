@@ -245,6 +245,11 @@ pub async fn send_code(
                     "Confirm your email address",
                     "to confirm this address. If you did not ask for it, ignore this message.",
                 ),
+                CodePurpose::ChangeEmail => (
+                    "Confirm your new email address",
+                    "to move your account to this address. If you did not ask for it, ignore \
+                     this message: nothing changes without the code.",
+                ),
                 _ => (
                     "Your sign-in code",
                     "to finish signing in. If you did not just sign in, someone knows your password: change it.",
@@ -301,7 +306,7 @@ pub async fn check_code(
 
 /// Counts a second-factor attempt against the account before any code is checked; the lock if
 /// the account is locked.
-async fn count_attempt(
+pub(crate) async fn count_attempt(
     state: &AppState,
     user: &UserId,
     now: OffsetDateTime,

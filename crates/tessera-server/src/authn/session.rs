@@ -17,7 +17,7 @@ pub async fn current_session(
     let Some(secret) = cookies::read(headers, cookies::SESSION) else {
         return Ok(None);
     };
-    let Some(session) = state
+    let Some(mut session) = state
         .services
         .store
         .find_session_by_secret(&SecretHash::of(&secret))
@@ -25,13 +25,23 @@ pub async fn current_session(
     else {
         return Ok(None);
     };
-    if !session.is_live(state.services.clock.now()) {
+    let now = state.services.clock.now();
+    if !session.is_live(now) {
         return Ok(None);
     }
-    match state.services.store.find_user(&session.user_id).await? {
-        Some(user) if !user.is_disabled => Ok(Some((session, user))),
-        _ => Ok(None),
+    let user = match state.services.store.find_user(&session.user_id).await? {
+        Some(user) if !user.is_disabled => user,
+        _ => return Ok(None),
+    };
+    if session.needs_seen_update(now) {
+        state
+            .services
+            .store
+            .record_session_seen(&session.sid, now)
+            .await?;
+        session.last_seen_at = now;
     }
+    Ok(Some((session, user)))
 }
 
 /// What the sign-in engine needs to know of a session.
@@ -77,6 +87,7 @@ pub async fn establish(
             session.secret_hash = secret.hash();
             session.auth_time = authentication.auth_time;
             session.amr = amr;
+            session.last_seen_at = authentication.auth_time;
             return Ok((session, cookie));
         }
     }
@@ -88,6 +99,11 @@ pub async fn establish(
         amr,
         created_at: now,
         expires_at: now + state.settings.session_lifetime,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .and_then(BrowserSession::user_agent_to_keep),
+        last_seen_at: now,
     };
     state.services.store.create_session(&session).await?;
     Ok((session, cookie))

@@ -54,6 +54,8 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     /// The forgotten-password page, when this server sends mail.
     forgot_password: Option<&'static str>,
+    /// The sign-up page, continuing this sign-in, when sign-up is on.
+    sign_up: Option<String>,
 }
 
 async fn render(
@@ -86,6 +88,10 @@ async fn render(
             username,
             error,
             forgot_password: state.can_send_mail().then_some(routes::FORGOT_PASSWORD),
+            sign_up: state
+                .settings
+                .sign_up_enabled
+                .then(|| format!("{}?request={}", routes::SIGN_UP, pending.id)),
         },
         extra_headers,
     )

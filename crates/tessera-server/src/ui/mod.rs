@@ -9,7 +9,9 @@ pub mod login;
 pub mod logout;
 pub mod qr;
 pub mod second_factor;
+pub mod sign_up;
 pub mod totp_enrolment;
+pub mod user_agent;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,6 +37,13 @@ fn templates() -> &'static Environment<'static> {
             ("error.html", include_str!("../../templates/error.html")),
             ("logout.html", include_str!("../../templates/logout.html")),
             ("message.html", include_str!("../../templates/message.html")),
+            ("account.html", include_str!("../../templates/account.html")),
+            ("email.html", include_str!("../../templates/email.html")),
+            ("sign_up.html", include_str!("../../templates/sign_up.html")),
+            (
+                "sign_up_complete.html",
+                include_str!("../../templates/sign_up_complete.html"),
+            ),
             ("phone.html", include_str!("../../templates/phone.html")),
             (
                 "password.html",

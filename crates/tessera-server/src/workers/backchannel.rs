@@ -39,11 +39,11 @@ pub const MAX_ATTEMPTS: u32 = 10;
 /// The longest the worker sleeps between two looks at the queue when nothing wakes it.
 pub const POLL_INTERVAL: StdDuration = StdDuration::from_secs(1);
 
-/// The HTTP client deliveries are sent with: rustls, [`SEND_TIMEOUT`], and no redirects followed
-/// (a redirect is a failed delivery).
+/// The HTTP client deliveries are sent with: rustls on aws-lc-rs
+/// ([`https_client_builder`](crate::http_client::https_client_builder)), [`SEND_TIMEOUT`], and
+/// no redirects followed (a redirect is a failed delivery).
 pub fn http_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .use_rustls_tls()
+    crate::http_client::https_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(SEND_TIMEOUT)
         .connect_timeout(SEND_TIMEOUT)

@@ -26,7 +26,7 @@ async fn app_with_limits(header_read: u64, idle: u64, max_connections: usize) ->
 /// and a request sent on a pooled connection the server is just closing fails (the race every
 /// HTTP/1.1 client retries), which is not what these tests are about.
 async fn healthz_answers(app: &TestApp) {
-    let fresh = reqwest::Client::builder()
+    let fresh = tessera_server::http_client::https_client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();

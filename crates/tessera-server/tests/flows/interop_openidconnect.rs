@@ -86,7 +86,7 @@ type AppIdTokenClaims = IdTokenClaims<AppClaims, CoreGenderClaim>;
 
 /// The client's HTTP client. The library's documentation asks for redirects to be off (SSRF).
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    tessera_server::http_client::https_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("HTTP client")

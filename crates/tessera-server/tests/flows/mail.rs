@@ -10,7 +10,7 @@ use tessera_testkit::browser::{Browser, Page};
 use time::Duration;
 
 /// A server that mails through `sink`, with the usual client and user.
-async fn setup_with_mail(sink: &tessera_testkit::smtp::MailSink) -> Setup {
+pub(super) async fn setup_with_mail(sink: &tessera_testkit::smtp::MailSink) -> Setup {
     let url = sink.url();
     let app = tessera_testkit::spawn_app_with(move |config| {
         config.email.smtp_url = Some(url);
@@ -236,7 +236,7 @@ async fn mail_to_an_smtp_server_that_is_down_waits_in_the_outbox() {
 }
 
 /// The link in a password-reset mail.
-fn reset_link(mail: &tessera_testkit::smtp::ReceivedMail) -> String {
+pub(super) fn mailed_link(mail: &tessera_testkit::smtp::ReceivedMail) -> String {
     let body = mail.data.replace("=\r\n", "").replace("=3D", "=");
     let start = body.find("http").expect("a link");
     body[start..].split_whitespace().next().unwrap().to_owned()
@@ -286,7 +286,7 @@ async fn a_forgotten_password_is_reset_by_a_mailed_link_that_ends_every_session(
         .received()
         .iter()
         .all(|m| !m.to.iter().any(|t| t.contains("nobody"))));
-    let link = reset_link(&mail);
+    let link = mailed_link(&mail);
     assert!(
         link.starts_with(&format!("{}/account/reset-password?token=", s.app.base_url)),
         "{link}"
@@ -350,7 +350,7 @@ async fn a_reset_needs_the_authenticator_of_a_user_who_has_one() {
         .submit(&forgot.form(), &[("email", "ada@example.com")])
         .await
         .page();
-    let link = reset_link(
+    let link = mailed_link(
         &sink
             .wait_for("ada@example.com", "Choose a new password", 1)
             .await,

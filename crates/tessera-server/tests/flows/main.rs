@@ -8,6 +8,7 @@
 //! `postgres_restart` stops the machine's PostgreSQL, so it is `#[ignore]`d here and run alone:
 //! `cargo test -p tessera-server --test flows -- --ignored postgres_restart::`.
 
+mod account;
 mod backchannel_logout;
 mod client_credentials;
 mod connections;
@@ -28,6 +29,7 @@ mod revocation_model;
 mod revocation_triggers;
 mod second_factors;
 mod sign_in;
+mod sign_up;
 mod sms;
 mod token_grants;
 mod userinfo;

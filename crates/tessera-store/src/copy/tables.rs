@@ -129,6 +129,8 @@ pub(crate) const TABLES: &[Table] = &[
             ("amr", Text),
             ("created_at", Int),
             ("expires_at", Int),
+            ("user_agent", Text),
+            ("last_seen_at", Int),
         ],
         key: &["sid"],
         identity: None,

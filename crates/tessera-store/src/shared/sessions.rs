@@ -15,7 +15,7 @@ macro_rules! impl_sessions {
             use time::OffsetDateTime;
 
             const SELECT: &str = "SELECT sid, secret_hash, user_id, auth_time, amr, created_at, \
-                                  expires_at FROM sessions";
+                                  expires_at, user_agent, last_seen_at FROM sessions";
 
             /// Turns a unique violation into a [`StoreError::Conflict`] that says which key
             /// clashed, without echoing the secret hash. Both backends name the column in what
@@ -35,7 +35,7 @@ macro_rules! impl_sessions {
             pub(crate) async fn insert(conn: &mut Conn, session: &BrowserSession) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO sessions (sid, secret_hash, user_id, auth_time, amr, created_at, \
-                     expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     expires_at, user_agent, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(session.sid.as_str())
                 .bind(session.secret_hash.as_str())
@@ -44,6 +44,8 @@ macro_rules! impl_sessions {
                 .bind(to_json(session.amr.iter().map(String::as_str))?)
                 .bind(to_secs(session.created_at))
                 .bind(to_secs(session.expires_at))
+                .bind(session.user_agent.as_deref())
+                .bind(to_secs(session.last_seen_at))
                 .execute(conn)
                 .await
                 .map_err(|e| conflict(e, &session.sid))?;
@@ -86,10 +88,10 @@ macro_rules! impl_sessions {
                     amr: &[String],
                 ) -> StoreResult<()> {
                     // One statement, so the old secret stops working at the same instant the new
-                    // one starts.
+                    // one starts. Authenticating is also using the session.
                     let done = sqlx::query(
-                        "UPDATE sessions SET secret_hash = $1, auth_time = $2, amr = $3 \
-                         WHERE sid = $4",
+                        "UPDATE sessions SET secret_hash = $1, auth_time = $2, amr = $3, \
+                         last_seen_at = $2 WHERE sid = $4",
                     )
                     .bind(new_secret_hash.as_str())
                     .bind(to_secs(auth_time))
@@ -101,6 +103,23 @@ macro_rules! impl_sessions {
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
+                    Ok(())
+                }
+
+                async fn record_session_seen(
+                    &self,
+                    sid: &SessionId,
+                    now: OffsetDateTime,
+                ) -> StoreResult<()> {
+                    // Never moves the time backwards: two nodes recording at once keep the later.
+                    sqlx::query(
+                        "UPDATE sessions SET last_seen_at = $1 WHERE sid = $2 AND last_seen_at < $1",
+                    )
+                    .bind(to_secs(now))
+                    .bind(sid.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
                     Ok(())
                 }
 
@@ -152,6 +171,8 @@ macro_rules! impl_sessions {
                     amr: from_json(&get::<String>(row, "amr")?, &what("amr"))?,
                     created_at: from_secs(get(row, "created_at")?, &what("created_at"))?,
                     expires_at: from_secs(get(row, "expires_at")?, &what("expires_at"))?,
+                    user_agent: get(row, "user_agent")?,
+                    last_seen_at: from_secs(get(row, "last_seen_at")?, &what("last_seen_at"))?,
                     sid: SessionId::from_stored(sid),
                 })
             }

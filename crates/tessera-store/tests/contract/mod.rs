@@ -89,6 +89,7 @@ macro_rules! contract_suite {
             sessions_duplicate_sid_or_secret_conflicts,
             sessions_need_an_existing_user,
             sessions_reauthenticate_replaces_secret_and_authentication,
+            sessions_record_seen_moves_forward_only,
             sessions_reauthenticate_missing_or_clashing,
             sessions_delete_keeps_tokens_bound_to_the_sid,
             sessions_delete_expired_boundary,

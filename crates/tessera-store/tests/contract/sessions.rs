@@ -13,6 +13,7 @@ pub async fn sessions_round_trip(store: &dyn ProbedStore) {
     let (full, secret) = session(&ada, 3600);
     let (mut bare, bare_secret) = session(&ada, 60);
     bare.amr = vec![];
+    bare.user_agent = None;
     store.create_session(&full).await.unwrap();
     store.create_session(&bare).await.unwrap();
 
@@ -88,6 +89,35 @@ pub async fn sessions_need_an_existing_user(store: &dyn ProbedStore) {
     assert_eq!(store.find_session(&orphan.sid).await.unwrap(), None);
 }
 
+/// Recording a session as seen moves `last_seen_at` forward, never back, touches no other
+/// session, and is a no-op for an unknown sid.
+pub async fn sessions_record_seen_moves_forward_only(store: &dyn ProbedStore) {
+    let ada = user("ada@example.com");
+    store.create_user(&ada).await.unwrap();
+    let (used, _) = session(&ada, 3600);
+    let (idle, _) = session(&ada, 3600);
+    store.create_session(&used).await.unwrap();
+    store.create_session(&idle).await.unwrap();
+
+    store.record_session_seen(&used.sid, t(600)).await.unwrap();
+    // A node with an older idea of now does not move it back.
+    store.record_session_seen(&used.sid, t(300)).await.unwrap();
+    store
+        .record_session_seen(&SessionId::generate(), t(600))
+        .await
+        .unwrap();
+
+    let found = store.find_session(&used.sid).await.unwrap().unwrap();
+    assert_eq!(
+        found,
+        BrowserSession {
+            last_seen_at: t(600),
+            ..used
+        }
+    );
+    assert_eq!(store.find_session(&idle.sid).await.unwrap(), Some(idle));
+}
+
 /// Re-authentication replaces the secret, `auth_time` and `amr` and nothing else; the old
 /// secret stops finding the session, and other sessions are untouched.
 pub async fn sessions_reauthenticate_replaces_secret_and_authentication(store: &dyn ProbedStore) {
@@ -108,6 +138,7 @@ pub async fn sessions_reauthenticate_replaces_secret_and_authentication(store: &
     let expected = BrowserSession {
         secret_hash: new_secret.clone(),
         auth_time: t(900),
+        last_seen_at: t(900),
         amr,
         ..original.clone()
     };

@@ -54,6 +54,8 @@ pub(super) fn session(user: &User, expires: i64) -> (BrowserSession, BearerSecre
         amr: strings(&["pwd", "otp"]),
         created_at: t(0),
         expires_at: t(expires),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0".into()),
+        last_seen_at: t(0),
     };
     (session, secret)
 }

@@ -70,6 +70,8 @@ fn session(user: &User) -> BrowserSession {
         amr: strings(&["pwd", "otp"]),
         created_at: t(0),
         expires_at: t(3600),
+        user_agent: Some("Mozilla/5.0 (Macintosh) Safari/605.1.15".into()),
+        last_seen_at: t(60),
     }
 }
 

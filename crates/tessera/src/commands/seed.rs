@@ -137,6 +137,8 @@ fn signed_in_user(
         amr: vec!["pwd".into()],
         created_at: now,
         expires_at: now + template.session_lifetime,
+        user_agent: None,
+        last_seen_at: now,
     };
     let secret = tokens::new_refresh_token();
     let refresh_token = RefreshToken {

@@ -84,7 +84,9 @@ pub async fn start() -> World {
         api,
         client: ApiClient {
             url: api_url,
-            http: reqwest::Client::new(),
+            http: tessera_server::http_client::https_client_builder()
+                .build()
+                .unwrap(),
         },
         web_secret: web_secret.unwrap().expose().to_owned(),
     }

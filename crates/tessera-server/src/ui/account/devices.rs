@@ -1,5 +1,6 @@
-//! `/account/devices`: where the user is signed in (their browser sessions), with "sign out this
-//! device" and "sign out everywhere else". Each is a session revocation (reason `logout`, by the
+//! `/account/devices`: where the user is signed in (their browser sessions: the browser, when it
+//! signed in, when it was last used, which apps it signed in to), with "sign out this device"
+//! and "sign out everywhere else". Each is a session revocation (reason `logout`, by the
 //! user): the session's tokens end, resource servers hear of it on the feed, and apps with
 //! back-channel logout are told.
 //!
@@ -12,7 +13,7 @@ use super::{read_form, with_session};
 use crate::app::AppState;
 use crate::cookies;
 use crate::routes;
-use crate::ui::{self, store_failure};
+use crate::ui::{self, store_failure, user_agent};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -24,7 +25,9 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Serialize)]
 struct Device {
     sid: String,
+    browser: String,
     created: String,
+    last_seen: String,
     authenticated: String,
     methods: String,
     apps: String,
@@ -57,7 +60,9 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .map(|s| Device {
             current: s.session.sid == session.sid,
             sid: s.session.sid.to_string(),
+            browser: user_agent::describe(s.session.user_agent.as_deref()),
             created: when(s.session.created_at),
+            last_seen: when(s.session.last_seen_at),
             authenticated: when(s.session.auth_time),
             methods: s.session.amr.join(", "),
             apps: s

@@ -12,10 +12,12 @@
 //!   cookie (which another site can neither read nor set) in constant time.
 
 pub mod devices;
+pub mod email;
 pub mod email_codes;
 pub mod password;
 pub mod password_reset;
 pub mod phone;
+pub mod profile;
 pub mod recovery_codes;
 pub mod totp;
 pub mod totp_removal;

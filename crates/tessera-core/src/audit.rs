@@ -80,6 +80,13 @@ pub mod action {
     pub const EMAIL_CHANGED: &str = "email-changed";
     /// An account was created through self-service sign-up.
     pub const USER_SIGNED_UP: &str = "user-signed-up";
+    /// A user registered a passkey.
+    pub const PASSKEY_ADDED: &str = "passkey-added";
+    /// A passkey was removed (by its user, or an operator).
+    pub const PASSKEY_REMOVED: &str = "passkey-removed";
+    /// A passkey's signature counter went backwards: the credential may have been cloned. The
+    /// sign-in was refused.
+    pub const PASSKEY_CLONE_SUSPECTED: &str = "passkey-clone-suspected";
 }
 
 /// Who made a change, as recorded in revocations and the audit trail.

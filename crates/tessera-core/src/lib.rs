@@ -17,6 +17,7 @@ pub mod keys;
 pub mod login;
 pub mod login_throttle;
 pub mod outbox;
+pub mod passkey;
 pub mod password;
 pub mod password_reset;
 pub mod phone;
@@ -53,6 +54,9 @@ pub use login_throttle::{
     Admission, LoginThrottlePolicy, ThrottleKey, ThrottleRule, ThrottleState,
 };
 pub use outbox::{OutgoingMessage, Recipient};
+pub use passkey::{
+    normalise_passkey_name, ChallengePurpose, InvalidPasskeyName, Passkey, PasskeyChallenge,
+};
 pub use password::{HashingMemory, PasswordHash, PasswordHasher, PasswordRejection};
 pub use password_reset::PasswordReset;
 pub use phone::{PhoneNumber, PhoneNumberError};

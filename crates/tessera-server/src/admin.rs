@@ -165,6 +165,18 @@ pub async fn list_second_factors(
     Ok(factors)
 }
 
+/// A user's passkeys (names, dates, counters; never keys), for `tessera user passkeys list`.
+pub async fn list_passkeys(
+    store: &dyn Store,
+    email_address: &str,
+) -> Result<Vec<tessera_core::passkey::Passkey>, AdminError> {
+    let user = find_user(store, email_address).await?;
+    store
+        .list_passkeys(&user.id)
+        .await
+        .map_err(AdminError::Store)
+}
+
 /// What operator actions need besides the store and the clock, from the configuration.
 #[derive(Clone, Debug)]
 pub struct OperatorSettings {
@@ -572,6 +584,37 @@ impl Operator {
         )
         .await;
         Ok(removed)
+    }
+
+    /// Removes the passkey `credential_id` (base64url, as `tessera user passkeys list` shows it)
+    /// of a user (a lost or stolen device). Refused when it is not that user's. Audited.
+    pub async fn remove_passkey(
+        &self,
+        email_address: &str,
+        credential_id: &str,
+    ) -> Result<(), AdminError> {
+        use base64::Engine;
+        let user = find_user(self.store(), email_address).await?;
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(credential_id.trim())
+            .map_err(|_| AdminError::Invalid(format!("{credential_id:?} is not a passkey id")))?;
+        let removed = self
+            .store()
+            .delete_passkey(&user.id, &id)
+            .await
+            .map_err(AdminError::Store)?;
+        if !removed {
+            return Err(AdminError::Invalid(format!(
+                "{email_address} has no passkey {credential_id}"
+            )));
+        }
+        self.audit(
+            action::PASSKEY_REMOVED,
+            user.id.as_str(),
+            json!({ "passkey": credential_id.trim() }),
+        )
+        .await;
+        Ok(())
     }
 
     /// Lifts the brute-force locks on a user's sign-in: the count of the address (as typed by

@@ -130,6 +130,8 @@ pub struct Settings {
     pub mfa: crate::config::MfaConfig,
     /// Whether self-service sign-up is on (`signup.enabled`).
     pub sign_up_enabled: bool,
+    /// This server as a WebAuthn relying party; `None` when passkeys are not offered.
+    pub passkeys: Option<crate::authn::passkeys::PasskeySettings>,
 }
 
 impl Settings {
@@ -245,6 +247,7 @@ impl AppState {
         store.delete_expired_login_requests(now).await?;
         store.delete_expired_sent_codes(now).await?;
         store.delete_expired_password_resets(now).await?;
+        store.delete_expired_passkey_challenges(now).await?;
         store
             .delete_stale_totp_enrolments(now - tessera_core::totp::ENROLMENT_LIFETIME)
             .await?;
@@ -445,6 +448,8 @@ pub async fn open_with(
     };
     let mut warnings: Vec<String> = data_dir_warning(&config.data_dir).into_iter().collect();
     warnings.extend(connections.fit_to_open_file_limit());
+    let passkeys = crate::authn::passkeys::relying_party(&config.passkeys, &issuer)
+        .map_err(|message| StartupError::Config(crate::config::ConfigError::Invalid(message)))?;
     let settings = Settings {
         access_token_audience: config
             .tokens
@@ -480,6 +485,7 @@ pub async fn open_with(
         claims_namespace: config.claims.namespace.clone(),
         mfa: config.mfa.clone(),
         sign_up_enabled: config.signup.enabled,
+        passkeys,
     };
     let services = Services {
         store,

@@ -56,6 +56,8 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Self-service sign-up.
     pub signup: SignUpConfig,
+    /// Passkeys (WebAuthn).
+    pub passkeys: PasskeyConfig,
     /// Allows an `http://` issuer on a non-loopback host. Tokens and sign-ins would then cross the
     /// network in clear text: only for a TLS-terminating proxy you fully control.
     pub insecure_allow_http_issuer: bool,
@@ -267,6 +269,35 @@ pub struct MfaConfig {
     pub required_roles: Vec<String>,
 }
 
+/// Passkeys (WebAuthn). On by default whenever the issuer's host is a domain name (`localhost`
+/// included): browsers refuse WebAuthn for an IP address.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasskeyConfig {
+    /// Whether passkeys are offered (default true).
+    pub enabled: bool,
+    /// The relying-party ID passkeys are bound to: the issuer's host (the default) or a domain
+    /// it belongs to (`example.com` for `https://id.example.com`), so that passkeys keep working
+    /// if the issuer moves within that domain. Passkeys cannot move to another RP ID.
+    pub rp_id: Option<String>,
+    /// The name browsers show when a passkey is created (default: the RP ID).
+    pub rp_name: Option<String>,
+    /// Origins besides the issuer's that may use the passkeys: native apps
+    /// (`android:apk-key-hash:…`) or sites under the RP ID. Exact strings.
+    pub extra_origins: Vec<String>,
+}
+
+impl Default for PasskeyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            rp_id: None,
+            rp_name: None,
+            extra_origins: Vec::new(),
+        }
+    }
+}
+
 /// Self-service sign-up at `/signup`. Off by default: most deployments create accounts
 /// themselves (`tessera user add`, an import) or let anyone in only deliberately.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -377,6 +408,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             signup: SignUpConfig::default(),
+            passkeys: PasskeyConfig::default(),
             insecure_allow_http_issuer: false,
         }
     }
@@ -452,6 +484,7 @@ impl fmt::Debug for Config {
             .field("email", &self.email)
             .field("sms", &self.sms)
             .field("signup", &self.signup)
+            .field("passkeys", &self.passkeys)
             .field(
                 "insecure_allow_http_issuer",
                 &self.insecure_allow_http_issuer,

@@ -80,7 +80,24 @@ pub fn router(state: AppState) -> Router {
             routes::ACCOUNT,
             get(ui::account::profile::get).post(ui::account::profile::post),
         )
-        .route(routes::SIGN_UP, get(ui::sign_up::get).post(ui::sign_up::post))
+        .route(
+            routes::SIGN_UP,
+            get(ui::sign_up::get).post(ui::sign_up::post),
+        )
+        .route(routes::PASSKEY_SCRIPT, get(ui::assets::passkeys_js))
+        .route(
+            routes::PASSKEY_SIGN_IN_OPTIONS,
+            post(ui::passkey_sign_in::options),
+        )
+        .route(routes::PASSKEY_SIGN_IN, post(ui::passkey_sign_in::post))
+        .route(
+            routes::ACCOUNT_PASSKEYS,
+            get(ui::account::passkeys::get).post(ui::account::passkeys::post),
+        )
+        .route(
+            routes::ACCOUNT_PASSKEYS_OPTIONS,
+            post(ui::account::passkeys::options),
+        )
         .route(
             routes::SIGN_UP_COMPLETE,
             get(ui::sign_up::complete_get).post(ui::sign_up::complete_post),

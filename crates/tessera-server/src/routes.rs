@@ -26,6 +26,16 @@ pub const ACCOUNT_EMAIL: &str = "/account/email";
 pub const SIGN_UP: &str = "/signup";
 /// Sign-up's mailed link: choosing a password creates the account.
 pub const SIGN_UP_COMPLETE: &str = "/signup/complete";
+/// Signing in with a passkey: the ceremony's options (JSON).
+pub const PASSKEY_SIGN_IN_OPTIONS: &str = "/login/passkey/options";
+/// Signing in with a passkey: the browser's answer.
+pub const PASSKEY_SIGN_IN: &str = "/login/passkey";
+/// The account page's passkeys: list, add, remove.
+pub const ACCOUNT_PASSKEYS: &str = "/account/passkeys";
+/// Registering a passkey: the ceremony's options (JSON).
+pub const ACCOUNT_PASSKEYS_OPTIONS: &str = "/account/passkeys/options";
+/// The pages' one script: the passkey ceremonies.
+pub const PASSKEY_SCRIPT: &str = "/assets/passkeys.js";
 /// The account page's authenticator-app (TOTP) enrolment.
 pub const ACCOUNT_TOTP: &str = "/account/totp";
 /// Removing the authenticator app.

@@ -74,6 +74,9 @@ pub struct SignIn<'a> {
     /// that the grant can remember them with its refresh token (revoking the grant revokes the
     /// access token).
     pub access_token: &'a IssuedAccessToken,
+    /// Whether the user can authenticate again when an app asks (a password or a passkey):
+    /// the ID token's `can_reauthenticate` claim ([`crate::authn::passkeys::can_reauthenticate`]).
+    pub can_reauthenticate: bool,
 }
 
 /// The signed tokens of one issuance, before the refresh token is added.
@@ -190,7 +193,7 @@ pub fn issue(
             roles,
             can_reauthenticate: NamespacedClaim {
                 name: format!("{}{CAN_REAUTHENTICATE}", state.settings.claims_namespace),
-                value: user.password_hash.is_some(),
+                value: sign_in.can_reauthenticate,
             },
         };
         Some(

@@ -20,9 +20,9 @@ pub use error::{StoreError, StoreResult};
 pub use traits::{
     AuditStore, BackchannelStore, ClientStore, CodeStore, ConsentStore, FamilyRevocation, FeedRead,
     FeedSnapshot, FeedSnapshotPage, KeyStore, LoginRequestStore, LoginThrottleStore, OutboxStore,
-    PasswordResetStore, ProbedStore, RecoveryCodeStore, RefreshTokenStore, RevocationOutcome,
-    RevocationStore, SeedStore, SentCodeStore, SessionStore, SessionSummary, SignedInUser, Store,
-    StoreChange, StoreProbe, TotpStore, UserStore,
+    PasskeyStore, PasswordResetStore, ProbedStore, RecoveryCodeStore, RefreshTokenStore,
+    RevocationOutcome, RevocationStore, SeedStore, SentCodeStore, SessionStore, SessionSummary,
+    SignedInUser, Store, StoreChange, StoreProbe, TotpStore, UserStore,
 };
 
 use std::path::PathBuf;

@@ -8,11 +8,12 @@
 use crate::StoreResult;
 use tessera_core::client::SecretHash;
 use tessera_core::{
-    Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession, Client,
-    ClientId, CodeCheck, CodePurpose, CodeRedemption, Consent, Email, OutgoingMessage,
-    PasswordReset, PendingSignIn, RefreshRotation, RefreshToken, Revocation, RevocationEntry,
-    RevocationReason, SentCode, SessionId, SigningKeyRecord, StoredRefreshToken, ThrottleKey,
-    ThrottleRule, ThrottleState, TokenFacts, TotpFactor, User, UserId,
+    Admission, AuditEvent, AuthorizationCode, BackchannelDelivery, BrowserSession,
+    ChallengePurpose, Client, ClientId, CodeCheck, CodePurpose, CodeRedemption, Consent, Email,
+    OutgoingMessage, Passkey, PasskeyChallenge, PasswordReset, PendingSignIn, RefreshRotation,
+    RefreshToken, Revocation, RevocationEntry, RevocationReason, SentCode, SessionId,
+    SigningKeyRecord, StoredRefreshToken, ThrottleKey, ThrottleRule, ThrottleState, TokenFacts,
+    TotpFactor, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -716,6 +717,74 @@ pub trait PasswordResetStore: Send + Sync {
     async fn delete_expired_password_resets(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// Passkeys ([`tessera_core::passkey`]): the WebAuthn credentials users register, and the
+/// single-use challenges of the ceremonies that register and use them. Both belong to a user:
+/// deleting the user deletes their passkeys and the challenges issued for them.
+#[async_trait::async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Stores a newly registered passkey.
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) if a passkey with the same
+    /// credential ID exists, whoever it belongs to (the same credential registered twice, or
+    /// another user's: WebAuthn §7.1 step 25); [`StoreError::NotFound`](crate::StoreError::NotFound)
+    /// if the user does not exist. On either error nothing is stored. A credential ID outside
+    /// 1 to 1023 bytes breaks the schema's check and is refused as
+    /// [`StoreError::Backend`](crate::StoreError::Backend) (the WebAuthn verifier never yields
+    /// one).
+    async fn create_passkey(&self, passkey: &Passkey) -> StoreResult<()>;
+
+    /// The passkey with this credential ID, whoever it belongs to, if there is one.
+    async fn find_passkey(&self, credential_id: &[u8]) -> StoreResult<Option<Passkey>>;
+
+    /// Every passkey of `user`, oldest first (by `created_at`, then by credential ID,
+    /// byte-wise).
+    async fn list_passkeys(&self, user: &UserId) -> StoreResult<Vec<Passkey>>;
+
+    /// Deletes `user`'s passkey with this credential ID. `false` if `user` has none with it
+    /// (another user's credential ID deletes nothing).
+    async fn delete_passkey(&self, user: &UserId, credential_id: &[u8]) -> StoreResult<bool>;
+
+    /// Records an accepted use of a passkey: sets its counter to `new_count`, its BS flag to
+    /// `backed_up` and its last use to `now`, in one conditional statement that matches only
+    /// while the stored counter is still `previous_count` (a compare-and-swap on the count the
+    /// assertion was verified against). `true` if it moved; `false` if the credential is gone
+    /// or its counter is no longer `previous_count` (a concurrent use recorded first), in which
+    /// case nothing changed and the sign-in must be refused.
+    ///
+    /// Of concurrent calls with the same `previous_count` and a `new_count` different from it,
+    /// exactly one returns `true`. An authenticator that keeps no counter reports 0 every time
+    /// (`new_count == previous_count == 0`); such calls all match, since there is no count to
+    /// race on: the single-use challenge ([`take_passkey_challenge`](Self::take_passkey_challenge)),
+    /// not the counter, is what stops an assertion being used twice.
+    async fn record_passkey_use(
+        &self,
+        credential_id: &[u8],
+        previous_count: u32,
+        new_count: u32,
+        backed_up: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// Stores `challenge`, replacing any challenge for the same purpose and `bound_to` (in one
+    /// atomic upsert: concurrent puts leave exactly one of them).
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) if `challenge.user_id` names a user
+    /// that does not exist; then nothing changes.
+    async fn put_passkey_challenge(&self, challenge: &PasskeyChallenge) -> StoreResult<()>;
+
+    /// Deletes the challenge for `purpose` and `bound_to` and returns it if it is live at `now`
+    /// (`now < expires_at`), in one atomic statement: of any number of concurrent takers
+    /// exactly one gets it, and a later call gets `None`. An expired challenge is deleted too,
+    /// and `None` returned.
+    async fn take_passkey_challenge(
+        &self,
+        purpose: ChallengePurpose,
+        bound_to: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<PasskeyChallenge>>;
+
+    /// Deletes every challenge with `expires_at <= now`; returns how many were deleted.
+    async fn delete_expired_passkey_challenges(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
 /// A complete store: every aggregate, plus health information for the server.
 #[async_trait::async_trait]
 pub trait Store:
@@ -737,6 +806,7 @@ pub trait Store:
     + SentCodeStore
     + OutboxStore
     + PasswordResetStore
+    + PasskeyStore
     + std::fmt::Debug
     + Send
     + Sync

@@ -102,6 +102,21 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
     .expect("the test server starts")
 }
 
+/// Stands for "`http://localhost:` and the port the server gets" in a test configuration's
+/// `issuer` ([`spawn_app_on_localhost`]).
+const LOCALHOST_ISSUER: &str = "http://localhost:{port}";
+
+/// [`spawn_app_with`], with the issuer `http://localhost:PORT` instead of `127.0.0.1`: passkeys
+/// need a domain name (browsers refuse WebAuthn for an IP address), and `localhost` is one that
+/// browsers treat as a secure context without TLS.
+pub async fn spawn_app_on_localhost(customise: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with(|config| {
+        config.issuer = Some(LOCALHOST_ISSUER.into());
+        customise(config);
+    })
+    .await
+}
+
 /// Starts `n` servers (nodes) on one fresh PostgreSQL schema, as a deployment behind a load
 /// balancer runs them; see [`spawn_cluster_with`].
 pub async fn spawn_cluster(n: usize) -> Vec<TestApp> {
@@ -160,6 +175,10 @@ async fn start(
 ) -> anyhow::Result<TestApp> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let mut opened_config = config.clone();
+    if opened_config.issuer.as_deref() == Some(LOCALHOST_ISSUER) {
+        opened_config.issuer = Some(format!("http://localhost:{}", addr.port()));
+    }
     // Opened here, and handed to the server, so the test can probe the very store it uses. A
     // restart opens it anew, as a restarted server would.
     let probe = tessera_store::connect_probed(&config.database_url())
@@ -170,11 +189,13 @@ async fn start(
         ..options.clone()
     };
     let (state, _report) =
-        tessera_server::app::open_with(&config, addr, Arc::new(clock.clone()), opened)
+        tessera_server::app::open_with(&opened_config, addr, Arc::new(clock.clone()), opened)
             .await
             .context("opening the app")?;
     // Where this node answers; the issuer unless the configuration names another (a cluster's).
-    let base_url = if config.issuer.is_some() {
+    let base_url = if config.issuer.as_deref() == Some(LOCALHOST_ISSUER) {
+        state.settings.issuer.clone()
+    } else if config.issuer.is_some() {
         format!("http://{addr}")
     } else {
         state.settings.issuer.clone()
@@ -327,6 +348,7 @@ impl TestApp {
 pub mod browser;
 pub mod grants;
 pub mod independent;
+pub mod passkeys;
 pub mod smtp;
 pub mod verify;
 

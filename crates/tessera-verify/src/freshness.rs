@@ -9,6 +9,10 @@ pub const ACR_PASSWORD: &str = "urn:tessera:acr:password";
 /// The `acr` of a Tessera sign-in with two factors of different kinds (RFC 9470 step-up target
 /// for a sensitive operation that needs a second factor).
 pub const ACR_MFA: &str = "urn:tessera:acr:mfa";
+/// The `acr` of a Tessera sign-in with a passkey: phishing-resistant, and multi-factor (a
+/// passkey is accepted only with user verification). It includes [`ACR_MFA`]: an API that
+/// demands a second factor accepts both, `require_acr(token, &[ACR_MFA, ACR_PHR])`.
+pub const ACR_PHR: &str = "urn:tessera:acr:phr";
 
 /// The user must authenticate again, more recently or more strongly (RFC 9470): answer `401`
 /// with [`www_authenticate`](Self::www_authenticate). The app then sends the user through

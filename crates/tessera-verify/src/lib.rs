@@ -52,5 +52,5 @@ mod verifier;
 pub use claims::{AccessToken, IdToken};
 pub use clock::{Clock, SystemClock};
 pub use error::{ClaimsError, ConfigError, VerifyError};
-pub use freshness::{InsufficientScope, StepUpRequired, ACR_MFA, ACR_PASSWORD};
+pub use freshness::{InsufficientScope, StepUpRequired, ACR_MFA, ACR_PASSWORD, ACR_PHR};
 pub use verifier::{Verifier, VerifierOptions, MAX_LEEWAY};

@@ -243,6 +243,26 @@ pub enum UserCommand {
     },
     /// Lift the locks too many wrong passwords or codes put on a user's sign-in.
     Unlock { email: String },
+    /// A user's passkeys.
+    Passkeys {
+        #[command(subcommand)]
+        command: PasskeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasskeyCommand {
+    /// List a user's passkeys: id, name, kind, created, last used.
+    List { email: String },
+    /// Remove one passkey of a user (a lost or stolen device).
+    Remove {
+        email: String,
+        /// The passkey's id, as `list` shows it.
+        id: String,
+        /// Also end every session and token of the user (the device may be signed in).
+        #[arg(long)]
+        end_sessions: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1048,3 +1048,106 @@ fn commands_other_than_serve_and_init_never_create_a_store() {
     ));
     assert!(ok(&tessera(dir.path(), &["client", "list"], None)).contains("svc"));
 }
+
+#[tokio::test]
+async fn passkey_commands_list_and_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&tessera(dir.path(), &["init"], None));
+    let d = dir.path();
+    ok(&tessera(d, &["user", "add", "ada@example.com"], None));
+    ok(&tessera(d, &["user", "add", "bob@example.com"], None));
+    assert_eq!(
+        ok(&tessera(
+            d,
+            &["user", "passkeys", "list", "ada@example.com"],
+            None
+        ))
+        .trim(),
+        "no passkeys"
+    );
+    // A passkey as the account page stores one (registration itself is the server's: see its
+    // flow and browser tests).
+    let store = tessera_store::sqlite::SqliteStore::open(&d.join("tessera-data/tessera.db"))
+        .await
+        .unwrap();
+    use tessera_store::{PasskeyStore, UserStore};
+    let ada = store
+        .find_user_by_email(&tessera_core::Email::parse("ada@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let passkey = tessera_core::passkey::Passkey {
+        credential_id: vec![7; 16],
+        user_id: ada.id.clone(),
+        name: "Work laptop".into(),
+        public_key: vec![1, 2, 3],
+        algorithm: -7,
+        sign_count: 3,
+        backup_eligible: false,
+        backed_up: false,
+        transports: vec!["internal".into()],
+        aaguid: [0; 16],
+        created_at: time::OffsetDateTime::now_utc(),
+        last_used_at: None,
+    };
+    store.create_passkey(&passkey).await.unwrap();
+    drop(store);
+    let id = passkey.id_text();
+    let listed = ok(&tessera(
+        d,
+        &["user", "passkeys", "list", "ada@example.com"],
+        None,
+    ));
+    assert!(
+        listed.starts_with(&id)
+            && listed.contains("Work laptop")
+            && listed.contains("device-bound"),
+        "{listed}"
+    );
+    // Another user's passkey id, or a malformed one, removes nothing.
+    let err = fails(&tessera(
+        d,
+        &["user", "passkeys", "remove", "bob@example.com", &id],
+        None,
+    ));
+    assert!(err.contains("has no passkey"), "{err}");
+    let err = fails(&tessera(
+        d,
+        &[
+            "user",
+            "passkeys",
+            "remove",
+            "ada@example.com",
+            "not base64!",
+        ],
+        None,
+    ));
+    assert!(err.contains("not a passkey id"), "{err}");
+    let removed = ok(&tessera(
+        d,
+        &[
+            "user",
+            "passkeys",
+            "remove",
+            "ada@example.com",
+            &id,
+            "--end-sessions",
+        ],
+        None,
+    ));
+    assert!(
+        removed.contains("removed passkey") && removed.contains("every session"),
+        "{removed}"
+    );
+    assert_eq!(
+        ok(&tessera(
+            d,
+            &["user", "passkeys", "list", "ada@example.com"],
+            None
+        ))
+        .trim(),
+        "no passkeys"
+    );
+    let audit = ok(&tessera(d, &["audit", "tail"], None));
+    assert!(audit.contains("passkey-removed"), "{audit}");
+}

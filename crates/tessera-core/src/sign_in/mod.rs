@@ -28,8 +28,15 @@ use time::OffsetDateTime;
 pub const ACR_PASSWORD: &str = "urn:tessera:acr:password";
 /// The `acr` of a sign-in with two factors of different kinds.
 pub const ACR_MFA: &str = "urn:tessera:acr:mfa";
+/// The `acr` of a sign-in with a passkey: phishing-resistant (the signature is bound to this
+/// server's origin, so a fake login page cannot relay it) and multi-factor (the passkey is only
+/// accepted with user verification). Ordered: password < mfa < phr.
+pub const ACR_PHR: &str = "urn:tessera:acr:phr";
 /// The `amr` value added when two or more factors were proven (RFC 8176).
 pub const AMR_MFA: &str = "mfa";
+/// The `amr` value of a user verified by the authenticator (RFC 8176 `user`), added with every
+/// passkey: Tessera accepts passkeys only with the UV flag set.
+pub const AMR_USER: &str = "user";
 
 /// A way of proving who one is. Its `amr` value is RFC 8176's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,6 +52,12 @@ pub enum Method {
     EmailCode,
     /// A code sent by SMS to the user's verified phone number: a second factor.
     Sms,
+    /// A passkey bound to one device (not backup-eligible: RFC 8176 `hwk`), used with user
+    /// verification. A first factor that also proves a second on its own.
+    DevicePasskey,
+    /// A synced passkey (backup-eligible, kept by a password manager or platform account:
+    /// RFC 8176 `swk`), used with user verification. Counted as [`Method::DevicePasskey`] is.
+    SyncedPasskey,
 }
 
 impl Method {
@@ -56,12 +69,34 @@ impl Method {
             // one-time passwords. The audit trail tells them apart.
             Method::Totp | Method::RecoveryCode | Method::EmailCode => "otp",
             Method::Sms => "sms",
+            Method::DevicePasskey => "hwk",
+            Method::SyncedPasskey => "swk",
         }
     }
 
     /// Whether this method can start a sign-in on its own (else it only follows a first factor).
     pub fn is_first_factor(self) -> bool {
-        matches!(self, Method::Password)
+        matches!(
+            self,
+            Method::Password | Method::DevicePasskey | Method::SyncedPasskey
+        )
+    }
+
+    /// Whether this is a passkey.
+    pub fn is_passkey(self) -> bool {
+        matches!(self, Method::DevicePasskey | Method::SyncedPasskey)
+    }
+
+    /// Whether this method alone proves two factors: a passkey used with user verification is
+    /// something the user has and something they are or know (the authenticator's biometric or
+    /// PIN), so it satisfies a second-factor requirement by itself.
+    pub fn proves_two_factors(self) -> bool {
+        self.is_passkey()
+    }
+
+    /// Whether this method is, or includes, a second factor.
+    fn counts_as_second(self) -> bool {
+        !self.is_first_factor() || self.proves_two_factors()
     }
 
     /// The method whose `amr` value this is, for reading a session's stored `amr` back (`otp`
@@ -71,6 +106,8 @@ impl Method {
             "pwd" => Some(Method::Password),
             "otp" => Some(Method::Totp),
             "sms" => Some(Method::Sms),
+            "hwk" => Some(Method::DevicePasskey),
+            "swk" => Some(Method::SyncedPasskey),
             _ => None,
         }
     }
@@ -132,6 +169,12 @@ pub struct SignInPolicy {
     /// Whether the wanted second factor was asked as Essential (an essential `acr` naming only
     /// the MFA level): a user without one fails with `unmet_authentication_requirements`.
     pub second_factor_essential: bool,
+    /// Whether a passkey is wanted (`acr_values` naming [`ACR_PHR`]): a user with one is asked
+    /// for it even after other factors; a user without one gets the best level they can reach.
+    pub wants_phishing_resistant: bool,
+    /// Whether the passkey level was asked as Essential and alone: a user without a passkey
+    /// fails with `unmet_authentication_requirements`.
+    pub phishing_resistant_essential: bool,
 }
 
 /// The live browser session, as the engine sees it.
@@ -286,13 +329,8 @@ pub fn authenticate(
         if proven.iter().any(|m| m.is_first_factor()) {
             // Reauthenticating a session that proved a second factor asks for one again: a
             // fresh sign-in must not lower what the session (and its next tokens) say.
-            let session_had_second = session.is_some_and(|s| {
-                s.user_id == *user_id
-                    && s.amr
-                        .iter()
-                        .filter_map(|amr| Method::from_amr(amr))
-                        .any(|m| !m.is_first_factor())
-            });
+            let session_had_second =
+                session.is_some_and(|s| s.user_id == *user_id && proved_second(s));
             let need = if session_had_second {
                 let keep_level = SignInPolicy {
                     wants_second_factor: true,
@@ -408,12 +446,17 @@ pub fn authenticate(
 pub fn reads_enrolled_methods(policy: &SignInPolicy, session: Option<&SessionFacts>) -> bool {
     policy.wants_second_factor
         || policy.requires_second_factor
-        || session.is_some_and(|s| {
-            s.amr
-                .iter()
-                .filter_map(|amr| Method::from_amr(amr))
-                .any(|m| !m.is_first_factor())
-        })
+        || policy.wants_phishing_resistant
+        || session.is_some_and(proved_second)
+}
+
+/// Whether a session's authentication included a second factor (or a passkey, which is two).
+fn proved_second(session: &SessionFacts) -> bool {
+    session
+        .amr
+        .iter()
+        .filter_map(|amr| Method::from_amr(amr))
+        .any(Method::counts_as_second)
 }
 
 /// What the second factor still asks of a sign-in that has proven `proven`.
@@ -434,7 +477,21 @@ fn second_factor_needed(
     enrolled: &EnrolledMethods,
     proven: &[Method],
 ) -> SecondFactorNeed {
-    if proven.iter().any(|m| !m.is_first_factor()) {
+    if policy.wants_phishing_resistant && !proven.iter().any(|m| m.is_passkey()) {
+        let passkeys: Vec<Method> = enrolled
+            .second_factors
+            .iter()
+            .copied()
+            .filter(|m| m.is_passkey())
+            .collect();
+        if !passkeys.is_empty() {
+            return SecondFactorNeed::Prove(passkeys);
+        }
+        if policy.phishing_resistant_essential {
+            return SecondFactorNeed::Unmet;
+        }
+    }
+    if proven.iter().any(|m| m.counts_as_second()) {
         return SecondFactorNeed::None;
     }
     let has_one = !enrolled.second_factors.is_empty();
@@ -502,7 +559,13 @@ pub fn may_remove_second_factor(
 /// The `acr` a sign-in with these `amr` values reached, whether or not the client asked for one:
 /// what access tokens and introspection say, so an API can demand a level (RFC 9470).
 pub fn acr_of(amr: &[String]) -> &'static str {
-    if amr.iter().any(|a| a == AMR_MFA) {
+    let passkey = amr
+        .iter()
+        .filter_map(|a| Method::from_amr(a))
+        .any(Method::is_passkey);
+    if passkey {
+        ACR_PHR
+    } else if amr.iter().any(|a| a == AMR_MFA) {
         ACR_MFA
     } else {
         ACR_PASSWORD
@@ -518,19 +581,33 @@ fn authentication(
     from_session: bool,
 ) -> Authentication {
     let mut amr: Vec<String> = Vec::new();
+    let mut add = |value: &str| {
+        if !amr.iter().any(|a| a == value) {
+            amr.push(value.to_owned());
+        }
+    };
     for method in proven {
-        if !amr.iter().any(|a| a == method.amr()) {
-            amr.push(method.amr().to_owned());
+        add(method.amr());
+        if method.is_passkey() {
+            add(AMR_USER);
         }
     }
-    let factors = proven.iter().any(|m| m.is_first_factor()) as usize
-        + proven.iter().any(|m| !m.is_first_factor()) as usize;
-    if factors >= 2 {
-        amr.push(AMR_MFA.to_owned());
+    let two_factors = proven.iter().any(|m| m.proves_two_factors())
+        || (proven.iter().any(|m| m.is_first_factor())
+            && proven.iter().any(|m| !m.is_first_factor()));
+    if two_factors {
+        add(AMR_MFA);
     }
-    let acr = policy
-        .reports_acr
-        .then(|| if factors >= 2 { ACR_MFA } else { ACR_PASSWORD }.to_owned());
+    let reached = acr_of(&amr);
+    // The passkey level is reported to clients that asked for it; to the others it reads as the
+    // MFA level it includes, so a client that knows only that level is not surprised.
+    let acr = policy.reports_acr.then(|| {
+        if reached == ACR_PHR && !policy.wants_phishing_resistant {
+            ACR_MFA.to_owned()
+        } else {
+            reached.to_owned()
+        }
+    });
     Authentication {
         user_id,
         auth_time,

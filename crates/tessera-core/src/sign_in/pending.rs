@@ -2,7 +2,9 @@
 //! what has been proven so far. Stored server-side under a random id between pages; the forms
 //! carry the id and a CSRF token, and a page's POST consumes it, so a replayed POST finds nothing.
 
-use super::{ConsentPolicy, Interaction, Progress, Proof, SignInPolicy, ACR_MFA, ACR_PASSWORD};
+use super::{
+    ConsentPolicy, Interaction, Progress, Proof, SignInPolicy, ACR_MFA, ACR_PASSWORD, ACR_PHR,
+};
 use crate::client::{Client, SecretHash};
 use crate::ids::UserId;
 use crate::login::AuthorizationRequest;
@@ -79,7 +81,11 @@ impl Continuation {
     ) -> SignInPolicy {
         match self {
             Continuation::Oidc(request) => {
-                let wants_second_factor = request.acr_values.iter().any(|acr| acr == ACR_MFA);
+                let asks = |level: &str| request.acr_values.iter().any(|acr| acr == level);
+                let wants_phishing_resistant = asks(ACR_PHR);
+                // The passkey level includes the MFA level: a user without a passkey gets the
+                // next best (OpenID Connect Core §5.5.1.1: the acr_values are preferences).
+                let wants_second_factor = asks(ACR_MFA) || wants_phishing_resistant;
                 SignInPolicy {
                     interaction,
                     // OpenID Connect Core §3.1.2.1: max_age=0 asks for a fresh authentication,
@@ -102,7 +108,12 @@ impl Continuation {
                     // Essential, and the password's level not among the acceptable ones.
                     second_factor_essential: wants_second_factor
                         && request.acr_essential
-                        && !request.acr_values.iter().any(|acr| acr == ACR_PASSWORD),
+                        && !asks(ACR_PASSWORD),
+                    wants_phishing_resistant,
+                    phishing_resistant_essential: wants_phishing_resistant
+                        && request.acr_essential
+                        && !asks(ACR_PASSWORD)
+                        && !asks(ACR_MFA),
                 }
             }
         }

@@ -890,3 +890,181 @@ fn pages_only_advance_their_own_stage() {
     }
     assert_eq!(Stage::parse("finish"), None);
 }
+
+fn passkey_at(user: UserId, method: Method, at: OffsetDateTime) -> Progress {
+    Progress {
+        user_id: Some(user),
+        proofs: vec![Proof { method, at }],
+        consented: false,
+    }
+}
+
+fn with_passkey_and_totp() -> EnrolledMethods {
+    EnrolledMethods {
+        second_factors: vec![Method::Totp, Method::SyncedPasskey],
+    }
+}
+
+fn done(step: Step) -> Authentication {
+    match step {
+        Step::Finish(auth) => auth,
+        other => panic!("expected a finished sign-in, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_passkey_alone_is_two_factors_and_the_phishing_resistant_level() {
+    let mfa = |r: &mut AuthorizationRequest| r.acr_values = vec![ACR_MFA.into()];
+    let phr = |r: &mut AuthorizationRequest| r.acr_values = vec![ACR_PHR.into(), ACR_MFA.into()];
+    for (method, amr) in [
+        (Method::SyncedPasskey, "swk"),
+        (Method::DevicePasskey, "hwk"),
+    ] {
+        // A client asking for the passkey level gets it; amr shows user verification and mfa.
+        let auth = done(decide(
+            &policy(true, false, None, phr),
+            &passkey_at(ada(), method, t(10)),
+            None,
+            &with_passkey_and_totp(),
+            true,
+            t(20),
+        ));
+        assert_eq!(auth.amr, vec![amr, AMR_USER, AMR_MFA]);
+        assert_eq!(auth.acr.as_deref(), Some(ACR_PHR));
+        assert_eq!(auth.auth_time, t(10));
+        assert_eq!(acr_of(&auth.amr), ACR_PHR);
+        // A client asking only for MFA is satisfied without another factor, and reads mfa.
+        let auth = done(decide(
+            &policy(true, false, None, mfa),
+            &passkey_at(ada(), method, t(10)),
+            None,
+            &with_passkey_and_totp(),
+            true,
+            t(20),
+        ));
+        assert_eq!(auth.acr.as_deref(), Some(ACR_MFA));
+    }
+    // A policy requiring a second factor is met by the passkey alone.
+    let required = {
+        let mut p = policy(true, false, None, |_| {});
+        p.requires_second_factor = true;
+        p
+    };
+    let auth = done(decide(
+        &required,
+        &passkey_at(ada(), Method::SyncedPasskey, t(10)),
+        None,
+        &no_second_factor(),
+        true,
+        t(20),
+    ));
+    assert!(auth.amr.iter().any(|a| a == AMR_MFA));
+}
+
+#[test]
+fn the_passkey_level_asks_a_user_with_a_passkey_for_it_even_after_other_factors() {
+    let phr = |r: &mut AuthorizationRequest| r.acr_values = vec![ACR_PHR.into()];
+    let mut after_totp = password_at(ada(), t(10));
+    after_totp.proofs.push(Proof {
+        method: Method::Totp,
+        at: t(11),
+    });
+    assert_eq!(
+        decide(
+            &policy(true, false, None, phr),
+            &after_totp,
+            None,
+            &with_passkey_and_totp(),
+            true,
+            t(20)
+        ),
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![Method::SyncedPasskey],
+        }
+    );
+    // Without a passkey, the best the user can reach: the MFA level, by asking the factor.
+    assert_eq!(
+        decide(
+            &policy(true, false, None, phr),
+            &password_at(ada(), t(10)),
+            None,
+            &with_totp(),
+            true,
+            t(20)
+        ),
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![Method::Totp],
+        }
+    );
+    // As Essential and alone, it fails for a user without a passkey.
+    let essential = |r: &mut AuthorizationRequest| {
+        r.acr_values = vec![ACR_PHR.into()];
+        r.acr_essential = true;
+    };
+    assert_eq!(
+        decide(
+            &policy(true, false, None, essential),
+            &after_totp,
+            None,
+            &with_totp(),
+            true,
+            t(20)
+        ),
+        Step::Fail(SignInError::UnmetAuthenticationRequirements)
+    );
+    // A password session of a user with a passkey steps up with the passkey.
+    let mut pwd_session = session(ada(), t(0));
+    pwd_session.amr = vec!["pwd".into()];
+    assert_eq!(
+        decide(
+            &policy(true, false, None, phr),
+            &Progress::default(),
+            Some(&pwd_session),
+            &with_passkey_and_totp(),
+            true,
+            t(20)
+        ),
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![Method::SyncedPasskey],
+        }
+    );
+}
+
+#[test]
+fn reauthenticating_a_passkey_session_with_a_password_asks_for_a_second_factor() {
+    let login = |r: &mut AuthorizationRequest| r.prompt_login = true;
+    let mut passkey_session = session(ada(), t(0));
+    passkey_session.amr = vec!["swk".into(), "user".into(), "mfa".into()];
+    assert!(reads_enrolled_methods(
+        &policy(true, false, None, login),
+        Some(&passkey_session)
+    ));
+    assert_eq!(
+        decide(
+            &policy(true, false, None, login),
+            &password_at(ada(), t(100)),
+            Some(&passkey_session),
+            &with_passkey_and_totp(),
+            true,
+            t(100)
+        ),
+        Step::SecondFactor {
+            user_id: ada(),
+            methods: vec![Method::Totp, Method::SyncedPasskey],
+        }
+    );
+    // The passkey again: done, with a new auth_time.
+    let auth = done(decide(
+        &policy(true, false, None, login),
+        &passkey_at(ada(), Method::SyncedPasskey, t(100)),
+        Some(&passkey_session),
+        &with_passkey_and_totp(),
+        true,
+        t(100),
+    ));
+    assert_eq!(auth.auth_time, t(100));
+    assert!(!auth.from_session);
+}

@@ -37,6 +37,18 @@ pub async fn enrolled(state: &AppState, user: &UserId) -> Result<EnrolledMethods
     if store.count_unused_recovery_codes(user).await? > 0 {
         second_factors.push(Method::RecoveryCode);
     }
+    // Passkeys, by kind: either one proves a second factor after a password.
+    if state.settings.passkeys.is_some() {
+        let passkeys = store.list_passkeys(user).await?;
+        for (synced, method) in [
+            (false, Method::DevicePasskey),
+            (true, Method::SyncedPasskey),
+        ] {
+            if passkeys.iter().any(|p| p.backup_eligible == synced) {
+                second_factors.push(method);
+            }
+        }
+    }
     Ok(EnrolledMethods { second_factors })
 }
 

@@ -66,7 +66,7 @@ pub async fn for_page(
     let Some(csrf) = cookies::read(headers, cookies::CSRF) else {
         return Ok(None);
     };
-    Ok(find(state, headers, request_id, Some(&csrf), stage)
+    Ok(find(state, headers, request_id, Some(&csrf), &[stage])
         .await?
         .map(|pending| (pending, csrf)))
 }
@@ -78,6 +78,17 @@ pub async fn read_form(
     headers: &HeaderMap,
     body: axum::body::Body,
     stage: Stage,
+) -> Result<(FormParams, PendingSignIn), Response> {
+    read_form_in(state, headers, body, &[stage]).await
+}
+
+/// [`read_form`] for a form several pages carry (a passkey works on the login page and on the
+/// second-factor page): the pending sign-in must wait in one of `stages`.
+pub async fn read_form_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    stages: &[Stage],
 ) -> Result<(FormParams, PendingSignIn), Response> {
     let params = FormParams::from_request(headers, body, state.settings.max_body_bytes)
         .await
@@ -91,7 +102,7 @@ pub async fn read_form(
     let Some(request_id) = params.get("request") else {
         return Err(expired_page());
     };
-    match find(state, headers, request_id, params.get("csrf_token"), stage).await {
+    match find(state, headers, request_id, params.get("csrf_token"), stages).await {
         Ok(Some(pending)) => Ok((params, pending)),
         Ok(None) => Err(expired_page()),
         Err(err) => Err(store_failure(err)),
@@ -109,13 +120,13 @@ pub async fn take(state: &AppState, pending: &PendingSignIn) -> Result<PendingSi
 }
 
 /// The pending sign-in `request_id`, if the form's CSRF token matches both the browser's CSRF
-/// cookie and the one it was created for, and it waits for the page of `stage`.
+/// cookie and the one it was created for, and it waits for the page of one of `stages`.
 async fn find(
     state: &AppState,
     headers: &HeaderMap,
     request_id: &str,
     form_csrf: Option<&str>,
-    stage: Stage,
+    stages: &[Stage],
 ) -> Result<Option<PendingSignIn>, StoreError> {
     let Some(pending) = state.services.store.find_login_request(request_id).await? else {
         return Ok(None);
@@ -135,11 +146,14 @@ async fn find(
     if !csrf_ok {
         return Ok(None);
     }
-    if let Err(mismatch) = pending.expect_stage(stage) {
-        // A form posted to another page than the one the engine asked for: refused as if the
-        // sign-in did not exist, so no step can be skipped.
-        tracing::warn!(%mismatch, "sign-in page refused: the sign-in waits for another page");
-        return Ok(None);
+    if stages
+        .iter()
+        .any(|stage| pending.expect_stage(*stage).is_ok())
+    {
+        return Ok(Some(pending));
     }
-    Ok(Some(pending))
+    // A form posted to another page than the one the engine asked for: refused as if the
+    // sign-in did not exist, so no step can be skipped.
+    tracing::warn!(waits_for = ?pending.stage, "sign-in page refused: the sign-in waits for another page");
+    Ok(None)
 }

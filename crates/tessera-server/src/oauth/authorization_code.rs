@@ -128,6 +128,7 @@ pub async fn grant(
     let now = state.issuance_time(Some(&user.id)).await?;
     let access_token = tokens::plan_access_token(state, now, Some(&code.access_token_jti));
 
+    let can_reauthenticate = crate::authn::passkeys::can_reauthenticate(state, &user).await?;
     let tokens = tokens::issue(
         state,
         &SignIn {
@@ -141,6 +142,7 @@ pub async fn grant(
             nonce: code.nonce.as_deref(),
             audience: &audience,
             access_token: &access_token,
+            can_reauthenticate,
         },
         now,
     )?;

@@ -134,6 +134,7 @@ pub async fn grant(
     };
 
     let audience = audience?;
+    let can_reauthenticate = crate::authn::passkeys::can_reauthenticate(state, &user).await?;
     let tokens = tokens::issue(
         state,
         &SignIn {
@@ -147,6 +148,7 @@ pub async fn grant(
             nonce: None,
             audience: &audience,
             access_token: &access_token,
+            can_reauthenticate,
         },
         now,
     )?;

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use serde_json::json;
 use tessera_core::scope::STANDARD_SCOPES;
-use tessera_core::sign_in::{ACR_MFA, ACR_PASSWORD};
+use tessera_core::sign_in::{ACR_MFA, ACR_PASSWORD, ACR_PHR};
 use tessera_jose::Algorithm;
 
 /// Discovery changes only on a restart with new configuration; an hour of caching is safe.
@@ -50,7 +50,7 @@ pub fn document(issuer: &str, signing_algs: &[Algorithm]) -> Bytes {
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         // Weakest first: the order in which a request's acr_values are ranked.
-        "acr_values_supported": [ACR_PASSWORD, ACR_MFA],
+        "acr_values_supported": [ACR_PASSWORD, ACR_MFA, ACR_PHR],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,

@@ -56,6 +56,27 @@ struct LoginPage<'a> {
     forgot_password: Option<&'static str>,
     /// The sign-up page, continuing this sign-in, when sign-up is on.
     sign_up: Option<String>,
+    /// The passkey endpoints, when passkeys are offered.
+    passkey: Option<PasskeyForm>,
+}
+
+/// Where a page's passkey form posts (the script asks `options` first).
+#[derive(Debug, Serialize)]
+pub struct PasskeyForm {
+    /// The ceremony's options (JSON).
+    pub options: &'static str,
+    /// The browser's answer.
+    pub action: &'static str,
+}
+
+impl PasskeyForm {
+    /// The sign-in ceremony's endpoints, when `state` offers passkeys.
+    pub fn for_sign_in(state: &AppState) -> Option<Self> {
+        state.settings.passkeys.as_ref().map(|_| Self {
+            options: routes::PASSKEY_SIGN_IN_OPTIONS,
+            action: routes::PASSKEY_SIGN_IN,
+        })
+    }
 }
 
 async fn render(
@@ -92,9 +113,21 @@ async fn render(
                 .settings
                 .sign_up_enabled
                 .then(|| format!("{}?request={}", routes::SIGN_UP, pending.id)),
+            passkey: PasskeyForm::for_sign_in(state),
         },
         extra_headers,
     )
+}
+
+/// The login form again with `error` (a refused passkey).
+pub(crate) async fn render_error(
+    state: &AppState,
+    status: StatusCode,
+    pending: &PendingSignIn,
+    csrf: &str,
+    error: &str,
+) -> Response {
+    render(state, status, pending, csrf, "", Some(error), Vec::new()).await
 }
 
 /// `GET /login?request=ID`.

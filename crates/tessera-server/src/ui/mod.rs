@@ -3,10 +3,12 @@
 //! signed-in user's own settings.
 
 pub mod account;
+pub mod assets;
 pub mod consent;
 pub mod enrol_second_factor;
 pub mod login;
 pub mod logout;
+pub mod passkey_sign_in;
 pub mod qr;
 pub mod second_factor;
 pub mod sign_up;
@@ -20,11 +22,13 @@ use serde::Serialize;
 use std::sync::OnceLock;
 use tessera_store::StoreError;
 
-/// Content Security Policy of every page: nothing loads from anywhere, no script runs, and no
-/// page can be framed (clickjacking). `form-action` is left open on purpose: Chrome applies it to
-/// the redirect after a form POST, which goes to the client's registered redirect URI.
-const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+/// Content Security Policy of every page: the only script is Tessera's own file (the passkey
+/// ceremonies, [`assets`]) — no inline script, no `eval`, no other origin — it may only call
+/// back to Tessera, nothing else loads, and no page can be framed (clickjacking). `form-action`
+/// is left open on purpose: Chrome applies it to the redirect after a form POST, which goes to
+/// the client's registered redirect URI.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                   style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
 
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -39,6 +43,10 @@ fn templates() -> &'static Environment<'static> {
             ("message.html", include_str!("../../templates/message.html")),
             ("account.html", include_str!("../../templates/account.html")),
             ("email.html", include_str!("../../templates/email.html")),
+            (
+                "passkeys.html",
+                include_str!("../../templates/passkeys.html"),
+            ),
             ("sign_up.html", include_str!("../../templates/sign_up.html")),
             (
                 "sign_up_complete.html",
@@ -78,6 +86,7 @@ fn templates() -> &'static Environment<'static> {
             env.add_template(name, source)
                 .expect("shipped templates are valid");
         }
+        env.add_global("passkey_script", crate::routes::PASSKEY_SCRIPT);
         env
     })
 }

@@ -37,6 +37,8 @@ struct SecondFactorPage<'a> {
     has_email_codes: bool,
     has_sms: bool,
     has_recovery_codes: bool,
+    /// The passkey endpoints, when the user has a passkey.
+    passkey: Option<crate::ui::login::PasskeyForm>,
     /// The masked address a code was just mailed to, to show its input.
     email_sent_to: Option<String>,
     /// The masked number a code was just texted to, to show its input.
@@ -92,6 +94,11 @@ async fn render(
             has_email_codes: methods.contains(&Method::EmailCode),
             has_sms: methods.contains(&Method::Sms),
             has_recovery_codes: methods.contains(&Method::RecoveryCode),
+            passkey: methods
+                .iter()
+                .any(|m| m.is_passkey())
+                .then(|| crate::ui::login::PasskeyForm::for_sign_in(state))
+                .flatten(),
             email_sent_to: (notice.sent_by == Some(Method::EmailCode)).then(|| masked(&user.email)),
             sms_sent_to: (notice.sent_by == Some(Method::Sms))
                 .then(|| user.phone_number.as_ref().map(|n| n.masked()))
@@ -100,6 +107,21 @@ async fn render(
         },
         extra_headers,
     )
+}
+
+/// The page again with `error` (a refused passkey).
+pub(crate) async fn render_error(
+    state: &AppState,
+    status: StatusCode,
+    pending: &PendingSignIn,
+    csrf: &str,
+    error: &str,
+) -> Response {
+    let notice = Notice {
+        sent_by: None,
+        error: Some(error),
+    };
+    render(state, status, pending, csrf, notice, Vec::new()).await
 }
 
 /// `GET /login/second-factor?request=ID`.

@@ -214,17 +214,16 @@ async fn send_mail(
         .await
 }
 
-/// The link's claim, or the page saying it cannot be used.
-fn open_link(state: &AppState, token: &str) -> Result<SignUpLink, Response> {
-    let now = state.services.clock.now();
-    SignUpLink::open(token, state.services.keys.kek(), now).map_err(|err| match err {
+/// The page saying why a link cannot be used.
+fn refused_link(err: SignUpLinkError) -> Response {
+    match err {
         SignUpLinkError::Expired => ui::message_page(
             StatusCode::GONE,
             "This link has expired",
             "Sign-up links work for an hour. Ask for a new one on the sign-up page.",
         ),
         _ => unusable_link(),
-    })
+    }
 }
 
 fn unusable_link() -> Response {
@@ -244,9 +243,10 @@ pub async fn complete_get(
     if !state.settings.sign_up_enabled {
         return unavailable();
     }
-    let link = match open_link(&state, &query.token) {
+    let now = state.services.clock.now();
+    let link = match SignUpLink::open(&query.token, state.services.keys.kek(), now) {
         Ok(link) => link,
-        Err(page) => return page,
+        Err(err) => return refused_link(err),
     };
     match state.services.store.find_user_by_email(&link.email).await {
         Ok(None) => {}
@@ -279,9 +279,10 @@ pub async fn complete_post(
         Err(page) => return page,
     };
     let token = params.get("token").unwrap_or_default();
-    let link = match open_link(&state, token) {
+    let now = state.services.clock.now();
+    let link = match SignUpLink::open(token, state.services.keys.kek(), now) {
         Ok(link) => link,
-        Err(page) => return page,
+        Err(err) => return refused_link(err),
     };
     let typed_name = params.get("name").unwrap_or_default();
     let again = |error: &str| {
@@ -307,7 +308,6 @@ pub async fn complete_post(
     let Ok(name) = normalise_name(typed_name) else {
         return again("A name is at most 100 characters, on one line.");
     };
-    let now = state.services.clock.now();
     let hash = state.services.passwords.hash(password).await;
     // New accounts get no roles: roles are the operator's to give.
     let Ok(mut user) = User::new(link.email.clone(), name, Vec::new(), Some(hash), now) else {

@@ -33,7 +33,11 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer() {
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         doc["acr_values_supported"],
-        serde_json::json!(["urn:tessera:acr:password", "urn:tessera:acr:mfa"]),
+        serde_json::json!([
+            "urn:tessera:acr:password",
+            "urn:tessera:acr:mfa",
+            "urn:tessera:acr:phr"
+        ]),
         "the levels acr_values can ask for, weakest first"
     );
     assert_eq!(

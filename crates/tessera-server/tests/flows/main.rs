@@ -20,6 +20,7 @@ mod login_throttle;
 mod logout;
 mod mail;
 mod multi_node;
+mod passkeys;
 mod postgres_restart;
 mod request_id;
 mod revocation_feed;

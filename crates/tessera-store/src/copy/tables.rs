@@ -273,6 +273,38 @@ pub(crate) const TABLES: &[Table] = &[
         identity: None,
     },
     Table {
+        name: "passkeys",
+        columns: &[
+            ("credential_id", Blob),
+            ("user_id", Text),
+            ("name", Text),
+            ("public_key", Blob),
+            ("algorithm", Int),
+            ("sign_count", Int),
+            ("backup_eligible", Bool),
+            ("backed_up", Bool),
+            ("transports", Text),
+            ("aaguid", Blob),
+            ("created_at", Int),
+            ("last_used_at", Int),
+        ],
+        key: &["credential_id"],
+        identity: None,
+    },
+    Table {
+        name: "passkey_challenges",
+        columns: &[
+            ("purpose", Text),
+            ("bound_to", Text),
+            ("user_id", Text),
+            ("challenge", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+        ],
+        key: &["purpose", "bound_to"],
+        identity: None,
+    },
+    Table {
         name: "login_requests",
         columns: &[
             ("id", Text),

@@ -14,6 +14,15 @@
 //!   redeemed_at IS NULL RETURNING`: a second redeemer waits for the first's row lock, then
 //!   re-checks the condition on the committed row and matches nothing. `take_login_request`
 //!   is `DELETE … RETURNING`. Consents are an upsert.
+//!   Passkeys: `record_passkey_use` is `UPDATE … WHERE credential_id = $4 AND sign_count = $5`
+//!   (a compare-and-swap: a second use verified against the same count waits for the first's
+//!   row lock, re-reads the moved counter and matches nothing); `take_passkey_challenge` is
+//!   `DELETE … RETURNING` (a second taker waits, finds the row deleted and gets nothing);
+//!   `put_passkey_challenge` is `INSERT … ON CONFLICT (purpose, bound_to) DO UPDATE`, which
+//!   PostgreSQL guarantees inserts or updates, never fails with a duplicate key, under
+//!   concurrent puts. `create_passkey` relies on the primary key: of two registrations of one
+//!   credential ID, the second waits on the first's uncommitted index entry and then fails
+//!   with a unique violation (a conflict).
 //! - **Row locks before the decision.** `rotate_refresh_token` reads the presented token
 //!   `FOR UPDATE`, so concurrent rotations decide one after the other, each on what the
 //!   previous one committed. Back-channel claims take due deliveries `FOR UPDATE SKIP LOCKED`,

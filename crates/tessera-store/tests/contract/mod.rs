@@ -28,6 +28,7 @@ mod consents;
 mod login_requests;
 mod login_throttles;
 mod mail;
+mod passkeys;
 mod races;
 mod recovery_codes;
 mod refresh_tokens;
@@ -46,6 +47,7 @@ pub use consents::*;
 pub use login_requests::*;
 pub use login_throttles::*;
 pub use mail::*;
+pub use passkeys::*;
 pub use races::*;
 pub use recovery_codes::*;
 pub use refresh_tokens::*;
@@ -162,6 +164,17 @@ macro_rules! contract_suite {
             mail_outbox_claims_leases_retries_and_finishes,
             outbox_carries_sms_and_users_keep_their_number,
             password_resets_are_used_once_and_replaced,
+            passkeys_round_trip,
+            passkeys_duplicate_credential_id_conflicts,
+            passkeys_list_per_user_oldest_first_and_delete_only_own,
+            passkeys_record_use_moves_only_from_the_stored_count,
+            passkey_challenges_are_taken_once,
+            passkey_challenges_put_replaces_the_older,
+            passkey_challenges_expired_take_is_none_and_deletes,
+            passkey_challenges_purposes_and_bindings_are_independent,
+            passkey_challenges_need_an_existing_user,
+            passkey_challenges_delete_expired_boundary,
+            passkeys_and_challenges_follow_their_user,
         );
         $crate::contract::contract_suite!(@shared $fresh;
             codes_concurrent_redemptions_have_one_winner,
@@ -180,6 +193,8 @@ macro_rules! contract_suite {
             recovery_codes_concurrent_uses_have_one_winner,
             email_codes_concurrent_checks_have_one_winner,
             mail_outbox_concurrent_claims_never_share_a_message,
+            passkeys_concurrent_uses_of_one_count_have_one_winner,
+            passkey_challenges_concurrent_takes_have_one_winner,
         );
     };
     (@tests $fresh:expr; $($name:ident),* $(,)?) => {

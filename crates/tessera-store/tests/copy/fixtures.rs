@@ -321,6 +321,52 @@ pub async fn fill(store: &dyn ProbedStore) -> Filled {
         .await
         .unwrap());
 
+    // Passkeys: ada's, with a binary credential ID and a recorded use, and two challenges
+    // waiting (a registration in her session, a sign-in without a username).
+    let passkey = tessera_core::Passkey {
+        credential_id: vec![0, 1, 2, 254, 255, 0],
+        user_id: ada.id.clone(),
+        name: "Ada’s MacBook".into(),
+        public_key: vec![0xa5, 0x01, 0x02, 0x03, 0x26, 0x00],
+        algorithm: -7,
+        sign_count: 0,
+        backup_eligible: true,
+        backed_up: false,
+        transports: strings(&["internal", "hybrid"]),
+        aaguid: [0xad; 16],
+        created_at: t(36),
+        last_used_at: None,
+    };
+    store.create_passkey(&passkey).await.unwrap();
+    assert!(store
+        .record_passkey_use(&passkey.credential_id, 0, 7, true, t(37))
+        .await
+        .unwrap());
+    let challenge = tessera_core::webauthn::Challenge::new();
+    for (purpose, bound_to, user) in [
+        (
+            tessera_core::ChallengePurpose::Registration,
+            kept.sid.as_str(),
+            Some(ada.id.clone()),
+        ),
+        (
+            tessera_core::ChallengePurpose::Authentication,
+            login_requests[1].id.as_str(),
+            None,
+        ),
+    ] {
+        store
+            .put_passkey_challenge(&tessera_core::PasskeyChallenge::issue(
+                purpose,
+                bound_to.into(),
+                user,
+                &challenge,
+                t(38),
+            ))
+            .await
+            .unwrap();
+    }
+
     let throttled = ThrottleKey::for_username("mallory-target@example.com");
     for _ in 0..5 {
         store

@@ -1,6 +1,6 @@
 //! `tessera user …`.
 
-use crate::cli::{MfaCommand, UserAddArgs, UserCommand};
+use crate::cli::{MfaCommand, PasskeyCommand, UserAddArgs, UserCommand};
 use anyhow::Context;
 use std::io::Read;
 use tessera_core::{Actor, User};
@@ -123,6 +123,45 @@ pub async fn run(config: &Config, actor: Actor, command: UserCommand) -> anyhow:
         UserCommand::Unlock { email } => {
             operator.unlock_user(&email).await?;
             println!("unlocked {email}");
+        }
+        UserCommand::Passkeys {
+            command: PasskeyCommand::List { email },
+        } => {
+            let passkeys = admin::list_passkeys(store, &email).await?;
+            if passkeys.is_empty() {
+                println!("no passkeys");
+            }
+            for passkey in passkeys {
+                println!(
+                    "{}\t{}\t{}\tcreated {}\tlast used {}",
+                    passkey.id_text(),
+                    passkey.name,
+                    if passkey.backup_eligible {
+                        "synced"
+                    } else {
+                        "device-bound"
+                    },
+                    super::format_time(passkey.created_at),
+                    passkey
+                        .last_used_at
+                        .map_or_else(|| "never".to_owned(), super::format_time),
+                );
+            }
+        }
+        UserCommand::Passkeys {
+            command:
+                PasskeyCommand::Remove {
+                    email,
+                    id,
+                    end_sessions,
+                },
+        } => {
+            operator.remove_passkey(&email, &id).await?;
+            println!("removed passkey {id} of {email}");
+            if end_sessions {
+                operator.revoke_user_tokens(&email).await?;
+                println!("every session and token of {email} is revoked");
+            }
         }
     }
     Ok(())

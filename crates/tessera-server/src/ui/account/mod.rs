@@ -14,6 +14,7 @@
 pub mod devices;
 pub mod email;
 pub mod email_codes;
+pub mod passkeys;
 pub mod password;
 pub mod password_reset;
 pub mod phone;

@@ -162,6 +162,15 @@ pub async fn list_second_factors(
             last_used_at: None,
         });
     }
+    // Passkeys prove a second factor too; `tessera user passkeys` manages them (`mfa reset`
+    // leaves them: for a user without a password they are the way in).
+    for passkey in store.list_passkeys(&user.id).await.map_err(AdminError::Store)? {
+        factors.push(SecondFactorSummary {
+            kind: format!("passkey ({})", passkey.name),
+            enrolled_at: Some(passkey.created_at),
+            last_used_at: passkey.last_used_at,
+        });
+    }
     Ok(factors)
 }
 

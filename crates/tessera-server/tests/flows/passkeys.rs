@@ -446,3 +446,62 @@ async fn registering_needs_a_recent_sign_in_and_removing_keeps_a_way_in() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_counter_that_goes_backwards_is_refused_and_audited_as_a_possible_clone() {
+    let s = setup().await;
+    let mut device = SoftAuthenticator::new(&origin(&s));
+    register(
+        &s,
+        &signed_in_with_password(&s).await,
+        &mut device,
+        "Laptop",
+    )
+    .await;
+    let ada = ada_id(&s).await;
+    // Another copy of the credential signed in far more often than this one has.
+    let stored = s.app.probe.list_passkeys(&ada).await.unwrap().remove(0);
+    assert!(s
+        .app
+        .probe
+        .record_passkey_use(
+            &stored.credential_id,
+            stored.sign_count,
+            1000,
+            false,
+            s.app.clock.now()
+        )
+        .await
+        .unwrap());
+
+    let browser = Browser::new(&s.app.base_url);
+    let login = browser.get(&authorize_url(&s.app, None)).await.page();
+    let refused = use_passkey(&browser, &login, &mut device).await.page();
+    assert_eq!(refused.status, 401, "{}", refused.html);
+    let after = s.app.probe.list_passkeys(&ada).await.unwrap().remove(0);
+    assert_eq!(after.sign_count, 1000, "the counter is not moved back");
+    let audit = s.app.probe.recent_audit(10).await.unwrap();
+    let clone = audit
+        .iter()
+        .find(|e| e.action == "passkey-clone-suspected")
+        .expect("audited");
+    assert!(clone.detail.contains("1000"), "{}", clone.detail);
+}
+
+#[tokio::test]
+async fn a_removed_passkey_no_longer_signs_in() {
+    let s = setup().await;
+    let browser = signed_in_with_password(&s).await;
+    let mut device = SoftAuthenticator::new(&origin(&s));
+    register(&s, &browser, &mut device, "Lost phone").await;
+    let page = browser.get(&s.app.url("/account/passkeys")).await.page();
+    let removed = browser.submit(&page.form_with("passkey"), &[]).await.page();
+    assert_eq!(removed.status, 200, "{}", removed.html);
+    assert!(removed.contains("No passkeys yet"), "{}", removed.html);
+
+    let stranger = Browser::new(&s.app.base_url);
+    let login = stranger.get(&authorize_url(&s.app, None)).await.page();
+    let refused = use_passkey(&stranger, &login, &mut device).await.page();
+    assert_eq!(refused.status, 401, "{}", refused.html);
+    assert!(refused.contains("That passkey was not accepted"));
+}

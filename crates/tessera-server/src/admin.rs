@@ -164,7 +164,11 @@ pub async fn list_second_factors(
     }
     // Passkeys prove a second factor too; `tessera user passkeys` manages them (`mfa reset`
     // leaves them: for a user without a password they are the way in).
-    for passkey in store.list_passkeys(&user.id).await.map_err(AdminError::Store)? {
+    for passkey in store
+        .list_passkeys(&user.id)
+        .await
+        .map_err(AdminError::Store)?
+    {
         factors.push(SecondFactorSummary {
             kind: format!("passkey ({})", passkey.name),
             enrolled_at: Some(passkey.created_at),

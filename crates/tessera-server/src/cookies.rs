@@ -4,7 +4,7 @@
 //! `Domain`, so no subdomain can set or shadow them. Browsers treat `http://localhost` and
 //! `http://127.0.0.1` as secure contexts, so this works on a laptop too.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use tessera_core::BearerSecret;
 
 /// Holds the browser-session secret.
@@ -58,6 +58,16 @@ pub fn csrf_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
             (token, Some(cookie))
         }
     }
+}
+
+/// [`csrf_token`] for a page: the token to embed in its forms, and the headers to send with it
+/// (the `Set-Cookie` of a new token; none when the browser has one).
+pub fn csrf_for_page(headers: &HeaderMap) -> (String, Vec<(HeaderName, HeaderValue)>) {
+    let (token, cookie) = csrf_token(headers);
+    let extra = cookie
+        .map(|cookie| vec![(header::SET_COOKIE, cookie)])
+        .unwrap_or_default();
+    (token, extra)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::ui::account::read_form;
 use crate::ui::{self, store_failure};
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tessera_core::audit::action;
@@ -73,14 +73,6 @@ fn unavailable() -> Response {
     )
 }
 
-fn csrf_for(headers: &HeaderMap) -> (String, Vec<(HeaderName, HeaderValue)>) {
-    let (csrf, cookie) = cookies::csrf_token(headers);
-    let extra = cookie
-        .map(|cookie| vec![(header::SET_COOKIE, cookie)])
-        .unwrap_or_default();
-    (csrf, extra)
-}
-
 /// A login request id as the login page issues them (base64url): anything else is dropped
 /// rather than sealed into a link.
 fn plausible_request_id(id: &str) -> bool {
@@ -100,7 +92,7 @@ pub async fn get(
     if !state.settings.sign_up_enabled {
         return unavailable();
     }
-    let (csrf, extra) = csrf_for(&headers);
+    let (csrf, extra) = cookies::csrf_for_page(&headers);
     let request_id = query
         .request
         .as_deref()
@@ -253,7 +245,7 @@ pub async fn complete_get(
         Ok(Some(_)) => return unusable_link(),
         Err(err) => return store_failure(err),
     }
-    let (csrf, extra) = csrf_for(&headers);
+    let (csrf, extra) = cookies::csrf_for_page(&headers);
     let page = CompletePage {
         action: routes::SIGN_UP_COMPLETE,
         csrf_token: &csrf,

@@ -16,7 +16,7 @@ use crate::routes;
 use crate::ui::{self, store_failure, user_agent};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use tessera_core::{RevocationReason, RevocationTarget, SessionId};
@@ -73,10 +73,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
                 .join(", "),
         })
         .collect();
-    let (csrf, csrf_cookie) = cookies::csrf_token(&headers);
-    let extra = csrf_cookie
-        .map(|cookie| vec![(header::SET_COOKIE, cookie)])
-        .unwrap_or_default();
+    let (csrf, extra) = cookies::csrf_for_page(&headers);
     let others = devices.iter().any(|d| !d.current);
     let page = DevicesPage {
         action: routes::ACCOUNT_DEVICES,

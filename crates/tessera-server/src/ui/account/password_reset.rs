@@ -63,10 +63,7 @@ pub async fn forgot_get(State(state): State<AppState>, headers: HeaderMap) -> Re
     if !state.can_send_mail() {
         return no_mail();
     }
-    let (csrf, csrf_cookie) = cookies::csrf_token(&headers);
-    let extra = csrf_cookie
-        .map(|cookie| vec![(header::SET_COOKIE, cookie)])
-        .unwrap_or_default();
+    let (csrf, extra) = cookies::csrf_for_page(&headers);
     let page = ForgotPage {
         action: routes::FORGOT_PASSWORD,
         csrf_token: &csrf,
@@ -179,10 +176,7 @@ pub async fn reset_get(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let (csrf, csrf_cookie) = cookies::csrf_token(&headers);
-    let extra = csrf_cookie
-        .map(|cookie| vec![(header::SET_COOKIE, cookie)])
-        .unwrap_or_default();
+    let (csrf, extra) = cookies::csrf_for_page(&headers);
     render_reset(
         &state,
         StatusCode::OK,

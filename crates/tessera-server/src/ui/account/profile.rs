@@ -102,10 +102,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         Ok(found) => found,
         Err(page) => return page,
     };
-    let (csrf, csrf_cookie) = cookies::csrf_token(&headers);
-    let extra = csrf_cookie
-        .map(|cookie| vec![(header::SET_COOKIE, cookie)])
-        .unwrap_or_default();
+    let (csrf, extra) = cookies::csrf_for_page(&headers);
     render(&state, StatusCode::OK, &user, &csrf, false, None, extra).await
 }
 

@@ -11,7 +11,7 @@ use crate::routes;
 use crate::ui::{self, store_failure};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use tessera_core::audit::action;
@@ -40,10 +40,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         Ok(unused) => unused,
         Err(err) => return store_failure(err),
     };
-    let (csrf, csrf_cookie) = cookies::csrf_token(&headers);
-    let extra = csrf_cookie
-        .map(|cookie| vec![(header::SET_COOKIE, cookie)])
-        .unwrap_or_default();
+    let (csrf, extra) = cookies::csrf_for_page(&headers);
     ui::page(
         StatusCode::OK,
         "recovery_codes.html",

@@ -15,7 +15,7 @@ use crate::ui::totp_enrolment::{self, EnrolForm};
 use crate::ui::{self, store_failure};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tessera_core::{TotpFactor, TotpSeed};
 
@@ -35,10 +35,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         Ok(found) => found.is_some(),
         Err(err) => return store_failure(err),
     };
-    let (csrf, csrf_cookie) = cookies::csrf_token(&headers);
-    let extra = csrf_cookie
-        .map(|cookie| vec![(header::SET_COOKIE, cookie)])
-        .unwrap_or_default();
+    let (csrf, extra) = cookies::csrf_for_page(&headers);
     let form = EnrolForm {
         action: routes::ACCOUNT_TOTP,
         request_id: None,

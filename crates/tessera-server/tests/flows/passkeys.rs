@@ -494,6 +494,8 @@ async fn a_removed_passkey_no_longer_signs_in() {
     let browser = signed_in_with_password(&s).await;
     let mut device = SoftAuthenticator::new(&origin(&s));
     register(&s, &browser, &mut device, "Lost phone").await;
+    let home = browser.get(&s.app.url("/account")).await.page();
+    assert!(home.contains("Passkeys</a>: 1"), "{}", home.html);
     let page = browser.get(&s.app.url("/account/passkeys")).await.page();
     let removed = browser.submit(&page.form_with("passkey"), &[]).await.page();
     assert_eq!(removed.status, 200, "{}", removed.html);

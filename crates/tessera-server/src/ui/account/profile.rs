@@ -34,6 +34,8 @@ struct AccountPage<'a> {
     recovery_codes: bool,
     email_codes: Option<bool>,
     phone: Option<Option<&'a str>>,
+    /// How many passkeys the user has, when passkeys are offered.
+    passkeys: Option<usize>,
     links: Links,
     saved: bool,
     error: Option<&'a str>,
@@ -49,6 +51,7 @@ struct Links {
     recovery_codes: &'static str,
     email_codes: &'static str,
     phone: &'static str,
+    passkeys: &'static str,
 }
 
 const LINKS: Links = Links {
@@ -59,6 +62,7 @@ const LINKS: Links = Links {
     recovery_codes: routes::ACCOUNT_RECOVERY_CODES,
     email_codes: routes::ACCOUNT_EMAIL_CODES,
     phone: routes::ACCOUNT_PHONE,
+    passkeys: routes::ACCOUNT_PASSKEYS,
 };
 
 async fn render(
@@ -73,6 +77,13 @@ async fn render(
     let enrolled = match factors::enrolled(state, &user.id).await {
         Ok(enrolled) => enrolled.second_factors,
         Err(err) => return store_failure(err),
+    };
+    let passkeys = match state.settings.passkeys {
+        Some(_) => match state.services.store.list_passkeys(&user.id).await {
+            Ok(passkeys) => Some(passkeys.len()),
+            Err(err) => return store_failure(err),
+        },
+        None => None,
     };
     let page = AccountPage {
         action: routes::ACCOUNT,
@@ -89,6 +100,7 @@ async fn render(
         phone: state
             .can_send_sms()
             .then(|| user.phone_number.as_ref().map(|n| n.as_str())),
+        passkeys,
         links: LINKS,
         saved,
         error,

@@ -126,12 +126,13 @@
     for (const form of document.querySelectorAll("form[data-passkey]")) {
       form.hidden = false;
       let conditional = null;
+      let conditionalDone = Promise.resolve();
       if (form.dataset.passkey === "sign-in" && form.dataset.conditional === "true"
           && PublicKeyCredential.isConditionalMediationAvailable
           && await PublicKeyCredential.isConditionalMediationAvailable()) {
         // The browser offers passkeys in the username field's autofill.
         conditional = new AbortController();
-        signIn(form, "conditional", conditional.signal).catch(() => {});
+        conditionalDone = signIn(form, "conditional", conditional.signal).catch(() => {});
       }
       form.addEventListener("submit", (event) => {
         event.preventDefault();
@@ -139,7 +140,10 @@
           conditional.abort();
           conditional = null;
         }
-        const ceremony = form.dataset.passkey === "register" ? register(form) : signIn(form, "optional");
+        // The server keeps one challenge per sign-in: the autofill's request for options must be
+        // over before the button's asks for a new one, or the older could replace the newer.
+        const ceremony = conditionalDone.then(() =>
+          form.dataset.passkey === "register" ? register(form) : signIn(form, "optional"));
         ceremony.catch((error) => {
           showError(form, "The passkey did not work" + (error && error.name ? " (" + error.name + ")" : "") + ". Try again, or use another way.");
         });

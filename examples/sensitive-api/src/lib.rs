@@ -2,7 +2,8 @@
 //!
 //! - `GET /me`: any valid access token for this API; answers `{"sub": …}`;
 //! - `POST /sensitive`: additionally demands that the user signed in within the last
-//!   5 minutes ([`SENSITIVE_MAX_AGE`]), answering the RFC 9470 step-up challenge otherwise.
+//!   5 minutes ([`SENSITIVE_MAX_AGE`], or [`Options::sensitive_max_age`]), answering the
+//!   RFC 9470 step-up challenge otherwise.
 //!
 //! Every request is checked in memory: the keys come from Tessera's JWKS (fetched at start-up,
 //! refreshed in the background), and revocations from a mirror of Tessera's revocation feed
@@ -13,7 +14,7 @@
 //!
 //! `src/main.rs` is the command line; `docs/sensitive-api.md` walks through it.
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -26,7 +27,7 @@ use tessera_verify::revocation::RevocationMirror;
 use tessera_verify::{Clock, StepUpRequired, SystemClock, VerifierOptions};
 use tokio::task::JoinHandle;
 
-/// How recent a sign-in `POST /sensitive` demands.
+/// How recent a sign-in `POST /sensitive` demands by default ([`Options::sensitive_max_age`]).
 pub const SENSITIVE_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// What the API needs to know about its issuer.
@@ -43,12 +44,16 @@ pub struct Options {
     /// How old the revocation mirror may get before every request is refused (default 30 s;
     /// Tessera's feed sends a keep-alive every 15 s).
     pub max_staleness: Duration,
+    /// How recent a sign-in `POST /sensitive` demands (default [`SENSITIVE_MAX_AGE`], 5 minutes;
+    /// whole seconds count, as in `auth_time`).
+    pub sensitive_max_age: Duration,
     /// The clock for token lifetimes, freshness and staleness (tests inject theirs).
     pub clock: Arc<dyn Clock>,
 }
 
 impl Options {
-    /// Options with the default staleness bound and the system clock.
+    /// Options with the default staleness bound, the default [`SENSITIVE_MAX_AGE`] and the
+    /// system clock.
     pub fn new(
         issuer: impl Into<String>,
         audience: impl Into<String>,
@@ -61,6 +66,7 @@ impl Options {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             max_staleness: Duration::from_secs(30),
+            sensitive_max_age: SENSITIVE_MAX_AGE,
             clock: Arc::new(SystemClock),
         }
     }
@@ -115,7 +121,10 @@ impl SensitiveApi {
             .with_revocation(mirror.clone(), options.max_staleness)
             .on_rejection(|rejection| tracing::info!(%rejection, "request refused"));
         Ok(Self {
-            router: router(auth),
+            router: router(ApiState {
+                auth,
+                sensitive_max_age: options.sensitive_max_age,
+            }),
             mirror,
             verifier,
             tasks: vec![refresher, sync],
@@ -151,11 +160,25 @@ impl SensitiveApi {
     }
 }
 
-fn router(auth: BearerAuth) -> Router {
+/// What the handlers share: the token checks, and how recent a sign-in `POST /sensitive` demands.
+#[derive(Clone)]
+struct ApiState {
+    auth: BearerAuth,
+    sensitive_max_age: Duration,
+}
+
+/// [`Bearer`] finds the token checks in the state.
+impl FromRef<ApiState> for BearerAuth {
+    fn from_ref(state: &ApiState) -> Self {
+        state.auth.clone()
+    }
+}
+
+fn router(state: ApiState) -> Router {
     Router::new()
         .route("/me", get(me))
         .route("/sensitive", post(sensitive))
-        .with_state(auth)
+        .with_state(state)
 }
 
 /// Any valid, unrevoked access token for this API.
@@ -163,13 +186,16 @@ async fn me(Bearer(token): Bearer) -> Json<Value> {
     Json(json!({ "sub": token.sub }))
 }
 
-/// A sensitive operation: the user must have signed in within [`SENSITIVE_MAX_AGE`]. (That
-/// the session was not revoked is already checked, for every request, by the extractor.)
+/// A sensitive operation: the user must have signed in within [`Options::sensitive_max_age`]
+/// ([`SENSITIVE_MAX_AGE`] by default). (That the session was not revoked is already checked,
+/// for every request, by the extractor.)
 async fn sensitive(
-    State(auth): State<BearerAuth>,
+    State(state): State<ApiState>,
     Bearer(token): Bearer,
 ) -> Result<Json<Value>, StepUpRequired> {
-    auth.require_auth_within(&token, SENSITIVE_MAX_AGE)?;
+    state
+        .auth
+        .require_auth_within(&token, state.sensitive_max_age)?;
     tracing::info!(sub = %token.sub, "sensitive operation performed");
     Ok(Json(json!({
         "done": true,

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! `--client-id` (default `sensitive-api`) and its secret name the API's confidential client at
-//! Tessera, with which it reads the revocation feed. See `docs/sensitive-api.md`.
+//! Tessera, with which it reads the revocation feed. `--sensitive-max-age-seconds` (default 300)
+//! is how recent a sign-in `POST /sensitive` demands. See `docs/sensitive-api.md`.
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -37,6 +38,10 @@ struct Args {
     /// Refuse every request (503) when the revocation mirror is older than this many seconds.
     #[arg(long, default_value_t = 30)]
     max_staleness_secs: u64,
+    /// How recent a sign-in `POST /sensitive` demands, in seconds (answering the step-up
+    /// challenge otherwise).
+    #[arg(long, default_value_t = sensitive_api::SENSITIVE_MAX_AGE.as_secs())]
+    sensitive_max_age_seconds: u64,
 }
 
 #[tokio::main]
@@ -54,6 +59,7 @@ async fn main() -> Result<()> {
         args.client_secret,
     );
     options.max_staleness = Duration::from_secs(args.max_staleness_secs);
+    options.sensitive_max_age = Duration::from_secs(args.sensitive_max_age_seconds);
     let api = SensitiveApi::start(options)
         .await
         .context("discovering the issuer and fetching its keys")?;

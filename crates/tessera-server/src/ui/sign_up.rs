@@ -5,7 +5,8 @@
 //!   `email_verified` true. Nothing is stored before that.
 //! - **No account enumeration**: the request page answers the same for every address. An
 //!   address that already has an account is mailed a notice pointing to sign-in and the
-//!   forgotten-password page instead of a link. Requests are limited per address typed
+//!   forgotten-password page instead of a link, both queued after the answer so that its time
+//!   does not tell them apart either. Requests are limited per address typed
 //!   ([`ThrottleKey::for_sign_up`]), as forgotten-password requests are; over the limit nothing
 //!   is sent, and the answer is still the same.
 //! - **The same password rules** as everywhere ([`check_new_password`]).
@@ -134,9 +135,14 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         .map(str::to_owned);
     match admitted(&state, typed).await {
         Ok(true) => {
-            if let Err(err) = send_mail(&state, email, continue_login).await {
-                return store_failure(err);
-            }
+            // After the answer: a free address and a taken one cause different work, and its
+            // time would tell them apart.
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(err) = send_mail(&state, email, continue_login).await {
+                    tracing::error!(error = %err, "could not send a sign-up mail");
+                }
+            });
         }
         Ok(false) => tracing::warn!("sign-up refused: too many requests for this address"),
         Err(err) => return store_failure(err),

@@ -233,7 +233,14 @@ async fn requests_for_one_address_are_limited_without_a_different_answer() {
     assert!(answers
         .iter()
         .all(|page| page.status == 200 && page.contains("Check your mail")));
-    // Once the outbox is empty, every mail that was queued has reached the SMTP server.
+    // The admitted requests' mails (queued after each answer), then nothing more: once the
+    // outbox is empty, every mail that was queued has reached the SMTP server.
+    sink.wait_for(
+        "grace@example.com",
+        "Finish creating your account",
+        free_attempts,
+    )
+    .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while !s.app.probe.list_queued_messages().await.unwrap().is_empty() {
         assert!(

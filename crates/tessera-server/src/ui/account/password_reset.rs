@@ -3,7 +3,8 @@
 //!
 //! - **No account enumeration**: the request page answers the same whether or not an account
 //!   uses the address, and mails only when one does (through the outbox, so the answer does not
-//!   wait for the mail server either). Requests are limited per address typed
+//!   wait for the mail server either). The link is written and queued after the answer, so its
+//!   time does not tell either. Requests are limited per address typed
 //!   ([`ThrottleKey::for_password_reset`]); over the limit nothing is sent, and the answer is
 //!   still the same.
 //! - **The second factor still counts**: a user with an authenticator app or recovery codes
@@ -108,11 +109,16 @@ pub async fn forgot_post(
         (Err(err), _) => return store_failure(err),
     };
     if let Some(user) = user {
-        if let Err(err) = send_link(&state, &user).await {
-            return store_failure(err);
-        }
+        // After the answer, not before it: writing the link and queueing its mail is work an
+        // unknown address does not cause, and its time would tell the two apart.
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = send_link(&state, &user).await {
+                tracing::error!(error = %err, "could not send a password-reset link");
+            }
+        });
     }
-    // The same answer whatever happened above.
+    // The same answer whatever happened above, as soon for every address.
     let page = ForgotPage {
         action: routes::FORGOT_PASSWORD,
         csrf_token: "",

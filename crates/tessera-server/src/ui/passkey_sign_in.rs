@@ -30,7 +30,8 @@ pub const REFUSED: &str = "That passkey was not accepted. Try again, or sign in 
 /// The pages a passkey can be used on.
 const STAGES: [Stage; 2] = [Stage::FirstFactor, Stage::SecondFactor];
 
-fn not_offered() -> Response {
+/// The answer of every passkey page on a server that does not offer passkeys.
+pub fn not_offered() -> Response {
     ui::error_page(
         StatusCode::NOT_FOUND,
         "Passkeys are not available",

@@ -16,7 +16,7 @@ use crate::authn::factors;
 use crate::authn::passkeys::{self, PasskeyRefused};
 use crate::cookies;
 use crate::routes;
-use crate::ui::passkey_sign_in::json_no_store;
+use crate::ui::passkey_sign_in::{json_no_store, not_offered};
 use crate::ui::{self, store_failure};
 use axum::body::Body;
 use axum::extract::State;
@@ -47,14 +47,6 @@ struct PasskeysPage<'a> {
     csrf_token: &'a str,
     passkeys: Vec<PasskeyRow>,
     error: Option<&'a str>,
-}
-
-fn not_offered() -> Response {
-    ui::message_page(
-        StatusCode::NOT_FOUND,
-        "Passkeys are not available",
-        "This server does not offer passkeys.",
-    )
 }
 
 async fn render(

@@ -134,6 +134,26 @@ fn settings(state: &AppState) -> Result<&PasskeySettings, StoreError> {
         .ok_or_else(|| StoreError::Backend("passkeys are not configured".into()))
 }
 
+/// A new challenge for a `purpose` ceremony bound to `bound_to` (for `user`), stored in place
+/// of any earlier one for the same binding.
+async fn issue_challenge(
+    state: &AppState,
+    purpose: ChallengePurpose,
+    bound_to: &str,
+    user: Option<UserId>,
+) -> Result<Challenge, StoreError> {
+    let challenge = Challenge::new();
+    let record = PasskeyChallenge::issue(
+        purpose,
+        bound_to.to_owned(),
+        user,
+        &challenge,
+        state.services.clock.now(),
+    );
+    state.services.store.put_passkey_challenge(&record).await?;
+    Ok(challenge)
+}
+
 fn descriptors(passkeys: &[Passkey]) -> Vec<CredentialDescriptor> {
     passkeys
         .iter()
@@ -150,19 +170,13 @@ pub async fn sign_in_options(
     expected_user: Option<&UserId>,
 ) -> Result<RequestOptions, StoreError> {
     let settings = settings(state)?;
-    let now = state.services.clock.now();
-    let challenge = Challenge::new();
-    state
-        .services
-        .store
-        .put_passkey_challenge(&PasskeyChallenge::issue(
-            ChallengePurpose::Authentication,
-            pending_id.to_owned(),
-            expected_user.cloned(),
-            &challenge,
-            now,
-        ))
-        .await?;
+    let challenge = issue_challenge(
+        state,
+        ChallengePurpose::Authentication,
+        pending_id,
+        expected_user.cloned(),
+    )
+    .await?;
     let mut options = RequestOptions::new(&settings.rp, &challenge, UserVerification::Required);
     options.timeout = Some(CEREMONY_TIMEOUT_MS);
     if let Some(user) = expected_user {
@@ -293,19 +307,13 @@ pub async fn registration_options(
     user: &User,
 ) -> Result<CreationOptions, StoreError> {
     let settings = settings(state)?;
-    let now = state.services.clock.now();
-    let challenge = Challenge::new();
-    state
-        .services
-        .store
-        .put_passkey_challenge(&PasskeyChallenge::issue(
-            ChallengePurpose::Registration,
-            session.sid.to_string(),
-            Some(user.id.clone()),
-            &challenge,
-            now,
-        ))
-        .await?;
+    let challenge = issue_challenge(
+        state,
+        ChallengePurpose::Registration,
+        session.sid.as_str(),
+        Some(user.id.clone()),
+    )
+    .await?;
     let entity = UserEntity::new(
         &Passkey::user_handle(&user.id),
         user.email.as_str(),

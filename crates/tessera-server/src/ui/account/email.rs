@@ -14,7 +14,7 @@
 //! protection change ([`super::signed_in`]), and sends count against the account like every
 //! sent code.
 
-use super::{read_form, sent_code_refusal, signed_in};
+use super::{audit_own_change, read_form, sent_code_refusal, signed_in};
 use crate::app::AppState;
 use crate::authn::factors::{self, CodeRefused};
 use crate::cookies;
@@ -159,7 +159,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             if let Err(err) = state.services.store.update_user(&updated).await {
                 return store_failure(err);
             }
-            audit(&state, &user, action::EMAIL_VERIFIED, serde_json::json!({})).await;
+            audit_own_change(&state, &user, action::EMAIL_VERIFIED, serde_json::json!({})).await;
             ui::message_page(
                 StatusCode::OK,
                 "Address confirmed",
@@ -276,7 +276,7 @@ async fn move_account(
         Err(err) => return store_failure(err),
     }
     let details = serde_json::json!({ "from": user.email.as_str(), "to": updated.email.as_str() });
-    audit(state, user, action::EMAIL_CHANGED, details).await;
+    audit_own_change(state, user, action::EMAIL_CHANGED, details).await;
     // To the old address: the owner hears of it even if the session was not theirs.
     let notice = format!(
         "The address of your account was changed to {}.",
@@ -288,16 +288,4 @@ async fn move_account(
         "Address changed",
         "Your account now uses the new address, and it is confirmed.",
     )
-}
-
-async fn audit(state: &AppState, user: &User, what: &str, details: serde_json::Value) {
-    state
-        .audit(
-            format!("user:{}", user.id),
-            what,
-            user.id.as_str(),
-            None,
-            details,
-        )
-        .await;
 }

@@ -5,7 +5,7 @@
 //! email become one of the user's second factors, in one update. Turning them off needs the
 //! same recent sign-in as every change here.
 
-use super::{read_form, sent_code_refusal, signed_in};
+use super::{audit_own_change, read_form, sent_code_refusal, signed_in};
 use crate::app::AppState;
 use crate::authn::factors::{self, CodeRefused};
 use crate::cookies;
@@ -114,7 +114,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             if let Err(err) = state.services.store.update_user(&updated).await {
                 return store_failure(err);
             }
-            audit(&state, &user, action::EMAIL_CODES_ENABLED).await;
+            audit_own_change(
+                &state,
+                &user,
+                action::EMAIL_CODES_ENABLED,
+                serde_json::json!({}),
+            )
+            .await;
             state
                 .notify_account_change(&user, "Sign-in codes by email were turned on.")
                 .await;
@@ -142,7 +148,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             if let Err(err) = state.services.store.update_user(&updated).await {
                 return store_failure(err);
             }
-            audit(&state, &user, action::EMAIL_CODES_DISABLED).await;
+            audit_own_change(
+                &state,
+                &user,
+                action::EMAIL_CODES_DISABLED,
+                serde_json::json!({}),
+            )
+            .await;
             state
                 .notify_account_change(&user, "Sign-in codes by email were turned off.")
                 .await;
@@ -158,18 +170,6 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             "The form asked for nothing this page does.",
         ),
     }
-}
-
-async fn audit(state: &AppState, user: &User, what: &str) {
-    state
-        .audit(
-            format!("user:{}", user.id),
-            what,
-            user.id.as_str(),
-            None,
-            serde_json::json!({}),
-        )
-        .await;
 }
 
 fn refused_page(

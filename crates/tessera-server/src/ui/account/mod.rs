@@ -72,6 +72,20 @@ pub async fn signed_in(
     Ok((session, user))
 }
 
+/// Records a change `user` made to their own account in the audit trail (actor `user:<id>`,
+/// target the user).
+pub async fn audit_own_change(
+    state: &AppState,
+    user: &User,
+    action: &str,
+    details: serde_json::Value,
+) {
+    let actor = format!("user:{}", user.id);
+    state
+        .audit(actor, action, user.id.as_str(), None, details)
+        .await;
+}
+
 /// How an account page answers a code that was not sent or not accepted (codes by email or
 /// SMS): the status, the message shown on the page again, and extra headers.
 pub fn sent_code_refusal(

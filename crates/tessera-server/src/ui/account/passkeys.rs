@@ -10,7 +10,7 @@
 //!   Every change is audited and mailed to the owner.
 
 use super::password::end_other_sessions;
-use super::{read_form, signed_in};
+use super::{audit_own_change, read_form, signed_in};
 use crate::app::AppState;
 use crate::authn::factors;
 use crate::authn::passkeys::{self, PasskeyRefused};
@@ -22,8 +22,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Serialize;
 use tessera_core::audit::action;
 use tessera_core::passkey::{normalise_passkey_name, Passkey};
@@ -189,19 +187,13 @@ async fn remove(
     params: &crate::oauth::form::FormParams,
     csrf: &str,
 ) -> Response {
-    let Ok(credential_id) = URL_SAFE_NO_PAD.decode(params.get("passkey").unwrap_or_default())
-    else {
-        return ui::message_page(
-            StatusCode::NOT_FOUND,
-            "No such passkey",
-            "That passkey is not on your account.",
-        );
-    };
     let all = match state.services.store.list_passkeys(&user.id).await {
         Ok(all) => all,
         Err(err) => return store_failure(err),
     };
-    let Some(removing) = all.iter().find(|p| p.credential_id == credential_id) else {
+    // Only the user's own passkeys can be named: the id is looked up among them.
+    let named = params.get("passkey").unwrap_or_default();
+    let Some(removing) = all.iter().find(|p| p.id_text() == named) else {
         return ui::message_page(
             StatusCode::NOT_FOUND,
             "No such passkey",
@@ -248,7 +240,7 @@ async fn remove(
     match state
         .services
         .store
-        .delete_passkey(&user.id, &credential_id)
+        .delete_passkey(&user.id, &removing.credential_id)
         .await
     {
         Ok(_) => {}
@@ -269,17 +261,6 @@ async fn remove(
 }
 
 async fn audit(state: &AppState, user: &User, what: &str, passkey: &Passkey) {
-    let details = serde_json::json!({
-        "passkey": passkey.id_text(),
-        "name": passkey.name,
-    });
-    state
-        .audit(
-            format!("user:{}", user.id),
-            what,
-            user.id.as_str(),
-            None,
-            details,
-        )
-        .await;
+    let details = serde_json::json!({ "passkey": passkey.id_text(), "name": passkey.name });
+    audit_own_change(state, user, what, details).await;
 }

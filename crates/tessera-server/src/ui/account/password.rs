@@ -5,7 +5,7 @@
 //! session of the user ends: whoever else knew the old password is signed out, the person
 //! changing it is not. The owner is told by mail.
 
-use super::{read_form, signed_in};
+use super::{audit_own_change, read_form, signed_in};
 use crate::app::AppState;
 use crate::cookies;
 use crate::routes;
@@ -147,15 +147,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             0
         }
     };
-    state
-        .audit(
-            format!("user:{}", user.id),
-            action::PASSWORD_CHANGED,
-            user.id.as_str(),
-            None,
-            serde_json::json!({ "sessions_ended": ended }),
-        )
-        .await;
+    audit_own_change(
+        &state,
+        &user,
+        action::PASSWORD_CHANGED,
+        serde_json::json!({ "sessions_ended": ended }),
+    )
+    .await;
     state
         .notify_account_change(&user, "Your password was changed.")
         .await;

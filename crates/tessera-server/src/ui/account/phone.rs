@@ -5,7 +5,7 @@
 //! limited per account, per number and per network source (SMS pumping). Removing the number
 //! follows the last-factor rule of [`factors::may_remove`]. The owner is told by mail.
 
-use super::{read_form, sent_code_refusal, signed_in};
+use super::{audit_own_change, read_form, sent_code_refusal, signed_in};
 use crate::app::AppState;
 use crate::authn::factors::{self, CodeRefused};
 use crate::cookies;
@@ -139,7 +139,7 @@ pub async fn post(
             if let Err(err) = state.services.store.update_user(&updated).await {
                 return store_failure(err);
             }
-            audit(&state, &user, action::PHONE_VERIFIED).await;
+            audit_own_change(&state, &user, action::PHONE_VERIFIED, serde_json::json!({})).await;
             state
                 .notify_account_change(
                     &user,
@@ -178,7 +178,7 @@ async fn remove(state: &AppState, user: &User) -> Response {
     if let Err(err) = state.services.store.update_user(&updated).await {
         return store_failure(err);
     }
-    audit(state, user, action::PHONE_REMOVED).await;
+    audit_own_change(state, user, action::PHONE_REMOVED, serde_json::json!({})).await;
     state
         .notify_account_change(user, "Sign-in codes are no longer texted to your phone.")
         .await;
@@ -187,18 +187,6 @@ async fn remove(state: &AppState, user: &User) -> Response {
         "Codes by text message turned off",
         "Sign-in codes are no longer texted to your phone.",
     )
-}
-
-async fn audit(state: &AppState, user: &User, what: &str) {
-    state
-        .audit(
-            format!("user:{}", user.id),
-            what,
-            user.id.as_str(),
-            None,
-            serde_json::json!({}),
-        )
-        .await;
 }
 
 fn refused_page(

@@ -6,7 +6,7 @@
 //! and the CSRF check but not a recent sign-in ([`super::with_session`]). It is checked by
 //! [`normalise_name`]: it ends up in ID tokens and mail.
 
-use super::{read_form, with_session};
+use super::{audit_own_change, read_form, with_session};
 use crate::app::AppState;
 use crate::authn::factors;
 use crate::cookies;
@@ -148,15 +148,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     if let Err(err) = state.services.store.update_user(&updated).await {
         return store_failure(err);
     }
-    state
-        .audit(
-            format!("user:{}", user.id),
-            action::PROFILE_UPDATED,
-            user.id.as_str(),
-            None,
-            serde_json::json!({}),
-        )
-        .await;
+    audit_own_change(
+        &state,
+        &user,
+        action::PROFILE_UPDATED,
+        serde_json::json!({}),
+    )
+    .await;
     render(
         &state,
         StatusCode::OK,

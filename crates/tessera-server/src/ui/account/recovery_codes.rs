@@ -4,7 +4,7 @@
 //! old one in one store transaction, and shows its codes once (the page is `no-store`). Only
 //! their keyed hashes are kept.
 
-use super::{read_form, signed_in};
+use super::{audit_own_change, read_form, signed_in};
 use crate::app::AppState;
 use crate::cookies;
 use crate::routes;
@@ -79,15 +79,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             "New recovery codes were made for your account; the earlier ones no longer work.",
         )
         .await;
-    state
-        .audit(
-            format!("user:{}", user.id),
-            action::RECOVERY_CODES_CREATED,
-            user.id.as_str(),
-            None,
-            serde_json::json!({ "codes": set.codes.len() }),
-        )
-        .await;
+    audit_own_change(
+        &state,
+        &user,
+        action::RECOVERY_CODES_CREATED,
+        serde_json::json!({ "codes": set.codes.len() }),
+    )
+    .await;
     ui::page(
         StatusCode::OK,
         "recovery_codes.html",

@@ -2,7 +2,7 @@
 //! change here, and is refused when it is the user's last second factor while the server's
 //! policy requires one ([`factors::may_remove`]). The owner is told by mail.
 
-use super::{read_form, signed_in};
+use super::{audit_own_change, read_form, signed_in};
 use crate::app::AppState;
 use crate::authn::factors;
 use crate::ui::{self, store_failure};
@@ -38,15 +38,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         Err(err) => return store_failure(err),
     };
     if removed > 0 {
-        state
-            .audit(
-                format!("user:{}", user.id),
-                action::TOTP_REMOVED,
-                user.id.as_str(),
-                None,
-                serde_json::json!({}),
-            )
-            .await;
+        audit_own_change(&state, &user, action::TOTP_REMOVED, serde_json::json!({})).await;
         state
             .notify_account_change(
                 &user,

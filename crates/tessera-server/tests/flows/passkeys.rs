@@ -507,3 +507,56 @@ async fn a_removed_passkey_no_longer_signs_in() {
     assert_eq!(refused.status, 401, "{}", refused.html);
     assert!(refused.contains("That passkey was not accepted"));
 }
+
+#[tokio::test]
+async fn a_user_handle_naming_someone_else_is_refused() {
+    let s = setup().await;
+    let browser = signed_in_with_password(&s).await;
+    // A device told, at registration, a user handle that is not Ada's (a tampered page): the
+    // credential is stored as Ada's, and the handle it returns at sign-in names someone else.
+    let page = browser.get(&s.app.url("/account/passkeys")).await.page();
+    let form = page.form_with("credential");
+    let mut asked = options(&browser, &page, &form).await;
+    asked["user"]["id"] = "c29tZW9uZS1lbHNl".into();
+    let mut device = SoftAuthenticator::new(&origin(&s));
+    let credential = device.create(&asked).await.unwrap();
+    let stored = browser
+        .submit(
+            &form,
+            &[("name", "Tampered"), ("credential", credential.as_str())],
+        )
+        .await
+        .page();
+    assert_eq!(stored.status, 200, "{}", stored.html);
+
+    let stranger = Browser::new(&s.app.base_url);
+    let login = stranger.get(&authorize_url(&s.app, None)).await.page();
+    let refused = use_passkey(&stranger, &login, &mut device).await.page();
+    assert_eq!(refused.status, 401, "{}", refused.html);
+}
+
+#[tokio::test]
+async fn a_disabled_users_passkey_does_not_sign_in() {
+    let s = setup().await;
+    let mut device = SoftAuthenticator::new(&origin(&s));
+    register(
+        &s,
+        &signed_in_with_password(&s).await,
+        &mut device,
+        "Laptop",
+    )
+    .await;
+    s.app
+        .state
+        .operator(tessera_core::Actor::cli("test").unwrap())
+        .set_user_status(
+            "ada@example.com",
+            tessera_server::admin::UserStatus::Disabled,
+        )
+        .await
+        .unwrap();
+    let browser = Browser::new(&s.app.base_url);
+    let login = browser.get(&authorize_url(&s.app, None)).await.page();
+    let refused = use_passkey(&browser, &login, &mut device).await.page();
+    assert_eq!(refused.status, 401, "{}", refused.html);
+}
